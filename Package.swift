@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "EdgeNAS",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "edgenas", targets: ["edgenas"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // System libraries: the only places that name a C library.
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+
+        // The vocabulary: architectures, spaces, sampling, Params/FLOPs. Foundation (+ Yams for YAML spaces).
+        .target(
+            name: "EdgeNASCore",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        // Tensors with reverse-mode autodiff on OpenBLAS; the only importer of COpenBLAS.
+        .target(name: "EdgeNASTensor", dependencies: ["COpenBLAS"]),
+        // Image datasets on disk (IDX / MNIST format, gzip or raw) as plain bytes; the only importer of CZlib.
+        .target(name: "EdgeNASData", dependencies: ["CZlib"]),
+        // Architecture -> trainable network, trainer.
+        .target(name: "EdgeNASModels", dependencies: ["EdgeNASCore", "EdgeNASTensor", "EdgeNASData"]),
+        // The command-line tool; the only importer of ArgumentParser.
+        .executableTarget(
+            name: "edgenas",
+            dependencies: [
+                "EdgeNASCore", "EdgeNASTensor", "EdgeNASData", "EdgeNASModels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        .target(name: "TestSupport", dependencies: ["EdgeNASTensor"], path: "Tests/TestSupport"),
+        .testTarget(name: "EdgeNASTensorTests", dependencies: ["EdgeNASTensor", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "EdgeNASCoreTests", dependencies: ["EdgeNASCore"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "EdgeNASDataTests", dependencies: ["EdgeNASData"]),
+        .testTarget(name: "EdgeNASModelsTests", dependencies: ["EdgeNASModels", "TestSupport"]),
+    ]
+)

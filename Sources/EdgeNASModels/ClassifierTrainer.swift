@@ -1,0 +1,177 @@
+import EdgeNASData
+import EdgeNASTensor
+import Foundation
+
+/// A network that maps images [B, C, H, W] to class logits [B, classes].
+public protocol ImageClassifier: Module {
+    func callAsFunction(_ images: Tensor) -> Tensor
+}
+
+/// Settings of one image-classification training run.
+public struct TrainingConfiguration: Sendable {
+    public var epochs: Int
+    public var batchSize: Int
+    /// Peak learning rate of AdamW, reached at the end of warm-up.
+    public var learningRate: Float
+    /// Decoupled weight decay, applied to weights of rank > 1 only.
+    public var weightDecay: Float
+    /// Linear warm-up length in epochs (fractions allowed); then cosine decay to 0.
+    public var warmupEpochs: Double
+    public var labelSmoothing: Float
+    /// Random crop of the zero-padded image (padding in pixels) and horizontal flip.
+    public var augmentation: Bool
+    public var cropPadding: Int
+    /// Global gradient-norm clip; nil disables clipping.
+    public var maxGradientNorm: Float?
+    /// Seed of shuffling and augmentation.
+    public var seed: UInt64
+
+    /// The reference recipe of the dev ground truth: AdamW lr 4e-3, weight decay 0.05 on
+    /// weights, 1 warm-up epoch then cosine, label smoothing 0.1, crop (padding 2) + flip.
+    public init(epochs: Int = 10, batchSize: Int = 1024, learningRate: Float = 4e-3, weightDecay: Float = 0.05,
+                warmupEpochs: Double = 1, labelSmoothing: Float = 0.1, augmentation: Bool = true,
+                cropPadding: Int = 2, maxGradientNorm: Float? = nil, seed: UInt64 = 0) {
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.learningRate = learningRate
+        self.weightDecay = weightDecay
+        self.warmupEpochs = warmupEpochs
+        self.labelSmoothing = labelSmoothing
+        self.augmentation = augmentation
+        self.cropPadding = cropPadding
+        self.maxGradientNorm = maxGradientNorm
+        self.seed = seed
+    }
+
+    /// Learning rate at `step` of `totalSteps`: linear warm-up over `warmupSteps`, then
+    /// cosine decay lr·(1 + cos(π·progress))/2 to 0.
+    public func learningRate(step: Int, totalSteps: Int, warmupSteps: Int) -> Float {
+        if step < warmupSteps { return learningRate * Float(step + 1) / Float(warmupSteps) }
+        let decaySteps = max(1, totalSteps - warmupSteps)
+        let progress = Double(step - warmupSteps) / Double(decaySteps)
+        return learningRate * Float(0.5 * (1 + cos(Double.pi * progress)))
+    }
+}
+
+/// What a training run reports while it runs.
+public enum TrainingEvent: Sendable {
+    /// One optimisation step done.
+    case step(epoch: Int, stepInEpoch: Int, stepsPerEpoch: Int, loss: Float, samplesPerSecond: Double)
+    /// One epoch done; test accuracy when a test set was given.
+    case epochEnd(epoch: Int, meanLoss: Float, testAccuracy: Double?, seconds: Double)
+}
+
+/// The outcome of a training run.
+public struct TrainingReport: Sendable {
+    public var epochLosses: [Float]
+    public var testAccuracy: Double?
+    public var trainingSeconds: Double
+}
+
+/// Trains an `ImageClassifier` with AdamW, warm-up + cosine schedule and label smoothing.
+public struct ClassifierTrainer {
+    public var configuration: TrainingConfiguration
+    public var batcher: ImageBatcher
+
+    public init(configuration: TrainingConfiguration, batcher: ImageBatcher = ImageBatcher()) {
+        self.configuration = configuration
+        self.batcher = batcher
+        self.batcher.cropPadding = configuration.augmentation ? configuration.cropPadding : 0
+        self.batcher.horizontalFlip = configuration.augmentation
+    }
+
+    /// Trains `model` on `training` for the configured epochs, evaluating on `test` after
+    /// each epoch when given.
+    ///
+    /// - Throws: `NonFiniteValueError` when the loss stops being finite (the weights are left
+    ///   as they were before the failing step); `CancellationError` when `shouldStop` says so.
+    public func train(_ model: some ImageClassifier, on training: ImageDataset, test: ImageDataset? = nil,
+                      shouldStop: () -> Bool = { false },
+                      progress: (TrainingEvent) -> Void = { _ in }) throws -> TrainingReport {
+        let configuration = configuration
+        precondition(configuration.batchSize > 0 && configuration.epochs > 0, "train: batch size and epochs must be positive")
+        var generator = SplitMix64(seed: configuration.seed)
+        let optimizer = AdamW(parameters: model.parameters, learningRate: configuration.learningRate,
+                              weightDecay: configuration.weightDecay)
+        let stepsPerEpoch = (training.count + configuration.batchSize - 1) / configuration.batchSize
+        let totalSteps = stepsPerEpoch * configuration.epochs
+        let warmupSteps = Int((configuration.warmupEpochs * Double(stepsPerEpoch)).rounded())
+        var report = TrainingReport(epochLosses: [], testAccuracy: nil, trainingSeconds: 0)
+        let runStart = Date()
+        var globalStep = 0
+        for epoch in 0..<configuration.epochs {
+            let epochStart = Date()
+            model.setTrainingMode(true)
+            var order = Array(0..<training.count)
+            shuffle(&order, using: &generator)
+            var lossTotal = 0.0
+            for stepInEpoch in 0..<stepsPerEpoch {
+                if shouldStop() { throw CancellationError() }
+                let stepStart = Date()
+                let indices = order[(stepInEpoch * configuration.batchSize)..<min(training.count, (stepInEpoch + 1) * configuration.batchSize)]
+                let (images, labels) = batcher.batch(training, indices: indices, augment: configuration.augmentation,
+                                                     using: &generator)
+                optimizer.learningRate = configuration.learningRate(step: globalStep, totalSteps: totalSteps,
+                                                                    warmupSteps: warmupSteps)
+                optimizer.zeroGradients()
+                let loss = crossEntropy(logits: model(images), labels: labels, labelSmoothing: configuration.labelSmoothing)
+                try checkFinite(loss: loss, step: globalStep)
+                loss.backward()
+                if let maxNorm = configuration.maxGradientNorm {
+                    let norm = clipGradientNorm(model.parameters, maxNorm: maxNorm)
+                    if !norm.isFinite { throw NonFiniteValueError(quantity: "gradient norm", step: globalStep, value: norm) }
+                }
+                optimizer.step()
+                lossTotal += Double(loss.item)
+                globalStep += 1
+                let seconds = Date().timeIntervalSince(stepStart)
+                progress(.step(epoch: epoch, stepInEpoch: stepInEpoch, stepsPerEpoch: stepsPerEpoch, loss: loss.item,
+                               samplesPerSecond: Double(indices.count) / max(seconds, 1e-9)))
+            }
+            let meanLoss = Float(lossTotal / Double(stepsPerEpoch))
+            report.epochLosses.append(meanLoss)
+            var accuracy: Double? = nil
+            if let test { accuracy = Self.accuracy(of: model, on: test, batcher: batcher) }
+            report.testAccuracy = accuracy
+            progress(.epochEnd(epoch: epoch, meanLoss: meanLoss, testAccuracy: accuracy,
+                               seconds: Date().timeIntervalSince(epochStart)))
+        }
+        report.trainingSeconds = Date().timeIntervalSince(runStart)
+        return report
+    }
+
+    /// Fraction of `dataset` classified correctly, in inference mode (BatchNorm running
+    /// statistics), without recording gradients.
+    public static func accuracy(of model: some ImageClassifier, on dataset: ImageDataset,
+                                batcher: ImageBatcher = ImageBatcher(), batchSize: Int = 500) -> Double {
+        model.setTrainingMode(false)
+        defer { model.setTrainingMode(true) }
+        var generator = SplitMix64(seed: 0)
+        var correct = 0
+        let indices = Array(0..<dataset.count)
+        withoutGradients {
+            for start in stride(from: 0, to: dataset.count, by: batchSize) {
+                let slice = indices[start..<min(dataset.count, start + batchSize)]
+                let (images, labels) = batcher.batch(dataset, indices: slice, augment: false, using: &generator)
+                let logits = model(images)
+                let classes = logits.shape[1]
+                for row in 0..<labels.count {
+                    var best = 0
+                    for c in 1..<classes where logits.storage[row * classes + c] > logits.storage[row * classes + best] { best = c }
+                    if best == labels[row] { correct += 1 }
+                }
+            }
+        }
+        return Double(correct) / Double(max(1, dataset.count))
+    }
+}
+
+/// Fisher–Yates shuffle drawing only from `generator.next()`, so a seed gives the same order
+/// on every platform.
+func shuffle(_ values: inout [Int], using generator: inout some RandomNumberGenerator) {
+    guard values.count > 1 else { return }
+    for index in stride(from: values.count - 1, to: 0, by: -1) {
+        let other = Int(generator.next() % UInt64(index + 1))
+        values.swapAt(index, other)
+    }
+}

@@ -1,0 +1,142 @@
+import COpenBLAS
+import Dispatch
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Process-wide settings of the compute engine.
+///
+/// The engine parallelises its own kernels (per image, per channel, per row block of a
+/// matrix product) over `threadCount` workers and keeps OpenBLAS itself single-threaded:
+/// OpenBLAS threads busy-wait, and stacking them on top of our workers on a 2-core board
+/// only makes both slower.
+public enum Compute {
+    private static let configuredThreads = Atomic<Int>(0)
+
+    /// Number of worker threads used by the engine's kernels (at least 1).
+    ///
+    /// Defaults to the number of active processors. Results can differ in the last bits
+    /// between thread counts (partial sums are added in a different order).
+    public static var threadCount: Int {
+        get {
+            let configured = configuredThreads.load(ordering: .relaxed)
+            if configured > 0 { return configured }
+            return setThreadCount(defaultThreadCount)
+        }
+        set { setThreadCount(newValue) }
+    }
+
+    /// The processor count of this machine.
+    public static var defaultThreadCount: Int {
+        max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    }
+
+    @discardableResult
+    private static func setThreadCount(_ count: Int) -> Int {
+        let clamped = max(1, count)
+        openblas_set_num_threads(1)
+        configuredThreads.store(clamped, ordering: .relaxed)
+        return clamped
+    }
+
+    /// The OpenBLAS kernel family chosen at run time (e.g. "Haswell", "Zen", "SkylakeX").
+    public static var blasCoreName: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
+}
+
+/// Lets kernels hand raw buffers to worker closures; the kernels guarantee that workers
+/// write disjoint ranges.
+@usableFromInline
+struct UnsafeSendable<Value>: @unchecked Sendable {
+    @usableFromInline let value: Value
+    @inlinable init(_ value: Value) { self.value = value }
+}
+
+/// Runs `body` over `0..<count` split into contiguous chunks, one per worker.
+///
+/// Work smaller than `minimumPerChunk` items per worker runs inline on the caller's
+/// thread: dispatch costs a few microseconds, more than a small kernel.
+@inlinable
+func parallelChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+    guard count > 0 else { return }
+    let workers = min(Compute.threadCount, max(1, count / max(1, minimumPerChunk)))
+    if workers <= 1 {
+        body(0..<count)
+        return
+    }
+    withoutActuallyEscaping(body) { escapableBody in
+        let box = UnsafeSendable(escapableBody)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let start = count * worker / workers
+            let end = count * (worker + 1) / workers
+            if start < end { box.value(start..<end) }
+        }
+    }
+}
+
+/// Like `parallelChunks`, but each worker also gets its index (for per-worker scratch).
+@inlinable
+func parallelWorkers(_ count: Int, minimumPerChunk: Int = 1,
+                     _ body: (_ worker: Int, _ range: Range<Int>) -> Void) -> Int {
+    guard count > 0 else { return 0 }
+    let workers = min(Compute.threadCount, max(1, count / max(1, minimumPerChunk)))
+    if workers <= 1 {
+        body(0, 0..<count)
+        return 1
+    }
+    withoutActuallyEscaping(body) { escapableBody in
+        let box = UnsafeSendable(escapableBody)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let start = count * worker / workers
+            let end = count * (worker + 1) / workers
+            box.value(worker, start..<end)
+        }
+    }
+    return workers
+}
+
+/// Row-major single-precision GEMM: C = alpha * op(A) * op(B) + beta * C, with op(X) = X or Xᵀ.
+///
+/// `m`, `n`, `k` are the sizes of op(A) [m×k], op(B) [k×n] and C [m×n]. Splits the larger
+/// of `m` and `n` across workers when the product is big enough to pay for it.
+@usableFromInline
+func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+          a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+          beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, parallel: Bool = true) {
+    if m == 0 || n == 0 { return }
+    if k == 0 {
+        // BLAS would still scale C by beta; keep the same meaning.
+        for row in 0..<m {
+            for column in 0..<n { c[row * ldc + column] *= beta }
+        }
+        return
+    }
+    let flops = 2 * m * n * k
+    let workers = parallel ? Compute.threadCount : 1
+    let transA = transposeA ? CblasTrans : CblasNoTrans
+    let transB = transposeB ? CblasTrans : CblasNoTrans
+    if workers <= 1 || flops < 2_000_000 {
+        cblas_sgemm(CblasRowMajor, transA, transB, Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        return
+    }
+    let splitRows = m >= n
+    let a = UnsafeSendable(a), b = UnsafeSendable(b), c = UnsafeSendable(c)
+    parallelChunks(splitRows ? m : n, minimumPerChunk: 16) { range in
+        if splitRows {
+            // Rows of op(A): row r starts at r*lda when not transposed, at column r when transposed.
+            let aStart = transposeA ? a.value + range.lowerBound : a.value + range.lowerBound * lda
+            cblas_sgemm(CblasRowMajor, transA, transB, Int32(range.count), Int32(n), Int32(k), alpha,
+                        aStart, Int32(lda), b.value, Int32(ldb), beta,
+                        c.value + range.lowerBound * ldc, Int32(ldc))
+        } else {
+            let bStart = transposeB ? b.value + range.lowerBound * ldb : b.value + range.lowerBound
+            cblas_sgemm(CblasRowMajor, transA, transB, Int32(m), Int32(range.count), Int32(k), alpha,
+                        a.value, Int32(lda), bStart, Int32(ldb), beta,
+                        c.value + range.lowerBound, Int32(ldc))
+        }
+    }
+}

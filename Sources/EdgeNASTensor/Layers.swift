@@ -1,0 +1,165 @@
+/// A network building block that owns named tensors and child modules.
+///
+/// Names compose with dots (`stages.0.blocks.1.depthwise.weight`), which is what checkpoints
+/// store; parameters are the trainable tensors, buffers the rest of the state (BatchNorm
+/// running statistics).
+public protocol Module: AnyObject {
+    /// This module's own trainable tensors, not its children's.
+    var ownParameters: [(name: String, tensor: Tensor)] { get }
+    /// This module's own non-trainable state.
+    var ownBuffers: [(name: String, tensor: Tensor)] { get }
+    /// Child modules in a fixed order.
+    var children: [(name: String, module: any Module)] { get }
+    /// Switches this module alone between training and inference behaviour.
+    func setOwnTrainingMode(_ training: Bool)
+}
+
+extension Module {
+    public var ownBuffers: [(name: String, tensor: Tensor)] { [] }
+    public var children: [(name: String, module: any Module)] { [] }
+    public func setOwnTrainingMode(_ training: Bool) {}
+
+    /// Every trainable tensor below this module with its dotted name, depth first.
+    public func namedParameters() -> [(name: String, tensor: Tensor)] {
+        collect { $0.ownParameters }
+    }
+
+    /// Every buffer below this module with its dotted name.
+    public func namedBuffers() -> [(name: String, tensor: Tensor)] {
+        collect { $0.ownBuffers }
+    }
+
+    /// Parameters then buffers: everything a checkpoint holds.
+    public func namedState() -> [(name: String, tensor: Tensor)] {
+        namedParameters() + namedBuffers()
+    }
+
+    /// The trainable tensors alone.
+    public var parameters: [Tensor] { namedParameters().map(\.tensor) }
+
+    /// Number of trainable scalars.
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+
+    /// Switches this module and all below it between training and inference.
+    public func setTrainingMode(_ training: Bool) {
+        setOwnTrainingMode(training)
+        for child in children { child.module.setTrainingMode(training) }
+    }
+
+    private func collect(_ pick: (any Module) -> [(name: String, tensor: Tensor)]) -> [(name: String, tensor: Tensor)] {
+        var result = pick(self)
+        for child in children {
+            for entry in child.module.collect(pick) {
+                result.append((name: "\(child.name).\(entry.name)", tensor: entry.tensor))
+            }
+        }
+        return result
+    }
+}
+
+/// 2-D convolution layer: weight [O, C/groups, k, k], optional bias [O].
+public final class Conv2d: Module {
+    public let weight: Tensor
+    public let bias: Tensor?
+    public let stride: Int
+    public let padding: Int
+    public let groups: Int
+
+    /// A convolution initialised He-normal in fan-out mode (the MobileNet convention);
+    /// the bias starts at zero.
+    public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int? = nil,
+                groups: Int = 1, bias: Bool = false, using generator: inout some RandomNumberGenerator) {
+        precondition(inChannels % groups == 0 && outChannels % groups == 0,
+                     "Conv2d: \(inChannels) → \(outChannels) channels not divisible by \(groups) groups")
+        let shape = [outChannels, inChannels / groups, kernel, kernel]
+        let fanOut = outChannels / groups * kernel * kernel
+        weight = Tensor(shape: shape, storage: Initializer.heNormal(shape, fan: fanOut, using: &generator),
+                        requiresGradient: true)
+        self.bias = bias ? Tensor.zeros([outChannels], requiresGradient: true) : nil
+        self.stride = stride
+        self.padding = padding ?? kernel / 2
+        self.groups = groups
+    }
+
+    public var ownParameters: [(name: String, tensor: Tensor)] {
+        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, groups: groups)
+    }
+}
+
+/// Fully connected layer y = x·Wᵀ + b with weight [out, in].
+public final class Linear: Module {
+    public let weight: Tensor
+    public let bias: Tensor?
+
+    /// Weights from `U(−1/√in, 1/√in)` (PyTorch's default), bias zero.
+    public init(inFeatures: Int, outFeatures: Int, bias: Bool = true,
+                using generator: inout some RandomNumberGenerator) {
+        weight = Tensor(shape: [outFeatures, inFeatures],
+                        storage: Initializer.fanInUniform([outFeatures, inFeatures], fanIn: inFeatures, using: &generator),
+                        requiresGradient: true)
+        self.bias = bias ? Tensor.zeros([outFeatures], requiresGradient: true) : nil
+    }
+
+    public var ownParameters: [(name: String, tensor: Tensor)] {
+        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        linear(x, weight: weight, bias: bias)
+    }
+}
+
+/// Batch normalisation over channels with learnable scale/shift and running statistics.
+public final class BatchNorm: Module {
+    public let weight: Tensor
+    public let bias: Tensor
+    public let runningMean: Tensor
+    public let runningVariance: Tensor
+    public let momentum: Float
+    public let epsilon: Float
+    /// Batch statistics when true, running statistics when false.
+    public var isTraining = true
+
+    public init(channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
+        weight = Tensor.full([channels], 1, requiresGradient: true)
+        bias = Tensor.zeros([channels], requiresGradient: true)
+        runningMean = Tensor.zeros([channels])
+        runningVariance = Tensor.full([channels], 1)
+        self.momentum = momentum
+        self.epsilon = epsilon
+    }
+
+    public var ownParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
+    public var ownBuffers: [(name: String, tensor: Tensor)] {
+        [("running_mean", runningMean), ("running_var", runningVariance)]
+    }
+    public func setOwnTrainingMode(_ training: Bool) { isTraining = training }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        batchNorm(x, weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance,
+                  training: isTraining, momentum: momentum, epsilon: epsilon)
+    }
+}
+
+/// Layer normalisation over the last axis with learnable scale/shift.
+public final class LayerNorm: Module {
+    public let weight: Tensor
+    public let bias: Tensor
+    public let epsilon: Float
+
+    public init(features: Int, epsilon: Float = 1e-5) {
+        weight = Tensor.full([features], 1, requiresGradient: true)
+        bias = Tensor.zeros([features], requiresGradient: true)
+        self.epsilon = epsilon
+    }
+
+    public var ownParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        layerNorm(x, weight: weight, bias: bias, epsilon: epsilon)
+    }
+}

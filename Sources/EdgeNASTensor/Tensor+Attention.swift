@@ -1,0 +1,129 @@
+import Foundation
+
+/// Softmax along the last axis: y_i = e^{x_i − max x} / Σ_j e^{x_j − max x}.
+public func softmax(_ x: Tensor) -> Tensor {
+    let width = x.shape.last ?? 1
+    let rows = x.count / max(1, width)
+    let values = x.storage.withUnsafeBufferPointer { px in
+        makeStorage(x.count) { py in
+            for row in 0..<rows { softmaxRow(px.baseAddress! + row * width, into: py + row * width, count: width) }
+        }
+    }
+    return Tensor(shape: x.shape, storage: values, inputs: [x]) { result in
+        x.accumulateGradient { dx in
+            result.storage.withUnsafeBufferPointer { y in
+                result.gradient!.withUnsafeBufferPointer { g in
+                    for row in 0..<rows {
+                        let offset = row * width
+                        var dot: Float = 0
+                        for j in 0..<width { dot += g[offset + j] * y[offset + j] }
+                        for j in 0..<width { dx[offset + j] += y[offset + j] * (g[offset + j] - dot) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+@inline(__always)
+func softmaxRow(_ source: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
+    var maximum = -Float.infinity
+    for j in 0..<count { maximum = max(maximum, source[j]) }
+    var total: Float = 0
+    for j in 0..<count {
+        let e = Foundation.exp(source[j] - maximum)
+        out[j] = e
+        total += e
+    }
+    let inverse = 1 / total
+    for j in 0..<count { out[j] *= inverse }
+}
+
+/// Multi-head scaled dot-product self-attention on packed projections.
+///
+/// `qkv` is [B, N, 3·D] holding q, k and v in that order (the output of one
+/// Linear(D → 3D)); each of the `heads` heads uses a slice of size D/heads:
+/// out_h = softmax(q_h·k_hᵀ / √(D/heads)) · v_h, heads concatenated back to [B, N, D].
+/// Works on strided views of `qkv` (no copies) and keeps the attention probabilities for
+/// the backward pass.
+public func multiHeadSelfAttention(qkv: Tensor, heads: Int) -> Tensor {
+    precondition(qkv.rank == 3 && qkv.shape[2] % 3 == 0, "multiHeadSelfAttention: qkv \(qkv.shape) is not [B, N, 3D]")
+    let (batch, tokens) = (qkv.shape[0], qkv.shape[1])
+    let embed = qkv.shape[2] / 3
+    precondition(heads >= 1 && embed % heads == 0, "multiHeadSelfAttention: embed \(embed) not divisible by \(heads) heads")
+    let headSize = embed / heads
+    let scale = 1 / Float(headSize).squareRoot()
+    let rowStride = 3 * embed
+    let pairCount = batch * heads
+    var probabilities = [Float](repeating: 0, count: pairCount * tokens * tokens)
+    let values = qkv.storage.withUnsafeBufferPointer { pqkv in
+        probabilities.withUnsafeMutableBufferPointer { pp in
+            makeStorage(batch * tokens * embed) { out in
+                let (pqkv, pp, out) = (UnsafeSendable(pqkv.baseAddress!), UnsafeSendable(pp.baseAddress!), UnsafeSendable(out))
+                parallelChunks(pairCount) { pairs in
+                    for pair in pairs {
+                        let (b, h) = (pair / heads, pair % heads)
+                        let base = pqkv.value + b * tokens * rowStride + h * headSize
+                        let scores = pp.value + pair * tokens * tokens
+                        gemm(transposeA: false, transposeB: true, m: tokens, n: tokens, k: headSize, alpha: scale,
+                             a: base, lda: rowStride, b: base + embed, ldb: rowStride,
+                             beta: 0, c: scores, ldc: tokens, parallel: false)
+                        for row in 0..<tokens {
+                            softmaxRow(scores + row * tokens, into: scores + row * tokens, count: tokens)
+                        }
+                        gemm(transposeA: false, transposeB: false, m: tokens, n: headSize, k: tokens,
+                             a: scores, lda: tokens, b: base + 2 * embed, ldb: rowStride,
+                             beta: 0, c: out.value + b * tokens * embed + h * headSize, ldc: embed, parallel: false)
+                    }
+                }
+            }
+        }
+    }
+    return Tensor(shape: [batch, tokens, embed], storage: values, inputs: [qkv]) { result in
+        qkv.accumulateGradient { dqkv in
+            qkv.storage.withUnsafeBufferPointer { pqkv in
+                probabilities.withUnsafeBufferPointer { pp in
+                    result.gradient!.withUnsafeBufferPointer { g in
+                        let (pqkv, pp, g) = (UnsafeSendable(pqkv.baseAddress!), UnsafeSendable(pp.baseAddress!), UnsafeSendable(g.baseAddress!))
+                        let dqkv = UnsafeSendable(dqkv)
+                        parallelChunks(pairCount) { pairs in
+                            var scratch = [Float](repeating: 0, count: tokens * tokens)
+                            scratch.withUnsafeMutableBufferPointer { scratchBuffer in
+                                let scoreGradient = scratchBuffer.baseAddress!
+                                for pair in pairs {
+                                    let (b, h) = (pair / heads, pair % heads)
+                                    let base = pqkv.value + b * tokens * rowStride + h * headSize
+                                    let gradientBase = dqkv.value + b * tokens * rowStride + h * headSize
+                                    let probability = pp.value + pair * tokens * tokens
+                                    let outputGradient = g.value + b * tokens * embed + h * headSize
+                                    // dV += Pᵀ · dO
+                                    gemm(transposeA: true, transposeB: false, m: tokens, n: headSize, k: tokens,
+                                         a: probability, lda: tokens, b: outputGradient, ldb: embed,
+                                         beta: 1, c: gradientBase + 2 * embed, ldc: rowStride, parallel: false)
+                                    // dP = dO · Vᵀ
+                                    gemm(transposeA: false, transposeB: true, m: tokens, n: tokens, k: headSize,
+                                         a: outputGradient, lda: embed, b: base + 2 * embed, ldb: rowStride,
+                                         beta: 0, c: scoreGradient, ldc: tokens, parallel: false)
+                                    // dS = P ⊙ (dP − Σ_j dP⊙P) · scale
+                                    for row in 0..<tokens {
+                                        let p = probability + row * tokens, d = scoreGradient + row * tokens
+                                        var dot: Float = 0
+                                        for j in 0..<tokens { dot += p[j] * d[j] }
+                                        for j in 0..<tokens { d[j] = p[j] * (d[j] - dot) * scale }
+                                    }
+                                    // dQ += dS · K, dK += dSᵀ · Q
+                                    gemm(transposeA: false, transposeB: false, m: tokens, n: headSize, k: tokens,
+                                         a: scoreGradient, lda: tokens, b: base + embed, ldb: rowStride,
+                                         beta: 1, c: gradientBase, ldc: rowStride, parallel: false)
+                                    gemm(transposeA: true, transposeB: false, m: tokens, n: headSize, k: tokens,
+                                         a: scoreGradient, lda: tokens, b: base, ldb: rowStride,
+                                         beta: 1, c: gradientBase + embed, ldc: rowStride, parallel: false)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,525 @@
+import COpenBLAS
+
+// 2-D convolution (im2col + sgemm, with direct depthwise and 1×1 paths) and the
+// depthwise causal 1-D convolution over tokens used by Mamba.
+
+/// Geometry of one 2-D convolution.
+struct ConvolutionGeometry {
+    let batch, inChannels, height, width: Int
+    let outChannels, kernelHeight, kernelWidth: Int
+    let stride, padding, groups: Int
+    let outHeight, outWidth: Int
+
+    var inPerGroup: Int { inChannels / groups }
+    var outPerGroup: Int { outChannels / groups }
+    /// Rows of the im2col matrix of one group: (C/g)·kh·kw.
+    var patchSize: Int { inPerGroup * kernelHeight * kernelWidth }
+    var inPlane: Int { height * width }
+    var outPlane: Int { outHeight * outWidth }
+    var isPointwise: Bool { kernelHeight == 1 && kernelWidth == 1 && stride == 1 && padding == 0 }
+    var isDepthwise: Bool { groups == inChannels && groups == outChannels && groups > 1 }
+}
+
+/// Output size of a convolution: ⌊(in + 2·padding − kernel) / stride⌋ + 1.
+public func convolutionOutputSize(_ size: Int, kernel: Int, stride: Int, padding: Int) -> Int {
+    (size + 2 * padding - kernel) / stride + 1
+}
+
+/// 2-D convolution of `x` [N, C, H, W] with `weight` [O, C/groups, kh, kw] and optional
+/// `bias` [O], zero padding `padding` on every side.
+///
+/// y[n, o, i, j] = bias[o] + Σ_{c, u, v} weight[o, c, u, v] · x[n, g·C/groups + c, i·s + u − p, j·s + v − p]
+/// where g is the group of o.
+public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
+                   stride: Int = 1, padding: Int = 0, groups: Int = 1) -> Tensor {
+    precondition(x.rank == 4 && weight.rank == 4, "conv2d: input \(x.shape), weight \(weight.shape)")
+    let (batch, channels, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let outChannels = weight.shape[0]
+    precondition(groups >= 1 && channels % groups == 0 && outChannels % groups == 0 && weight.shape[1] == channels / groups,
+                 "conv2d: input \(x.shape), weight \(weight.shape), groups \(groups)")
+    precondition(stride >= 1 && padding >= 0, "conv2d: stride \(stride), padding \(padding)")
+    if let bias { precondition(bias.shape == [outChannels], "conv2d: bias \(bias.shape) vs weight \(weight.shape)") }
+    let geometry = ConvolutionGeometry(
+        batch: batch, inChannels: channels, height: height, width: width,
+        outChannels: outChannels, kernelHeight: weight.shape[2], kernelWidth: weight.shape[3],
+        stride: stride, padding: padding, groups: groups,
+        outHeight: convolutionOutputSize(height, kernel: weight.shape[2], stride: stride, padding: padding),
+        outWidth: convolutionOutputSize(width, kernel: weight.shape[3], stride: stride, padding: padding))
+    precondition(geometry.outHeight > 0 && geometry.outWidth > 0,
+                 "conv2d: input \(x.shape) too small for kernel \(weight.shape[2])×\(weight.shape[3]) with padding \(padding)")
+    let outputShape = [batch, outChannels, geometry.outHeight, geometry.outWidth]
+    let values: [Float] = x.storage.withUnsafeBufferPointer { px in
+        weight.storage.withUnsafeBufferPointer { pw in
+            makeStorage(outputShape.reduce(1, *)) { py in
+                if geometry.isDepthwise {
+                    depthwiseForward(geometry, x: px.baseAddress!, weight: pw.baseAddress!, y: py)
+                } else {
+                    gemmConvolutionForward(geometry, x: px.baseAddress!, weight: pw.baseAddress!, y: py)
+                }
+                if let bias {
+                    bias.storage.withUnsafeBufferPointer { pb in
+                        addChannelBias(py, bias: pb.baseAddress!, batch: batch, channels: outChannels,
+                                       plane: geometry.outPlane)
+                    }
+                }
+            }
+        }
+    }
+    let inputs = bias.map { [x, weight, $0] } ?? [x, weight]
+    return Tensor(shape: outputShape, storage: values, inputs: inputs) { result in
+        result.gradient!.withUnsafeBufferPointer { g in
+            let g = g.baseAddress!
+            x.storage.withUnsafeBufferPointer { px in
+                weight.storage.withUnsafeBufferPointer { pw in
+                    let dx: UnsafeMutablePointer<Float>? = x.requiresGradient ? x.gradientPointer() : nil
+                    let dw: UnsafeMutablePointer<Float>? = weight.requiresGradient ? weight.gradientPointer() : nil
+                    if geometry.isDepthwise {
+                        depthwiseBackward(geometry, x: px.baseAddress!, weight: pw.baseAddress!, dy: g, dx: dx, dw: dw)
+                    } else {
+                        gemmConvolutionBackward(geometry, x: px.baseAddress!, weight: pw.baseAddress!, dy: g, dx: dx, dw: dw)
+                    }
+                }
+            }
+            if let bias, bias.requiresGradient {
+                bias.accumulateGradient { db in
+                    for n in 0..<batch {
+                        for o in 0..<outChannels {
+                            let plane = g + (n * outChannels + o) * geometry.outPlane
+                            var total: Float = 0
+                            for j in 0..<geometry.outPlane { total += plane[j] }
+                            db[o] += total
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// Pointer to this tensor's gradient buffer, allocated (zeros) if needed. Valid until the
+    /// gradient array is next reassigned; used by backward rules that write into several
+    /// inputs' gradients from one kernel.
+    func gradientPointer() -> UnsafeMutablePointer<Float> {
+        if gradient == nil { gradient = [Float](repeating: 0, count: storage.count) }
+        return gradient!.withUnsafeMutableBufferPointer { $0.baseAddress! }
+    }
+}
+
+private func addChannelBias(_ y: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
+                            batch: Int, channels: Int, plane: Int) {
+    for n in 0..<batch {
+        for c in 0..<channels {
+            let row = y + (n * channels + c) * plane
+            let value = bias[c]
+            for j in 0..<plane { row[j] += value }
+        }
+    }
+}
+
+// MARK: - General convolution through im2col + GEMM
+
+/// Writes the im2col matrix of channels [firstChannel, firstChannel + C/g) of one image:
+/// row (c·kh + u)·kw + v, column i·Wo + j holds x[c, i·s + u − p, j·s + v − p] (0 outside).
+private func im2col(_ g: ConvolutionGeometry, image: UnsafePointer<Float>, firstChannel: Int,
+                    columns: UnsafeMutablePointer<Float>) {
+    let (kh, kw, s, p) = (g.kernelHeight, g.kernelWidth, g.stride, g.padding)
+    let (ho, wo) = (g.outHeight, g.outWidth)
+    for c in 0..<g.inPerGroup {
+        let plane = image + (firstChannel + c) * g.inPlane
+        for u in 0..<kh {
+            for v in 0..<kw {
+                let row = columns + ((c * kh + u) * kw + v) * g.outPlane
+                // Output columns j whose input column j·s + v − p is inside [0, W).
+                let firstJ = min(wo, max(0, (p - v + s - 1) / s))
+                let lastJ = max(firstJ, min(wo, (g.width - 1 + p - v) / s + 1))
+                for i in 0..<ho {
+                    let inputRow = i * s + u - p
+                    let out = row + i * wo
+                    if inputRow < 0 || inputRow >= g.height {
+                        out.update(repeating: 0, count: wo)
+                        continue
+                    }
+                    let source = plane + inputRow * g.width - p + v
+                    for j in 0..<firstJ { out[j] = 0 }
+                    if s == 1 {
+                        (out + firstJ).update(from: source + firstJ, count: lastJ - firstJ)
+                    } else {
+                        for j in firstJ..<lastJ { out[j] = source[j * s] }
+                    }
+                    for j in lastJ..<wo { out[j] = 0 }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of `im2col`: adds each column entry back into its input pixel.
+private func col2imAdd(_ g: ConvolutionGeometry, columns: UnsafePointer<Float>, firstChannel: Int,
+                       image: UnsafeMutablePointer<Float>) {
+    let (kh, kw, s, p) = (g.kernelHeight, g.kernelWidth, g.stride, g.padding)
+    let (ho, wo) = (g.outHeight, g.outWidth)
+    for c in 0..<g.inPerGroup {
+        let plane = image + (firstChannel + c) * g.inPlane
+        for u in 0..<kh {
+            for v in 0..<kw {
+                let row = columns + ((c * kh + u) * kw + v) * g.outPlane
+                let firstJ = min(wo, max(0, (p - v + s - 1) / s))
+                let lastJ = max(firstJ, min(wo, (g.width - 1 + p - v) / s + 1))
+                for i in 0..<ho {
+                    let inputRow = i * s + u - p
+                    if inputRow < 0 || inputRow >= g.height { continue }
+                    let target = plane + inputRow * g.width - p + v
+                    let source = row + i * wo
+                    if s == 1 {
+                        for j in firstJ..<lastJ { target[j] += source[j] }
+                    } else {
+                        for j in firstJ..<lastJ { target[j * s] += source[j] }
+                    }
+                }
+            }
+        }
+    }
+}
+
+private func gemmConvolutionForward(_ g: ConvolutionGeometry, x: UnsafePointer<Float>,
+                                    weight: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
+    let perImage = g.batch >= Compute.threadCount
+    let (x, weight, y) = (UnsafeSendable(x), UnsafeSendable(weight), UnsafeSendable(y))
+    let work: (Range<Int>, Bool) -> Void = { images, innerParallel in
+        var columns = [Float](repeating: 0, count: g.isPointwise ? 0 : g.patchSize * g.outPlane)
+        columns.withUnsafeMutableBufferPointer { columnBuffer in
+            for n in images {
+                let image = x.value + n * g.inChannels * g.inPlane
+                for group in 0..<g.groups {
+                    let source: UnsafePointer<Float>
+                    if g.isPointwise {
+                        source = image + group * g.inPerGroup * g.inPlane
+                    } else {
+                        im2col(g, image: image, firstChannel: group * g.inPerGroup, columns: columnBuffer.baseAddress!)
+                        source = UnsafePointer(columnBuffer.baseAddress!)
+                    }
+                    gemm(transposeA: false, transposeB: false, m: g.outPerGroup, n: g.outPlane, k: g.patchSize,
+                         a: weight.value + group * g.outPerGroup * g.patchSize, lda: g.patchSize,
+                         b: source, ldb: g.outPlane, beta: 0,
+                         c: y.value + (n * g.outChannels + group * g.outPerGroup) * g.outPlane, ldc: g.outPlane,
+                         parallel: innerParallel)
+                }
+            }
+        }
+    }
+    if perImage {
+        parallelChunks(g.batch) { work($0, false) }
+    } else {
+        work(0..<g.batch, true)
+    }
+}
+
+private func gemmConvolutionBackward(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                     dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                                     dw: UnsafeMutablePointer<Float>?) {
+    let weightCount = g.outChannels * g.patchSize
+    let perImage = g.batch >= Compute.threadCount
+    let workers = perImage ? Compute.threadCount : 1
+    // Each worker sums its images' weight gradients privately; added together at the end.
+    var partialWeightGradients = [Float](repeating: 0, count: dw == nil ? 0 : workers * weightCount)
+    let (x, weight, dy) = (UnsafeSendable(x), UnsafeSendable(weight), UnsafeSendable(dy))
+    let dx = UnsafeSendable(dx)
+    partialWeightGradients.withUnsafeMutableBufferPointer { partials in
+        let partials = UnsafeSendable(partials.baseAddress)
+        let work: (Int, Range<Int>, Bool) -> Void = { worker, images, innerParallel in
+            var columns = [Float](repeating: 0, count: g.patchSize * g.outPlane)
+            columns.withUnsafeMutableBufferPointer { columnBuffer in
+                let columnPointer = columnBuffer.baseAddress!
+                for n in images {
+                    let image = x.value + n * g.inChannels * g.inPlane
+                    for group in 0..<g.groups {
+                        let outputGradient = dy.value + (n * g.outChannels + group * g.outPerGroup) * g.outPlane
+                        let groupWeight = weight.value + group * g.outPerGroup * g.patchSize
+                        if let partial = partials.value {
+                            let source: UnsafePointer<Float>
+                            if g.isPointwise {
+                                source = image + group * g.inPerGroup * g.inPlane
+                            } else {
+                                im2col(g, image: image, firstChannel: group * g.inPerGroup, columns: columnPointer)
+                                source = UnsafePointer(columnPointer)
+                            }
+                            // dW_g += dY_g · colᵀ
+                            gemm(transposeA: false, transposeB: true, m: g.outPerGroup, n: g.patchSize, k: g.outPlane,
+                                 a: outputGradient, lda: g.outPlane, b: source, ldb: g.outPlane, beta: 1,
+                                 c: partial + worker * weightCount + group * g.outPerGroup * g.patchSize,
+                                 ldc: g.patchSize, parallel: innerParallel)
+                        }
+                        if let inputGradient = dx.value {
+                            let imageGradient = inputGradient + n * g.inChannels * g.inPlane
+                            if g.isPointwise {
+                                // dX_g += W_gᵀ · dY_g directly.
+                                gemm(transposeA: true, transposeB: false, m: g.inPerGroup, n: g.outPlane, k: g.outPerGroup,
+                                     a: groupWeight, lda: g.patchSize, b: outputGradient, ldb: g.outPlane, beta: 1,
+                                     c: imageGradient + group * g.inPerGroup * g.inPlane, ldc: g.outPlane,
+                                     parallel: innerParallel)
+                            } else {
+                                gemm(transposeA: true, transposeB: false, m: g.patchSize, n: g.outPlane, k: g.outPerGroup,
+                                     a: groupWeight, lda: g.patchSize, b: outputGradient, ldb: g.outPlane, beta: 0,
+                                     c: columnPointer, ldc: g.outPlane, parallel: innerParallel)
+                                col2imAdd(g, columns: columnPointer, firstChannel: group * g.inPerGroup, image: imageGradient)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if perImage {
+            _ = parallelWorkers(g.batch) { worker, images in work(worker, images, false) }
+        } else {
+            work(0, 0..<g.batch, true)
+        }
+    }
+    if let dw {
+        partialWeightGradients.withUnsafeBufferPointer { partials in
+            for worker in 0..<workers {
+                let partial = partials.baseAddress! + worker * weightCount
+                for j in 0..<weightCount { dw[j] += partial[j] }
+            }
+        }
+    }
+}
+
+// MARK: - Depthwise convolution, direct
+
+/// Polyphase layout of one zero-padded plane for a stride-s depthwise convolution.
+///
+/// The padded plane (H+2p)×(W+2p) is split into s×s phase planes of Hq×Wq values,
+/// phase[a][b][r][c] = padded[r·s + a][c·s + b]. Output row i, column j with kernel offset
+/// (u, v) then reads phase[u mod s][v mod s] at (i + u/s)·Wq + j + v/s: for a fixed (u, v)
+/// the whole output plane, laid out with row stride Wq, is ONE contiguous axpy (forward,
+/// input gradient) or dot product (weight gradient) of length Ho·Wq. Columns j ≥ Wo of that
+/// extended layout are scratch; output gradients are zero there so they contribute nothing.
+private struct DepthwisePlaneLayout {
+    let stride, padding, height, width: Int
+    let phaseHeight, phaseWidth: Int
+    let outHeight, outWidth: Int
+    /// Values per phase plane.
+    var phaseCount: Int { phaseHeight * phaseWidth }
+    /// Scratch floats for all phases, plus a tail that over-long reads of scratch columns may touch.
+    var scratchCount: Int { stride * stride * phaseCount + phaseWidth + 8 }
+    /// Length of the extended output plane (row stride Wq).
+    var extendedCount: Int { outHeight * phaseWidth }
+
+    init(_ g: ConvolutionGeometry) {
+        stride = g.stride
+        padding = g.padding
+        height = g.height
+        width = g.width
+        phaseHeight = (g.height + 2 * g.padding + g.stride - 1) / g.stride
+        phaseWidth = (g.width + 2 * g.padding + g.stride - 1) / g.stride
+        outHeight = g.outHeight
+        outWidth = g.outWidth
+    }
+
+    /// Offset of kernel tap (u, v) in the phase scratch.
+    @inline(__always)
+    func tapOffset(_ u: Int, _ v: Int) -> Int {
+        ((u % stride) * stride + v % stride) * phaseCount + (u / stride) * phaseWidth + v / stride
+    }
+
+    /// Scatters one input plane into zeroed phase scratch.
+    func scatter(_ plane: UnsafePointer<Float>, into phases: UnsafeMutablePointer<Float>) {
+        phases.update(repeating: 0, count: scratchCount)
+        forEachPhaseRun { source, destination, count, step in
+            let from = plane + source
+            let to = phases + destination
+            for j in 0..<count { to[j] = from[j * step] }
+        }
+    }
+
+    /// Adds phase-scratch gradients back into one input-gradient plane.
+    func gather(_ phases: UnsafePointer<Float>, addingInto plane: UnsafeMutablePointer<Float>) {
+        forEachPhaseRun { source, destination, count, step in
+            let from = phases + destination
+            let to = plane + source
+            for j in 0..<count { to[j * step] += from[j] }
+        }
+    }
+
+    /// Visits each run of input pixels that is contiguous in one phase row: input offset
+    /// `source` (then every `step`-th column), phase offset `destination`, `count` pixels.
+    @inline(__always)
+    private func forEachPhaseRun(_ body: (_ source: Int, _ destination: Int, _ count: Int, _ step: Int) -> Void) {
+        for row in 0..<height {
+            let paddedRow = row + padding
+            let rowBase = ((paddedRow % stride) * stride) * phaseCount + (paddedRow / stride) * phaseWidth
+            for phase in 0..<stride {
+                // First input column whose padded column falls in this phase.
+                let firstColumn = ((phase - padding) % stride + stride) % stride
+                guard firstColumn < width else { continue }
+                let count = (width - firstColumn + stride - 1) / stride
+                let destination = rowBase + phase * phaseCount + (firstColumn + padding) / stride
+                body(row * width + firstColumn, destination, count, stride)
+            }
+        }
+    }
+}
+
+private func depthwiseForward(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                              y: UnsafeMutablePointer<Float>) {
+    let layout = DepthwisePlaneLayout(g)
+    let (kh, kw) = (g.kernelHeight, g.kernelWidth)
+    let (x, weight, y) = (UnsafeSendable(x), UnsafeSendable(weight), UnsafeSendable(y))
+    parallelChunks(g.batch * g.inChannels, minimumPerChunk: 4) { planes in
+        let phases = UnsafeMutablePointer<Float>.allocate(capacity: layout.scratchCount)
+        let extended = UnsafeMutablePointer<Float>.allocate(capacity: layout.extendedCount)
+        defer { phases.deallocate(); extended.deallocate() }
+        for planeIndex in planes {
+            let w = weight.value + (planeIndex % g.inChannels) * kh * kw
+            layout.scatter(x.value + planeIndex * g.inPlane, into: phases)
+            extended.update(repeating: 0, count: layout.extendedCount)
+            for u in 0..<kh {
+                for v in 0..<kw {
+                    cblas_saxpy(Int32(layout.extendedCount), w[u * kw + v], phases + layout.tapOffset(u, v), 1, extended, 1)
+                }
+            }
+            let out = y.value + planeIndex * g.outPlane
+            for i in 0..<layout.outHeight {
+                (out + i * layout.outWidth).update(from: extended + i * layout.phaseWidth, count: layout.outWidth)
+            }
+        }
+    }
+}
+
+private func depthwiseBackward(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                               dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                               dw: UnsafeMutablePointer<Float>?) {
+    let layout = DepthwisePlaneLayout(g)
+    let (kh, kw) = (g.kernelHeight, g.kernelWidth)
+    let (x, weight, dy) = (UnsafeSendable(x), UnsafeSendable(weight), UnsafeSendable(dy))
+    let (dx, dw) = (UnsafeSendable(dx), UnsafeSendable(dw))
+    // Parallel over channels: a channel's weight gradient sums over the batch without sharing.
+    parallelChunks(g.inChannels) { channels in
+        let phases = UnsafeMutablePointer<Float>.allocate(capacity: layout.scratchCount)
+        let phaseGradient = UnsafeMutablePointer<Float>.allocate(capacity: layout.scratchCount)
+        let extendedGradient = UnsafeMutablePointer<Float>.allocate(capacity: layout.extendedCount)
+        defer { phases.deallocate(); phaseGradient.deallocate(); extendedGradient.deallocate() }
+        // Columns j ≥ Wo of the extended gradient stay zero for the whole run.
+        extendedGradient.update(repeating: 0, count: layout.extendedCount)
+        for channel in channels {
+            let w = weight.value + channel * kh * kw
+            for n in 0..<g.batch {
+                let planeIndex = n * g.inChannels + channel
+                let outputGradient = dy.value + planeIndex * g.outPlane
+                for i in 0..<layout.outHeight {
+                    (extendedGradient + i * layout.phaseWidth).update(from: outputGradient + i * layout.outWidth,
+                                                                      count: layout.outWidth)
+                }
+                if let weightGradient = dw.value {
+                    layout.scatter(x.value + planeIndex * g.inPlane, into: phases)
+                    let target = weightGradient + channel * kh * kw
+                    for u in 0..<kh {
+                        for v in 0..<kw {
+                            target[u * kw + v] += cblas_sdot(Int32(layout.extendedCount), extendedGradient, 1,
+                                                             phases + layout.tapOffset(u, v), 1)
+                        }
+                    }
+                }
+                if let inputGradient = dx.value {
+                    phaseGradient.update(repeating: 0, count: layout.scratchCount)
+                    for u in 0..<kh {
+                        for v in 0..<kw {
+                            cblas_saxpy(Int32(layout.extendedCount), w[u * kw + v], extendedGradient, 1,
+                                        phaseGradient + layout.tapOffset(u, v), 1)
+                        }
+                    }
+                    layout.gather(phaseGradient, addingInto: inputGradient + planeIndex * g.inPlane)
+                }
+            }
+        }
+    }
+}
+
+// MARK: - Depthwise causal 1-D convolution over tokens
+
+/// Depthwise causal convolution along the token axis of `x` [B, T, E] with `weight` [E, k]
+/// and `bias` [E], left-padded by k − 1 zeros:
+///
+/// y[b, t, e] = bias[e] + Σ_{j<k} weight[e, j] · x[b, t + j − (k − 1), e].
+public func causalDepthwiseConv1d(_ x: Tensor, weight: Tensor, bias: Tensor) -> Tensor {
+    precondition(x.rank == 3 && weight.rank == 2 && weight.shape[0] == x.shape[2] && bias.shape == [x.shape[2]],
+                 "causalDepthwiseConv1d: input \(x.shape), weight \(weight.shape), bias \(bias.shape)")
+    let (batch, tokens, channels) = (x.shape[0], x.shape[1], x.shape[2])
+    let k = weight.shape[1]
+    // Weights transposed to [k, E] so that the inner loop runs over contiguous channels.
+    let transposedWeight: [Float] = (0..<(k * channels)).map { index in weight.storage[(index % channels) * k + index / channels] }
+    let values = x.storage.withUnsafeBufferPointer { px in
+        bias.storage.withUnsafeBufferPointer { pb in
+            transposedWeight.withUnsafeBufferPointer { pw in
+                makeStorage(x.count) { py in
+                    for b in 0..<batch {
+                        for t in 0..<tokens {
+                            let out = py + (b * tokens + t) * channels
+                            out.update(from: pb.baseAddress!, count: channels)
+                            for j in 0..<k {
+                                let source = t + j - (k - 1)
+                                if source < 0 { continue }
+                                let input = px.baseAddress! + (b * tokens + source) * channels
+                                let w = pw.baseAddress! + j * channels
+                                for e in 0..<channels { out[e] += w[e] * input[e] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return Tensor(shape: x.shape, storage: values, inputs: [x, weight, bias]) { result in
+        result.gradient!.withUnsafeBufferPointer { g in
+            let g = g.baseAddress!
+            if x.requiresGradient {
+                x.accumulateGradient { dx in
+                    transposedWeight.withUnsafeBufferPointer { pw in
+                        for b in 0..<batch {
+                            for t in 0..<tokens {
+                                let gradientRow = g + (b * tokens + t) * channels
+                                for j in 0..<k {
+                                    let source = t + j - (k - 1)
+                                    if source < 0 { continue }
+                                    let target = dx + (b * tokens + source) * channels
+                                    let w = pw.baseAddress! + j * channels
+                                    for e in 0..<channels { target[e] += w[e] * gradientRow[e] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if weight.requiresGradient {
+                weight.accumulateGradient { dw in
+                    x.storage.withUnsafeBufferPointer { px in
+                        var transposedGradient = [Float](repeating: 0, count: k * channels)
+                        for b in 0..<batch {
+                            for t in 0..<tokens {
+                                let gradientRow = g + (b * tokens + t) * channels
+                                for j in 0..<k {
+                                    let source = t + j - (k - 1)
+                                    if source < 0 { continue }
+                                    let input = px.baseAddress! + (b * tokens + source) * channels
+                                    for e in 0..<channels { transposedGradient[j * channels + e] += gradientRow[e] * input[e] }
+                                }
+                            }
+                        }
+                        for e in 0..<channels {
+                            for j in 0..<k { dw[e * k + j] += transposedGradient[j * channels + e] }
+                        }
+                    }
+                }
+            }
+            if bias.requiresGradient {
+                bias.accumulateGradient { db in
+                    for row in 0..<(batch * tokens) {
+                        let gradientRow = g + row * channels
+                        for e in 0..<channels { db[e] += gradientRow[e] }
+                    }
+                }
+            }
+        }
+    }
+}

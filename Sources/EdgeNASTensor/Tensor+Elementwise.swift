@@ -1,0 +1,305 @@
+import Foundation
+
+// MARK: - Unary functions
+
+extension Tensor {
+    /// Applies `forward` to every value; the backward rule multiplies the incoming gradient
+    /// by `derivative(x, y)` where y = forward(x).
+    @inline(__always)
+    func mapped(_ forward: (Float) -> Float,
+                derivative: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
+        let input = self
+        let count = storage.count
+        let values = storage.withUnsafeBufferPointer { source in
+            makeStorage(count) { output in
+                let source = UnsafeSendable(source.baseAddress!), output = UnsafeSendable(output)
+                parallelChunks(count, minimumPerChunk: 1 << 15) { range in
+                    for index in range { output.value[index] = forward(source.value[index]) }
+                }
+            }
+        }
+        return Tensor(shape: shape, storage: values, inputs: [input]) { result in
+            input.accumulateGradient { inputGradient in
+                input.storage.withUnsafeBufferPointer { x in
+                    result.storage.withUnsafeBufferPointer { y in
+                        result.gradient!.withUnsafeBufferPointer { outputGradient in
+                            for index in 0..<count {
+                                inputGradient[index] += outputGradient[index] * derivative(x[index], y[index])
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// max(0, x).
+public func relu(_ x: Tensor) -> Tensor {
+    x.mapped({ max(0, $0) }, derivative: { x, _ in x > 0 ? 1 : 0 })
+}
+
+/// min(max(0, x), 6).
+public func relu6(_ x: Tensor) -> Tensor {
+    x.mapped({ min(max(0, $0), 6) }, derivative: { x, _ in (x > 0 && x < 6) ? 1 : 0 })
+}
+
+/// Hard sigmoid: relu6(x + 3) / 6.
+public func hardSigmoid(_ x: Tensor) -> Tensor {
+    x.mapped({ min(max(0, $0 + 3), 6) / 6 }, derivative: { x, _ in (x > -3 && x < 3) ? 1 / 6 : 0 })
+}
+
+/// Hard swish: x · relu6(x + 3) / 6.
+public func hardSwish(_ x: Tensor) -> Tensor {
+    x.mapped({ $0 * min(max(0, $0 + 3), 6) / 6 }, derivative: { x, _ in
+        if x <= -3 { return 0 }
+        if x >= 3 { return 1 }
+        return (2 * x + 3) / 6
+    })
+}
+
+/// Logistic sigmoid 1 / (1 + e^-x).
+public func sigmoid(_ x: Tensor) -> Tensor {
+    x.mapped({ stableSigmoid($0) }, derivative: { _, y in y * (1 - y) })
+}
+
+/// SiLU (swish): x · sigmoid(x).
+public func silu(_ x: Tensor) -> Tensor {
+    x.mapped({ $0 * stableSigmoid($0) }, derivative: { x, _ in
+        let s = stableSigmoid(x)
+        return s * (1 + x * (1 - s))
+    })
+}
+
+/// GELU, exact form: x · Φ(x) = x · (1 + erf(x/√2)) / 2.
+public func gelu(_ x: Tensor) -> Tensor {
+    x.mapped({ 0.5 * $0 * (1 + erf($0 * 0.70710678118654752)) }, derivative: { x, _ in
+        let cdf = 0.5 * (1 + erf(x * 0.70710678118654752))
+        let density = 0.39894228040143268 * exp(-0.5 * x * x)
+        return cdf + x * density
+    })
+}
+
+/// Softplus: log(1 + e^x), computed without overflow.
+public func softplus(_ x: Tensor) -> Tensor {
+    x.mapped({ $0 > 20 ? $0 : log1p(exp($0)) }, derivative: { x, _ in stableSigmoid(x) })
+}
+
+/// e^x.
+public func exp(_ x: Tensor) -> Tensor {
+    x.mapped({ Foundation.exp($0) }, derivative: { _, y in y })
+}
+
+/// Natural logarithm (values must be positive).
+public func log(_ x: Tensor) -> Tensor {
+    x.mapped({ Foundation.log($0) }, derivative: { x, _ in 1 / x })
+}
+
+/// Applies an activation by its architecture-file name.
+public enum ActivationFunction: String, Sendable, CaseIterable {
+    case relu, relu6, hswish, hsigmoid, sigmoid, silu, gelu
+
+    /// Applies the activation to `x`.
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        switch self {
+        case .relu: return EdgeNASTensor.relu(x)
+        case .relu6: return EdgeNASTensor.relu6(x)
+        case .hswish: return hardSwish(x)
+        case .hsigmoid: return hardSigmoid(x)
+        case .sigmoid: return EdgeNASTensor.sigmoid(x)
+        case .silu: return EdgeNASTensor.silu(x)
+        case .gelu: return EdgeNASTensor.gelu(x)
+        }
+    }
+}
+
+@inline(__always)
+func stableSigmoid(_ x: Float) -> Float {
+    if x >= 0 { return 1 / (1 + exp(-x)) }
+    let e = exp(x)
+    return e / (1 + e)
+}
+
+// MARK: - Scalar arithmetic
+
+extension Tensor {
+    /// self · factor + offset, element-wise.
+    public func affine(scale factor: Float, offset: Float = 0) -> Tensor {
+        mapped({ $0 * factor + offset }, derivative: { _, _ in factor })
+    }
+
+    public static func * (lhs: Tensor, rhs: Float) -> Tensor { lhs.affine(scale: rhs) }
+    public static func * (lhs: Float, rhs: Tensor) -> Tensor { rhs.affine(scale: lhs) }
+    public static func + (lhs: Tensor, rhs: Float) -> Tensor { lhs.affine(scale: 1, offset: rhs) }
+    public static func - (lhs: Tensor, rhs: Float) -> Tensor { lhs.affine(scale: 1, offset: -rhs) }
+    public static prefix func - (operand: Tensor) -> Tensor { operand.affine(scale: -1) }
+}
+
+// MARK: - Broadcasting binary operations
+
+/// How two shapes broadcast (NumPy rules: align on the right, size-1 axes stretch).
+struct BroadcastPlan {
+    let outputShape: [Int]
+    /// Per-axis strides into each input, 0 along broadcast axes; same rank as outputShape.
+    let lhsStrides: [Int]
+    let rhsStrides: [Int]
+
+    init(_ lhs: [Int], _ rhs: [Int]) {
+        let rank = max(lhs.count, rhs.count)
+        let left = [Int](repeating: 1, count: rank - lhs.count) + lhs
+        let right = [Int](repeating: 1, count: rank - rhs.count) + rhs
+        var output: [Int] = []
+        for axis in 0..<rank {
+            let (a, b) = (left[axis], right[axis])
+            precondition(a == b || a == 1 || b == 1, "broadcast: shapes \(lhs) and \(rhs) are incompatible")
+            output.append(a == 1 ? b : a)
+        }
+        outputShape = output
+        lhsStrides = BroadcastPlan.strides(left)
+        rhsStrides = BroadcastPlan.strides(right)
+    }
+
+    private static func strides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 0, count: shape.count)
+        var running = 1
+        for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+            strides[axis] = shape[axis] == 1 ? 0 : running
+            running *= shape[axis]
+        }
+        return strides
+    }
+
+    /// Calls `row` for each innermost run: (output offset, lhs offset, rhs offset, length,
+    /// lhs inner stride, rhs inner stride).
+    func forEachRow(_ row: (Int, Int, Int, Int, Int, Int) -> Void) {
+        let rank = outputShape.count
+        if rank == 0 { row(0, 0, 0, 1, 0, 0); return }
+        let inner = outputShape[rank - 1]
+        let lhsInner = lhsStrides[rank - 1], rhsInner = rhsStrides[rank - 1]
+        let outer = outputShape.dropLast().reduce(1, *)
+        var index = [Int](repeating: 0, count: max(0, rank - 1))
+        var lhsOffset = 0, rhsOffset = 0
+        for rowIndex in 0..<outer {
+            row(rowIndex * inner, lhsOffset, rhsOffset, inner, lhsInner, rhsInner)
+            // Advance the odometer over the outer axes.
+            var axis = rank - 2
+            while axis >= 0 {
+                index[axis] += 1
+                lhsOffset += lhsStrides[axis]
+                rhsOffset += rhsStrides[axis]
+                if index[axis] < outputShape[axis] { break }
+                lhsOffset -= lhsStrides[axis] * outputShape[axis]
+                rhsOffset -= rhsStrides[axis] * outputShape[axis]
+                index[axis] = 0
+                axis -= 1
+            }
+        }
+    }
+}
+
+extension Tensor {
+    /// Element-wise sum with broadcasting.
+    public static func + (lhs: Tensor, rhs: Tensor) -> Tensor { broadcastBinary(lhs, rhs, .add) }
+    /// Element-wise difference with broadcasting.
+    public static func - (lhs: Tensor, rhs: Tensor) -> Tensor { broadcastBinary(lhs, rhs, .subtract) }
+    /// Element-wise product with broadcasting.
+    public static func * (lhs: Tensor, rhs: Tensor) -> Tensor { broadcastBinary(lhs, rhs, .multiply) }
+
+    enum BinaryOperation { case add, subtract, multiply }
+
+    static func broadcastBinary(_ lhs: Tensor, _ rhs: Tensor, _ operation: BinaryOperation) -> Tensor {
+        if lhs.shape == rhs.shape { return sameShapeBinary(lhs, rhs, operation) }
+        let plan = BroadcastPlan(lhs.shape, rhs.shape)
+        let count = plan.outputShape.reduce(1, *)
+        let values = lhs.storage.withUnsafeBufferPointer { a in
+            rhs.storage.withUnsafeBufferPointer { b in
+                makeStorage(count) { out in
+                    let a = a.baseAddress!, b = b.baseAddress!
+                    plan.forEachRow { o, ia, ib, n, sa, sb in
+                        switch operation {
+                        case .add: for j in 0..<n { out[o + j] = a[ia + j * sa] + b[ib + j * sb] }
+                        case .subtract: for j in 0..<n { out[o + j] = a[ia + j * sa] - b[ib + j * sb] }
+                        case .multiply: for j in 0..<n { out[o + j] = a[ia + j * sa] * b[ib + j * sb] }
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: plan.outputShape, storage: values, inputs: [lhs, rhs]) { result in
+            result.gradient!.withUnsafeBufferPointer { g in
+                let g = g.baseAddress!
+                if lhs.requiresGradient {
+                    lhs.accumulateGradient { da in
+                        rhs.storage.withUnsafeBufferPointer { b in
+                            let b = b.baseAddress!
+                            plan.forEachRow { o, ia, ib, n, sa, sb in
+                                switch operation {
+                                case .add, .subtract: for j in 0..<n { da[ia + j * sa] += g[o + j] }
+                                case .multiply: for j in 0..<n { da[ia + j * sa] += g[o + j] * b[ib + j * sb] }
+                                }
+                            }
+                        }
+                    }
+                }
+                if rhs.requiresGradient {
+                    rhs.accumulateGradient { db in
+                        lhs.storage.withUnsafeBufferPointer { a in
+                            let a = a.baseAddress!
+                            plan.forEachRow { o, ia, ib, n, sa, sb in
+                                switch operation {
+                                case .add: for j in 0..<n { db[ib + j * sb] += g[o + j] }
+                                case .subtract: for j in 0..<n { db[ib + j * sb] -= g[o + j] }
+                                case .multiply: for j in 0..<n { db[ib + j * sb] += g[o + j] * a[ia + j * sa] }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static func sameShapeBinary(_ lhs: Tensor, _ rhs: Tensor, _ operation: BinaryOperation) -> Tensor {
+        let count = lhs.count
+        let values = lhs.storage.withUnsafeBufferPointer { a in
+            rhs.storage.withUnsafeBufferPointer { b in
+                makeStorage(count) { out in
+                    let a = a.baseAddress!, b = b.baseAddress!
+                    switch operation {
+                    case .add: for i in 0..<count { out[i] = a[i] + b[i] }
+                    case .subtract: for i in 0..<count { out[i] = a[i] - b[i] }
+                    case .multiply: for i in 0..<count { out[i] = a[i] * b[i] }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: lhs.shape, storage: values, inputs: [lhs, rhs]) { result in
+            result.gradient!.withUnsafeBufferPointer { g in
+                let g = g.baseAddress!
+                if lhs.requiresGradient {
+                    lhs.accumulateGradient { da in
+                        switch operation {
+                        case .add, .subtract: for i in 0..<count { da[i] += g[i] }
+                        case .multiply:
+                            rhs.storage.withUnsafeBufferPointer { b in
+                                for i in 0..<count { da[i] += g[i] * b[i] }
+                            }
+                        }
+                    }
+                }
+                if rhs.requiresGradient {
+                    rhs.accumulateGradient { db in
+                        switch operation {
+                        case .add: for i in 0..<count { db[i] += g[i] }
+                        case .subtract: for i in 0..<count { db[i] -= g[i] }
+                        case .multiply:
+                            lhs.storage.withUnsafeBufferPointer { a in
+                                for i in 0..<count { db[i] += g[i] * a[i] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct EdgeNASCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edgenas",
+        abstract: "Hardware-aware neural architecture search for edge boards.",
+        discussion: """
+        Profile a board's per-block latencies, search a space of MBConv CNNs, Vision \
+        Transformers or Mamba models under Params/FLOPs/latency limits, score candidates with \
+        six brief vision probes, and export the winner to ONNX.
+
+        Start with `edgenas demo` to check the engine on Fashion-MNIST.
+        """,
+        subcommands: [Demo.self, Count.self, Sample.self, Bench.self]
+    )
+
+    /// Parses and runs a subcommand; a `CommandFailure` becomes one `error:` line on stderr
+    /// and its own exit code, everything else goes through ArgumentParser's reporting.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let failure as CommandFailure {
+            FileHandle.standardError.write(Data("error: \(failure.description)\n".utf8))
+            Foundation.exit(failure.exitCode)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
