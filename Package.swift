@@ -21,8 +21,11 @@ let package = Package(
             name: "EdgeNASCore",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
+        // Hot vector kernels in C: built with an AVX2+FMA clone on x86-64 (Swift code is
+        // compiled for baseline x86-64), always optimised so that debug test runs stay fast.
+        .target(name: "CEdgeKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Tensors with reverse-mode autodiff on OpenBLAS; the only importer of COpenBLAS.
-        .target(name: "EdgeNASTensor", dependencies: ["COpenBLAS"]),
+        .target(name: "EdgeNASTensor", dependencies: ["COpenBLAS", "CEdgeKernels"]),
         // Image datasets on disk (IDX / MNIST format, gzip or raw) as plain bytes; the only importer of CZlib.
         .target(name: "EdgeNASData", dependencies: ["CZlib"]),
         // Architecture -> trainable network, trainer.

@@ -42,14 +42,18 @@ public enum Checkpoint {
             }
         }
         append(fnv1a(bytes), to: &bytes)
+        let directory = url.deletingLastPathComponent()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CheckpointError.writeFailed(path: url.path, reason: "directory \(directory.path) does not exist")
+        }
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
         do {
             try Data(bytes).write(to: temporary)
-            if FileManager.default.fileExists(atPath: url.path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-            } else {
-                try FileManager.default.moveItem(at: temporary, to: url)
+            // rename(2) replaces an existing file atomically: readers see the old or the new one.
+            guard rename(temporary.path, url.path) == 0 else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(errno))])
             }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
@@ -66,8 +70,11 @@ public enum Checkpoint {
         }
         let bytes = [UInt8](data)
         let path = url.path
-        guard bytes.count >= magic.count + 16, Array(bytes[0..<magic.count]) == magic else {
+        guard bytes.count >= magic.count, Array(bytes[0..<magic.count]) == magic else {
             throw CheckpointError.notACheckpoint(path: path)
+        }
+        guard bytes.count >= magic.count + 16 else {
+            throw CheckpointError.corrupt(path: path, reason: "truncated at byte \(bytes.count)")
         }
         let body = bytes[0..<(bytes.count - 8)]
         var reader = ByteReader(bytes: bytes, offset: bytes.count - 8, path: path)
@@ -87,8 +94,16 @@ public enum Checkpoint {
             let rank = Int(try reader.uint32())
             guard rank <= 8 else { throw CheckpointError.corrupt(path: path, reason: "tensor \(name) has rank \(rank)") }
             var shape: [Int] = []
-            for _ in 0..<rank { shape.append(Int(try reader.uint64())) }
-            let valueCount = shape.reduce(1, *)
+            var valueCount = 1
+            for _ in 0..<rank {
+                // Sizes come from the file: bound them by what the file can hold before multiplying.
+                let size = try reader.uint64()
+                guard size <= UInt64(body.count), valueCount <= body.count, Int(size) * valueCount <= body.count / 4 else {
+                    throw CheckpointError.corrupt(path: path, reason: "tensor \(name) claims more values than the file holds")
+                }
+                shape.append(Int(size))
+                valueCount *= Int(size)
+            }
             let raw = try reader.bytes(valueCount * 4)
             let values = raw.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
             entries.append(Entry(name: name, shape: shape, values: values))

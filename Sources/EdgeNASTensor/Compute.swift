@@ -1,3 +1,4 @@
+import CEdgeKernels
 import COpenBLAS
 import Dispatch
 import Synchronization
@@ -36,6 +37,7 @@ public enum Compute {
     private static func setThreadCount(_ count: Int) -> Int {
         let clamped = max(1, count)
         openblas_set_num_threads(1)
+        edgenas_keep_large_blocks_in_heap()
         configuredThreads.store(clamped, ordering: .relaxed)
         return clamped
     }
@@ -78,11 +80,12 @@ func parallelChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>)
 }
 
 /// Like `parallelChunks`, but each worker also gets its index (for per-worker scratch).
+/// `maximumWorkers` bounds the worker indices, for callers that size per-worker buffers.
 @inlinable
-func parallelWorkers(_ count: Int, minimumPerChunk: Int = 1,
+func parallelWorkers(_ count: Int, minimumPerChunk: Int = 1, maximumWorkers: Int,
                      _ body: (_ worker: Int, _ range: Range<Int>) -> Void) -> Int {
     guard count > 0 else { return 0 }
-    let workers = min(Compute.threadCount, max(1, count / max(1, minimumPerChunk)))
+    let workers = min(maximumWorkers, max(1, count / max(1, minimumPerChunk)))
     if workers <= 1 {
         body(0, 0..<count)
         return 1

@@ -57,6 +57,32 @@ extension Module {
     }
 }
 
+/// How a layer draws its initial weights and biases.
+public enum WeightInitialization: Sendable {
+    /// PyTorch's default for Conv/Linear: weights and biases from U(−1/√fanIn, 1/√fanIn).
+    case fanInUniform
+    /// He-normal in fan-out mode for weights (the MobileNet convention), zero biases.
+    case heNormalFanOut
+    /// N(0, std²) weights (e.g. 0.02 for transformers), zero biases.
+    case normal(standardDeviation: Float)
+
+    func weights(_ shape: [Int], fanIn: Int, fanOut: Int, using generator: inout some RandomNumberGenerator) -> [Float] {
+        switch self {
+        case .fanInUniform: return Initializer.fanInUniform(shape, fanIn: fanIn, using: &generator)
+        case .heNormalFanOut: return Initializer.heNormal(shape, fan: fanOut, using: &generator)
+        case let .normal(standardDeviation):
+            return Initializer.normal(shape, standardDeviation: standardDeviation, using: &generator)
+        }
+    }
+
+    func biases(_ count: Int, fanIn: Int, using generator: inout some RandomNumberGenerator) -> [Float] {
+        switch self {
+        case .fanInUniform: return Initializer.fanInUniform([count], fanIn: fanIn, using: &generator)
+        case .heNormalFanOut, .normal: return [Float](repeating: 0, count: count)
+        }
+    }
+}
+
 /// 2-D convolution layer: weight [O, C/groups, k, k], optional bias [O].
 public final class Conv2d: Module {
     public let weight: Tensor
@@ -65,17 +91,19 @@ public final class Conv2d: Module {
     public let padding: Int
     public let groups: Int
 
-    /// A convolution initialised He-normal in fan-out mode (the MobileNet convention);
-    /// the bias starts at zero.
+    /// A convolution with weights drawn by `initialization` (PyTorch's default unless told).
     public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padding: Int? = nil,
-                groups: Int = 1, bias: Bool = false, using generator: inout some RandomNumberGenerator) {
+                groups: Int = 1, bias: Bool = false, initialization: WeightInitialization = .fanInUniform,
+                using generator: inout some RandomNumberGenerator) {
         precondition(inChannels % groups == 0 && outChannels % groups == 0,
                      "Conv2d: \(inChannels) → \(outChannels) channels not divisible by \(groups) groups")
         let shape = [outChannels, inChannels / groups, kernel, kernel]
+        let fanIn = inChannels / groups * kernel * kernel
         let fanOut = outChannels / groups * kernel * kernel
-        weight = Tensor(shape: shape, storage: Initializer.heNormal(shape, fan: fanOut, using: &generator),
+        weight = Tensor(shape: shape, storage: initialization.weights(shape, fanIn: fanIn, fanOut: fanOut, using: &generator),
                         requiresGradient: true)
-        self.bias = bias ? Tensor.zeros([outChannels], requiresGradient: true) : nil
+        self.bias = bias ? Tensor(shape: [outChannels], storage: initialization.biases(outChannels, fanIn: fanIn, using: &generator),
+                                  requiresGradient: true) : nil
         self.stride = stride
         self.padding = padding ?? kernel / 2
         self.groups = groups
@@ -95,13 +123,15 @@ public final class Linear: Module {
     public let weight: Tensor
     public let bias: Tensor?
 
-    /// Weights from `U(−1/√in, 1/√in)` (PyTorch's default), bias zero.
+    /// A fully connected layer with weights drawn by `initialization` (PyTorch's default unless told).
     public init(inFeatures: Int, outFeatures: Int, bias: Bool = true,
+                initialization: WeightInitialization = .fanInUniform,
                 using generator: inout some RandomNumberGenerator) {
-        weight = Tensor(shape: [outFeatures, inFeatures],
-                        storage: Initializer.fanInUniform([outFeatures, inFeatures], fanIn: inFeatures, using: &generator),
+        let shape = [outFeatures, inFeatures]
+        weight = Tensor(shape: shape, storage: initialization.weights(shape, fanIn: inFeatures, fanOut: outFeatures, using: &generator),
                         requiresGradient: true)
-        self.bias = bias ? Tensor.zeros([outFeatures], requiresGradient: true) : nil
+        self.bias = bias ? Tensor(shape: [outFeatures], storage: initialization.biases(outFeatures, fanIn: inFeatures, using: &generator),
+                                  requiresGradient: true) : nil
     }
 
     public var ownParameters: [(name: String, tensor: Tensor)] {

@@ -158,7 +158,8 @@ public struct NonFiniteValueError: Error, CustomStringConvertible {
     }
 
     public var description: String {
-        "training diverged: \(quantity) is \(value) at step \(step); lower the learning rate or enable gradient clipping"
+        let shown = value.isNaN ? "NaN" : "\(value)"
+        return "training diverged: \(quantity) is \(shown) at step \(step); lower the learning rate or enable gradient clipping"
     }
 }
 

@@ -1,3 +1,4 @@
+import CEdgeKernels
 import COpenBLAS
 
 // 2-D convolution (im2col + sgemm, with direct depthwise and 1×1 paths) and the
@@ -119,6 +120,17 @@ private func addChannelBias(_ y: UnsafeMutablePointer<Float>, bias: UnsafePointe
 
 // MARK: - General convolution through im2col + GEMM
 
+/// Output columns j whose input column j·s + v − p lies inside [0, W), as a half-open range.
+@inline(__always)
+private func insideColumns(_ g: ConvolutionGeometry, kernelColumn v: Int) -> (Int, Int) {
+    let (s, p, wo) = (g.stride, g.padding, g.outWidth)
+    let firstJ = min(wo, max(0, (p - v + s - 1) / s))
+    // Integer division rounds toward zero: a negative span means no column is inside.
+    let span = g.width - 1 + p - v
+    let lastJ = span < 0 ? firstJ : max(firstJ, min(wo, span / s + 1))
+    return (firstJ, lastJ)
+}
+
 /// Writes the im2col matrix of channels [firstChannel, firstChannel + C/g) of one image:
 /// row (c·kh + u)·kw + v, column i·Wo + j holds x[c, i·s + u − p, j·s + v − p] (0 outside).
 private func im2col(_ g: ConvolutionGeometry, image: UnsafePointer<Float>, firstChannel: Int,
@@ -131,8 +143,7 @@ private func im2col(_ g: ConvolutionGeometry, image: UnsafePointer<Float>, first
             for v in 0..<kw {
                 let row = columns + ((c * kh + u) * kw + v) * g.outPlane
                 // Output columns j whose input column j·s + v − p is inside [0, W).
-                let firstJ = min(wo, max(0, (p - v + s - 1) / s))
-                let lastJ = max(firstJ, min(wo, (g.width - 1 + p - v) / s + 1))
+                let (firstJ, lastJ) = insideColumns(g, kernelColumn: v)
                 for i in 0..<ho {
                     let inputRow = i * s + u - p
                     let out = row + i * wo
@@ -164,8 +175,7 @@ private func col2imAdd(_ g: ConvolutionGeometry, columns: UnsafePointer<Float>, 
         for u in 0..<kh {
             for v in 0..<kw {
                 let row = columns + ((c * kh + u) * kw + v) * g.outPlane
-                let firstJ = min(wo, max(0, (p - v + s - 1) / s))
-                let lastJ = max(firstJ, min(wo, (g.width - 1 + p - v) / s + 1))
+                let (firstJ, lastJ) = insideColumns(g, kernelColumn: v)
                 for i in 0..<ho {
                     let inputRow = i * s + u - p
                     if inputRow < 0 || inputRow >= g.height { continue }
@@ -219,8 +229,10 @@ private func gemmConvolutionBackward(_ g: ConvolutionGeometry, x: UnsafePointer<
                                      dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
                                      dw: UnsafeMutablePointer<Float>?) {
     let weightCount = g.outChannels * g.patchSize
-    let perImage = g.batch >= Compute.threadCount
-    let workers = perImage ? Compute.threadCount : 1
+    // Read the thread count once: the partial buffers below are sized by it.
+    let threads = Compute.threadCount
+    let perImage = g.batch >= threads
+    let workers = perImage ? threads : 1
     // Each worker sums its images' weight gradients privately; added together at the end.
     var partialWeightGradients = [Float](repeating: 0, count: dw == nil ? 0 : workers * weightCount)
     let (x, weight, dy) = (UnsafeSendable(x), UnsafeSendable(weight), UnsafeSendable(dy))
@@ -270,7 +282,7 @@ private func gemmConvolutionBackward(_ g: ConvolutionGeometry, x: UnsafePointer<
             }
         }
         if perImage {
-            _ = parallelWorkers(g.batch) { worker, images in work(worker, images, false) }
+            _ = parallelWorkers(g.batch, maximumWorkers: workers) { worker, images in work(worker, images, false) }
         } else {
             work(0, 0..<g.batch, true)
         }
@@ -287,101 +299,104 @@ private func gemmConvolutionBackward(_ g: ConvolutionGeometry, x: UnsafePointer<
 
 // MARK: - Depthwise convolution, direct
 
-/// Polyphase layout of one zero-padded plane for a stride-s depthwise convolution.
+/// Polyphase layout of one channel's zero-padded planes, for a batch of images at once.
 ///
-/// The padded plane (H+2p)×(W+2p) is split into s×s phase planes of Hq×Wq values,
-/// phase[a][b][r][c] = padded[r·s + a][c·s + b]. Output row i, column j with kernel offset
-/// (u, v) then reads phase[u mod s][v mod s] at (i + u/s)·Wq + j + v/s: for a fixed (u, v)
-/// the whole output plane, laid out with row stride Wq, is ONE contiguous axpy (forward,
-/// input gradient) or dot product (weight gradient) of length Ho·Wq. Columns j ≥ Wo of that
-/// extended layout are scratch; output gradients are zero there so they contribute nothing.
-private struct DepthwisePlaneLayout {
-    let stride, padding, height, width: Int
-    let phaseHeight, phaseWidth: Int
-    let outHeight, outWidth: Int
-    /// Values per phase plane.
-    var phaseCount: Int { phaseHeight * phaseWidth }
-    /// Scratch floats for all phases, plus a tail that over-long reads of scratch columns may touch.
-    var scratchCount: Int { stride * stride * phaseCount + phaseWidth + 8 }
-    /// Length of the extended output plane (row stride Wq).
-    var extendedCount: Int { outHeight * phaseWidth }
+/// Each padded plane (H+2p)×(W+2p) is split into s×s phase planes of Hq×Wq values,
+/// phase[a][b][r][c] = padded[r·s + a][c·s + b], and the images of a chunk are stacked
+/// inside each phase (image n at n·Hq·Wq). Output (n, i, j) with kernel tap (u, v) then
+/// reads phase[u mod s][v mod s] at n·Hq·Wq + (i + u/s)·Wq + j + v/s, so for each tap the
+/// whole chunk's output, laid out with row stride Wq and plane stride Hq·Wq, is a shifted
+/// copy of one contiguous buffer: the convolution becomes a "tap correlation" of long
+/// vectors (`edgenas_tap_correlate`). Rows i ≥ Ho and columns j ≥ Wo of that extended
+/// layout are scratch; output gradients are zero there, so they contribute nothing.
+private struct DepthwiseLayout {
+    let stride, padding, height, width, kernelHeight, kernelWidth: Int
+    let phaseHeight, phaseWidth, outHeight, outWidth: Int
+    /// Images processed together (bounded so that scratch stays cache-sized).
+    let imagesPerChunk: Int
+
+    var planeBlock: Int { phaseHeight * phaseWidth }
+    /// Values of one phase for a full chunk; also the length of the extended output.
+    var phaseSpan: Int { imagesPerChunk * planeBlock }
+    /// Largest in-phase tap shift: reads past the last phase reach this far.
+    var maximumShift: Int { ((kernelHeight - 1) / stride) * phaseWidth + (kernelWidth - 1) / stride }
+    /// Scratch floats for all phases plus the tail that shifted reads touch.
+    var phaseScratchCount: Int { stride * stride * phaseSpan + maximumShift + 1 }
 
     init(_ g: ConvolutionGeometry) {
         stride = g.stride
         padding = g.padding
         height = g.height
         width = g.width
+        kernelHeight = g.kernelHeight
+        kernelWidth = g.kernelWidth
         phaseHeight = (g.height + 2 * g.padding + g.stride - 1) / g.stride
         phaseWidth = (g.width + 2 * g.padding + g.stride - 1) / g.stride
         outHeight = g.outHeight
         outWidth = g.outWidth
+        imagesPerChunk = max(1, min(g.batch, 16_384 / (phaseHeight * phaseWidth)))
     }
 
-    /// Offset of kernel tap (u, v) in the phase scratch.
+    /// Start of phase (a, b) in the scratch.
     @inline(__always)
-    func tapOffset(_ u: Int, _ v: Int) -> Int {
-        ((u % stride) * stride + v % stride) * phaseCount + (u / stride) * phaseWidth + v / stride
-    }
+    func phaseBase(_ a: Int, _ b: Int) -> Int { (a * stride + b) * phaseSpan }
 
-    /// Scatters one input plane into zeroed phase scratch.
-    func scatter(_ plane: UnsafePointer<Float>, into phases: UnsafeMutablePointer<Float>) {
-        phases.update(repeating: 0, count: scratchCount)
-        forEachPhaseRun { source, destination, count, step in
-            let from = plane + source
-            let to = phases + destination
-            for j in 0..<count { to[j] = from[j * step] }
-        }
-    }
-
-    /// Adds phase-scratch gradients back into one input-gradient plane.
-    func gather(_ phases: UnsafePointer<Float>, addingInto plane: UnsafeMutablePointer<Float>) {
-        forEachPhaseRun { source, destination, count, step in
-            let from = phases + destination
-            let to = plane + source
-            for j in 0..<count { to[j * step] += from[j] }
-        }
-    }
-
-    /// Visits each run of input pixels that is contiguous in one phase row: input offset
-    /// `source` (then every `step`-th column), phase offset `destination`, `count` pixels.
-    @inline(__always)
-    private func forEachPhaseRun(_ body: (_ source: Int, _ destination: Int, _ count: Int, _ step: Int) -> Void) {
-        for row in 0..<height {
-            let paddedRow = row + padding
-            let rowBase = ((paddedRow % stride) * stride) * phaseCount + (paddedRow / stride) * phaseWidth
-            for phase in 0..<stride {
-                // First input column whose padded column falls in this phase.
-                let firstColumn = ((phase - padding) % stride + stride) % stride
-                guard firstColumn < width else { continue }
-                let count = (width - firstColumn + stride - 1) / stride
-                let destination = rowBase + phase * phaseCount + (firstColumn + padding) / stride
-                body(row * width + firstColumn, destination, count, stride)
+    /// Offset of every tap (u, v), row-major, from the start of the scratch.
+    var tapOffsets: [Int] {
+        var offsets: [Int] = []
+        for u in 0..<kernelHeight {
+            for v in 0..<kernelWidth {
+                offsets.append(phaseBase(u % stride, v % stride) + (u / stride) * phaseWidth + v / stride)
             }
+        }
+        return offsets
+    }
+
+    /// Scatters `count` planes (image stride `imageStride`) into zeroed phase scratch.
+    func scatter(_ planes: UnsafePointer<Float>, imageStride: Int, count: Int, into phases: UnsafeMutablePointer<Float>) {
+        phases.update(repeating: 0, count: phaseScratchCount)
+        for image in 0..<count {
+            edgenas_polyphase_scatter(planes + image * imageStride, Int32(height), Int32(width), Int32(padding),
+                                      Int32(stride), phases, phaseSpan, Int32(phaseWidth), image * planeBlock)
+        }
+    }
+
+    /// Adds phase-scratch gradients back into `count` input-gradient planes.
+    func gather(_ phases: UnsafePointer<Float>, into planes: UnsafeMutablePointer<Float>, imageStride: Int, count: Int) {
+        for image in 0..<count {
+            edgenas_polyphase_gather_add(phases, Int32(height), Int32(width), Int32(padding), Int32(stride), phaseSpan,
+                                         Int32(phaseWidth), image * planeBlock, planes + image * imageStride)
         }
     }
 }
 
 private func depthwiseForward(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                               y: UnsafeMutablePointer<Float>) {
-    let layout = DepthwisePlaneLayout(g)
-    let (kh, kw) = (g.kernelHeight, g.kernelWidth)
+    let layout = DepthwiseLayout(g)
+    let taps = g.kernelHeight * g.kernelWidth
+    let offsets = layout.tapOffsets
     let (x, weight, y) = (UnsafeSendable(x), UnsafeSendable(weight), UnsafeSendable(y))
-    parallelChunks(g.batch * g.inChannels, minimumPerChunk: 4) { planes in
-        let phases = UnsafeMutablePointer<Float>.allocate(capacity: layout.scratchCount)
-        let extended = UnsafeMutablePointer<Float>.allocate(capacity: layout.extendedCount)
+    parallelChunks(g.inChannels) { channels in
+        let phases = UnsafeMutablePointer<Float>.allocate(capacity: layout.phaseScratchCount)
+        let extended = UnsafeMutablePointer<Float>.allocate(capacity: layout.phaseSpan)
         defer { phases.deallocate(); extended.deallocate() }
-        for planeIndex in planes {
-            let w = weight.value + (planeIndex % g.inChannels) * kh * kw
-            layout.scatter(x.value + planeIndex * g.inPlane, into: phases)
-            extended.update(repeating: 0, count: layout.extendedCount)
-            for u in 0..<kh {
-                for v in 0..<kw {
-                    cblas_saxpy(Int32(layout.extendedCount), w[u * kw + v], phases + layout.tapOffset(u, v), 1, extended, 1)
+        offsets.withUnsafeBufferPointer { offsets in
+            for channel in channels {
+                for first in stride(from: 0, to: g.batch, by: layout.imagesPerChunk) {
+                    let count = min(layout.imagesPerChunk, g.batch - first)
+                    let planeStride = g.inChannels * g.inPlane
+                    layout.scatter(x.value + (first * g.inChannels + channel) * g.inPlane, imageStride: planeStride,
+                                   count: count, into: phases)
+                    edgenas_tap_correlate(extended, phases, offsets.baseAddress!, weight.value + channel * taps,
+                                          Int32(taps), count * layout.planeBlock, 0)
+                    for image in 0..<count {
+                        let out = y.value + ((first + image) * g.outChannels + channel) * g.outPlane
+                        let source = extended + image * layout.planeBlock
+                        for i in 0..<layout.outHeight {
+                            (out + i * layout.outWidth).update(from: source + i * layout.phaseWidth, count: layout.outWidth)
+                        }
+                    }
                 }
-            }
-            let out = y.value + planeIndex * g.outPlane
-            for i in 0..<layout.outHeight {
-                (out + i * layout.outWidth).update(from: extended + i * layout.phaseWidth, count: layout.outWidth)
             }
         }
     }
@@ -390,46 +405,72 @@ private func depthwiseForward(_ g: ConvolutionGeometry, x: UnsafePointer<Float>,
 private func depthwiseBackward(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
                                dw: UnsafeMutablePointer<Float>?) {
-    let layout = DepthwisePlaneLayout(g)
-    let (kh, kw) = (g.kernelHeight, g.kernelWidth)
+    let layout = DepthwiseLayout(g)
+    let (kh, kw, s) = (g.kernelHeight, g.kernelWidth, g.stride)
+    let taps = kh * kw
+    let offsets = layout.tapOffsets
+    // The input gradient, phase by phase, is a tap correlation of the output gradient with
+    // the taps of that phase at negative shifts; `prefix` zeros in front make those reads valid.
+    let prefix = layout.maximumShift
+    let phaseTaps: [[(tap: Int, shift: Int)]] = (0..<(s * s)).map { phase in
+        (0..<taps).compactMap { tap in
+            let (u, v) = (tap / kw, tap % kw)
+            guard (u % s) * s + v % s == phase else { return nil }
+            return (tap, -((u / s) * layout.phaseWidth + v / s))
+        }
+    }
     let (x, weight, dy) = (UnsafeSendable(x), UnsafeSendable(weight), UnsafeSendable(dy))
     let (dx, dw) = (UnsafeSendable(dx), UnsafeSendable(dw))
-    // Parallel over channels: a channel's weight gradient sums over the batch without sharing.
     parallelChunks(g.inChannels) { channels in
-        let phases = UnsafeMutablePointer<Float>.allocate(capacity: layout.scratchCount)
-        let phaseGradient = UnsafeMutablePointer<Float>.allocate(capacity: layout.scratchCount)
-        let extendedGradient = UnsafeMutablePointer<Float>.allocate(capacity: layout.extendedCount)
-        defer { phases.deallocate(); phaseGradient.deallocate(); extendedGradient.deallocate() }
-        // Columns j ≥ Wo of the extended gradient stay zero for the whole run.
-        extendedGradient.update(repeating: 0, count: layout.extendedCount)
-        for channel in channels {
-            let w = weight.value + channel * kh * kw
-            for n in 0..<g.batch {
-                let planeIndex = n * g.inChannels + channel
-                let outputGradient = dy.value + planeIndex * g.outPlane
-                for i in 0..<layout.outHeight {
-                    (extendedGradient + i * layout.phaseWidth).update(from: outputGradient + i * layout.outWidth,
-                                                                      count: layout.outWidth)
-                }
-                if let weightGradient = dw.value {
-                    layout.scatter(x.value + planeIndex * g.inPlane, into: phases)
-                    let target = weightGradient + channel * kh * kw
-                    for u in 0..<kh {
-                        for v in 0..<kw {
-                            target[u * kw + v] += cblas_sdot(Int32(layout.extendedCount), extendedGradient, 1,
-                                                             phases + layout.tapOffset(u, v), 1)
+        let phases = UnsafeMutablePointer<Float>.allocate(capacity: layout.phaseScratchCount)
+        let phaseGradient = UnsafeMutablePointer<Float>.allocate(capacity: layout.phaseScratchCount)
+        let paddedGradient = UnsafeMutablePointer<Float>.allocate(capacity: prefix + layout.phaseSpan)
+        defer { phases.deallocate(); phaseGradient.deallocate(); paddedGradient.deallocate() }
+        // Only valid output positions are ever written: the prefix and scratch rows/columns stay zero.
+        paddedGradient.update(repeating: 0, count: prefix + layout.phaseSpan)
+        let extendedGradient = paddedGradient + prefix
+        var phaseWeights = [Float](repeating: 0, count: taps)
+        var phaseShifts = [Int](repeating: 0, count: taps)
+        offsets.withUnsafeBufferPointer { offsets in
+            for channel in channels {
+                let w = weight.value + channel * taps
+                for first in stride(from: 0, to: g.batch, by: layout.imagesPerChunk) {
+                    let count = min(layout.imagesPerChunk, g.batch - first)
+                    let planeStride = g.inChannels * g.inPlane
+                    for image in 0..<count {
+                        let source = dy.value + ((first + image) * g.outChannels + channel) * g.outPlane
+                        let target = extendedGradient + image * layout.planeBlock
+                        for i in 0..<layout.outHeight {
+                            (target + i * layout.phaseWidth).update(from: source + i * layout.outWidth, count: layout.outWidth)
                         }
                     }
-                }
-                if let inputGradient = dx.value {
-                    phaseGradient.update(repeating: 0, count: layout.scratchCount)
-                    for u in 0..<kh {
-                        for v in 0..<kw {
-                            cblas_saxpy(Int32(layout.extendedCount), w[u * kw + v], extendedGradient, 1,
-                                        phaseGradient + layout.tapOffset(u, v), 1)
-                        }
+                    // A short last chunk must not see the previous chunk's gradients.
+                    let span = count * layout.planeBlock
+                    if count < layout.imagesPerChunk {
+                        (extendedGradient + span).update(repeating: 0, count: layout.phaseSpan - span)
                     }
-                    layout.gather(phaseGradient, addingInto: inputGradient + planeIndex * g.inPlane)
+                    if let weightGradient = dw.value {
+                        layout.scatter(x.value + (first * g.inChannels + channel) * g.inPlane, imageStride: planeStride,
+                                       count: count, into: phases)
+                        edgenas_tap_dot(weightGradient + channel * taps, extendedGradient, phases, offsets.baseAddress!,
+                                        Int32(taps), span)
+                    }
+                    if let inputGradient = dx.value {
+                        for (phase, entries) in phaseTaps.enumerated() {
+                            if entries.isEmpty {  // kernel smaller than the stride: nothing lands here
+                                (phaseGradient + phase * layout.phaseSpan).update(repeating: 0, count: layout.phaseSpan)
+                                continue
+                            }
+                            for (index, entry) in entries.enumerated() {
+                                phaseWeights[index] = w[entry.tap]
+                                phaseShifts[index] = entry.shift
+                            }
+                            edgenas_tap_correlate(phaseGradient + phase * layout.phaseSpan, extendedGradient, phaseShifts,
+                                                  phaseWeights, Int32(entries.count), span, 0)
+                        }
+                        layout.gather(phaseGradient, into: inputGradient + (first * g.inChannels + channel) * g.inPlane,
+                                      imageStride: planeStride, count: count)
+                    }
                 }
             }
         }

@@ -1,20 +1,21 @@
+import CEdgeKernels
+import COpenBLAS
 import Foundation
 
 // MARK: - Unary functions
 
 extension Tensor {
-    /// Applies `forward` to every value; the backward rule multiplies the incoming gradient
-    /// by `derivative(x, y)` where y = forward(x).
-    @inline(__always)
-    func mapped(_ forward: (Float) -> Float,
-                derivative: @escaping (_ x: Float, _ y: Float) -> Float) -> Tensor {
+    /// Applies an element-wise function with a closed-form derivative; forward and backward
+    /// run as vectorised C kernels, split across workers for large tensors.
+    func applying(_ function: edgenas_unary) -> Tensor {
         let input = self
         let count = storage.count
         let values = storage.withUnsafeBufferPointer { source in
             makeStorage(count) { output in
                 let source = UnsafeSendable(source.baseAddress!), output = UnsafeSendable(output)
-                parallelChunks(count, minimumPerChunk: 1 << 15) { range in
-                    for index in range { output.value[index] = forward(source.value[index]) }
+                parallelChunks(count, minimumPerChunk: 1 << 16) { range in
+                    edgenas_unary_forward(function, source.value + range.lowerBound, output.value + range.lowerBound,
+                                          range.count)
                 }
             }
         }
@@ -22,9 +23,14 @@ extension Tensor {
             input.accumulateGradient { inputGradient in
                 input.storage.withUnsafeBufferPointer { x in
                     result.storage.withUnsafeBufferPointer { y in
-                        result.gradient!.withUnsafeBufferPointer { outputGradient in
-                            for index in 0..<count {
-                                inputGradient[index] += outputGradient[index] * derivative(x[index], y[index])
+                        result.gradient!.withUnsafeBufferPointer { g in
+                            let (x, y, g) = (UnsafeSendable(x.baseAddress!), UnsafeSendable(y.baseAddress!),
+                                             UnsafeSendable(g.baseAddress!))
+                            let dx = UnsafeSendable(inputGradient)
+                            parallelChunks(count, minimumPerChunk: 1 << 16) { range in
+                                let offset = range.lowerBound
+                                edgenas_unary_backward(function, x.value + offset, y.value + offset, g.value + offset,
+                                                       dx.value + offset, range.count)
                             }
                         }
                     }
@@ -35,65 +41,34 @@ extension Tensor {
 }
 
 /// max(0, x).
-public func relu(_ x: Tensor) -> Tensor {
-    x.mapped({ max(0, $0) }, derivative: { x, _ in x > 0 ? 1 : 0 })
-}
+public func relu(_ x: Tensor) -> Tensor { x.applying(EDGENAS_RELU) }
 
 /// min(max(0, x), 6).
-public func relu6(_ x: Tensor) -> Tensor {
-    x.mapped({ min(max(0, $0), 6) }, derivative: { x, _ in (x > 0 && x < 6) ? 1 : 0 })
-}
+public func relu6(_ x: Tensor) -> Tensor { x.applying(EDGENAS_RELU6) }
 
 /// Hard sigmoid: relu6(x + 3) / 6.
-public func hardSigmoid(_ x: Tensor) -> Tensor {
-    x.mapped({ min(max(0, $0 + 3), 6) / 6 }, derivative: { x, _ in (x > -3 && x < 3) ? 1 / 6 : 0 })
-}
+public func hardSigmoid(_ x: Tensor) -> Tensor { x.applying(EDGENAS_HARD_SIGMOID) }
 
 /// Hard swish: x · relu6(x + 3) / 6.
-public func hardSwish(_ x: Tensor) -> Tensor {
-    x.mapped({ $0 * min(max(0, $0 + 3), 6) / 6 }, derivative: { x, _ in
-        if x <= -3 { return 0 }
-        if x >= 3 { return 1 }
-        return (2 * x + 3) / 6
-    })
-}
+public func hardSwish(_ x: Tensor) -> Tensor { x.applying(EDGENAS_HARD_SWISH) }
 
 /// Logistic sigmoid 1 / (1 + e^-x).
-public func sigmoid(_ x: Tensor) -> Tensor {
-    x.mapped({ stableSigmoid($0) }, derivative: { _, y in y * (1 - y) })
-}
+public func sigmoid(_ x: Tensor) -> Tensor { x.applying(EDGENAS_SIGMOID) }
 
 /// SiLU (swish): x · sigmoid(x).
-public func silu(_ x: Tensor) -> Tensor {
-    x.mapped({ $0 * stableSigmoid($0) }, derivative: { x, _ in
-        let s = stableSigmoid(x)
-        return s * (1 + x * (1 - s))
-    })
-}
+public func silu(_ x: Tensor) -> Tensor { x.applying(EDGENAS_SILU) }
 
 /// GELU, exact form: x · Φ(x) = x · (1 + erf(x/√2)) / 2.
-public func gelu(_ x: Tensor) -> Tensor {
-    x.mapped({ 0.5 * $0 * (1 + erf($0 * 0.70710678118654752)) }, derivative: { x, _ in
-        let cdf = 0.5 * (1 + erf(x * 0.70710678118654752))
-        let density = 0.39894228040143268 * exp(-0.5 * x * x)
-        return cdf + x * density
-    })
-}
+public func gelu(_ x: Tensor) -> Tensor { x.applying(EDGENAS_GELU) }
 
 /// Softplus: log(1 + e^x), computed without overflow.
-public func softplus(_ x: Tensor) -> Tensor {
-    x.mapped({ $0 > 20 ? $0 : log1p(exp($0)) }, derivative: { x, _ in stableSigmoid(x) })
-}
+public func softplus(_ x: Tensor) -> Tensor { x.applying(EDGENAS_SOFTPLUS) }
 
 /// e^x.
-public func exp(_ x: Tensor) -> Tensor {
-    x.mapped({ Foundation.exp($0) }, derivative: { _, y in y })
-}
+public func exp(_ x: Tensor) -> Tensor { x.applying(EDGENAS_EXP) }
 
 /// Natural logarithm (values must be positive).
-public func log(_ x: Tensor) -> Tensor {
-    x.mapped({ Foundation.log($0) }, derivative: { x, _ in 1 / x })
-}
+public func log(_ x: Tensor) -> Tensor { x.applying(EDGENAS_LOG) }
 
 /// Applies an activation by its architecture-file name.
 public enum ActivationFunction: String, Sendable, CaseIterable {
@@ -113,19 +88,23 @@ public enum ActivationFunction: String, Sendable, CaseIterable {
     }
 }
 
-@inline(__always)
-func stableSigmoid(_ x: Float) -> Float {
-    if x >= 0 { return 1 / (1 + exp(-x)) }
-    let e = exp(x)
-    return e / (1 + e)
-}
-
 // MARK: - Scalar arithmetic
 
 extension Tensor {
     /// self · factor + offset, element-wise.
     public func affine(scale factor: Float, offset: Float = 0) -> Tensor {
-        mapped({ $0 * factor + offset }, derivative: { _, _ in factor })
+        let input = self
+        let count = storage.count
+        let values = storage.withUnsafeBufferPointer { source in
+            makeStorage(count) { edgenas_scale_shift(source.baseAddress!, $0, count, factor, offset) }
+        }
+        return Tensor(shape: shape, storage: values, inputs: [input]) { result in
+            input.accumulateGradient { inputGradient in
+                result.gradient!.withUnsafeBufferPointer { g in
+                    cblas_saxpy(Int32(count), factor, g.baseAddress!, 1, inputGradient, 1)
+                }
+            }
+        }
     }
 
     public static func * (lhs: Tensor, rhs: Float) -> Tensor { lhs.affine(scale: rhs) }

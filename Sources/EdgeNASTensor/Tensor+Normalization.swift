@@ -1,3 +1,4 @@
+import CEdgeKernels
 import Foundation
 
 /// Batch normalisation over the channel axis 1 of `x` [N, C, ...].
@@ -20,27 +21,34 @@ public func batchNorm(_ x: Tensor, weight: Tensor, bias: Tensor,
     var inverseStandardDeviations = [Float](repeating: 0, count: channels)
     if training {
         precondition(reductionSize > 1, "batchNorm: training needs more than one value per channel, input \(x.shape)")
+        var variances = [Float](repeating: 0, count: channels)
         x.storage.withUnsafeBufferPointer { px in
-            for c in 0..<channels {
-                // Two passes in Double: single-pass float variance loses digits on large maps.
-                var total = 0.0
-                for n in 0..<batch {
-                    let row = px.baseAddress! + (n * channels + c) * plane
-                    for j in 0..<plane { total += Double(row[j]) }
+            means.withUnsafeMutableBufferPointer { meansBuffer in
+                variances.withUnsafeMutableBufferPointer { variancesBuffer in
+                    let (px, meanOut, varianceOut) = (UnsafeSendable(px.baseAddress!), UnsafeSendable(meansBuffer.baseAddress!),
+                                                      UnsafeSendable(variancesBuffer.baseAddress!))
+                    parallelChunks(channels) { range in
+                        for c in range {
+                            // Two passes (mean, then squared deviations): one-pass variance loses digits.
+                            var total = 0.0
+                            for n in 0..<batch { total += Double(edgenas_sum(px.value + (n * channels + c) * plane, plane)) }
+                            let mean = Float(total / Double(reductionSize))
+                            var squares = 0.0
+                            for n in 0..<batch {
+                                squares += Double(edgenas_sum_squared_deviation(px.value + (n * channels + c) * plane, plane, mean))
+                            }
+                            meanOut.value[c] = mean
+                            varianceOut.value[c] = Float(squares / Double(reductionSize))
+                        }
+                    }
                 }
-                let mean = total / Double(reductionSize)
-                var squares = 0.0
-                for n in 0..<batch {
-                    let row = px.baseAddress! + (n * channels + c) * plane
-                    for j in 0..<plane { let d = Double(row[j]) - mean; squares += d * d }
-                }
-                let variance = squares / Double(reductionSize)
-                means[c] = Float(mean)
-                inverseStandardDeviations[c] = Float(1 / (variance + Double(epsilon)).squareRoot())
-                runningMean.storage[c] = (1 - momentum) * runningMean.storage[c] + momentum * Float(mean)
-                let unbiased = squares / Double(reductionSize - 1)
-                runningVariance.storage[c] = (1 - momentum) * runningVariance.storage[c] + momentum * Float(unbiased)
             }
+        }
+        let unbiasing = Float(reductionSize) / Float(reductionSize - 1)
+        for c in 0..<channels {
+            inverseStandardDeviations[c] = 1 / (variances[c] + epsilon).squareRoot()
+            runningMean.storage[c] = (1 - momentum) * runningMean.storage[c] + momentum * means[c]
+            runningVariance.storage[c] = (1 - momentum) * runningVariance.storage[c] + momentum * variances[c] * unbiasing
         }
     } else {
         for c in 0..<channels {
@@ -48,15 +56,16 @@ public func batchNorm(_ x: Tensor, weight: Tensor, bias: Tensor,
             inverseStandardDeviations[c] = 1 / (runningVariance.storage[c] + epsilon).squareRoot()
         }
     }
+    let scales = (0..<channels).map { weight.storage[$0] * inverseStandardDeviations[$0] }
+    let shifts = (0..<channels).map { bias.storage[$0] - means[$0] * scales[$0] }
     let values = x.storage.withUnsafeBufferPointer { px in
         makeStorage(x.count) { py in
-            for n in 0..<batch {
-                for c in 0..<channels {
-                    let scale = weight.storage[c] * inverseStandardDeviations[c]
-                    let shift = bias.storage[c] - means[c] * scale
-                    let offset = (n * channels + c) * plane
-                    let source = px.baseAddress! + offset, out = py + offset
-                    for j in 0..<plane { out[j] = source[j] * scale + shift }
+            let (px, py) = (UnsafeSendable(px.baseAddress!), UnsafeSendable(py))
+            parallelChunks(batch * channels, minimumPerChunk: max(1, 4096 / max(1, plane))) { planes in
+                for planeIndex in planes {
+                    let c = planeIndex % channels
+                    edgenas_scale_shift(px.value + planeIndex * plane, py.value + planeIndex * plane, plane,
+                                        scales[c], shifts[c])
                 }
             }
         }
@@ -64,42 +73,52 @@ public func batchNorm(_ x: Tensor, weight: Tensor, bias: Tensor,
     return Tensor(shape: x.shape, storage: values, inputs: [x, weight, bias]) { result in
         result.gradient!.withUnsafeBufferPointer { g in
             x.storage.withUnsafeBufferPointer { px in
-                var gradientSums = [Double](repeating: 0, count: channels)       // Σ dy
-                var gradientDotNormalized = [Double](repeating: 0, count: channels)  // Σ dy · x̂
-                for n in 0..<batch {
-                    for c in 0..<channels {
-                        let offset = (n * channels + c) * plane
-                        let (mean, inverse) = (means[c], inverseStandardDeviations[c])
-                        var sum: Float = 0, dot: Float = 0
-                        for j in 0..<plane {
-                            let gradient = g[offset + j]
-                            sum += gradient
-                            dot += gradient * (px[offset + j] - mean) * inverse
+                // Per channel: Σ dy and Σ dy·x̂ = inv·(Σ dy·x − μ·Σ dy).
+                var gradientSums = [Float](repeating: 0, count: channels)
+                var gradientDotNormalized = [Float](repeating: 0, count: channels)
+                gradientSums.withUnsafeMutableBufferPointer { sumsBuffer in
+                    gradientDotNormalized.withUnsafeMutableBufferPointer { dotsBuffer in
+                        let (g, px) = (UnsafeSendable(g.baseAddress!), UnsafeSendable(px.baseAddress!))
+                        let (sumsOut, dotsOut) = (UnsafeSendable(sumsBuffer.baseAddress!), UnsafeSendable(dotsBuffer.baseAddress!))
+                        parallelChunks(channels) { range in
+                            for c in range {
+                                var sum = 0.0, dot = 0.0
+                                for n in 0..<batch {
+                                    let offset = (n * channels + c) * plane
+                                    sum += Double(edgenas_sum(g.value + offset, plane))
+                                    dot += Double(edgenas_dot(g.value + offset, px.value + offset, plane))
+                                }
+                                sumsOut.value[c] = Float(sum)
+                                dotsOut.value[c] = Float((dot - Double(means[c]) * sum) * Double(inverseStandardDeviations[c]))
+                            }
                         }
-                        gradientSums[c] += Double(sum)
-                        gradientDotNormalized[c] += Double(dot)
                     }
                 }
                 if weight.requiresGradient {
-                    weight.accumulateGradient { dw in for c in 0..<channels { dw[c] += Float(gradientDotNormalized[c]) } }
+                    weight.accumulateGradient { dw in for c in 0..<channels { dw[c] += gradientDotNormalized[c] } }
                 }
                 if bias.requiresGradient {
-                    bias.accumulateGradient { db in for c in 0..<channels { db[c] += Float(gradientSums[c]) } }
+                    bias.accumulateGradient { db in for c in 0..<channels { db[c] += gradientSums[c] } }
                 }
                 guard x.requiresGradient else { return }
                 x.accumulateGradient { dx in
-                    for c in 0..<channels {
-                        let (mean, inverse) = (means[c], inverseStandardDeviations[c])
-                        let scale = weight.storage[c] * inverse
-                        // Training: batch statistics depend on x, which adds the two mean terms.
-                        let meanGradient = training ? Float(gradientSums[c]) / Float(reductionSize) : 0
-                        let meanGradientDot = training ? Float(gradientDotNormalized[c]) / Float(reductionSize) : 0
-                        for n in 0..<batch {
-                            let offset = (n * channels + c) * plane
-                            for j in 0..<plane {
-                                let normalized = (px[offset + j] - mean) * inverse
-                                dx[offset + j] += scale * (g[offset + j] - meanGradient - normalized * meanGradientDot)
-                            }
+                    // dx = scale·(dy − mean(dy) − x̂·mean(dy·x̂)) in training (batch statistics depend
+                    // on x); dx = scale·dy with running statistics. Written as a·dy + b·x + c per channel.
+                    let coefficients: [(a: Float, b: Float, c: Float)] = (0..<channels).map { c in
+                        let scale = scales[c], inverse = inverseStandardDeviations[c]
+                        guard training else { return (scale, 0, 0) }
+                        let meanGradient = gradientSums[c] / Float(reductionSize)
+                        let meanGradientDot = gradientDotNormalized[c] / Float(reductionSize)
+                        let b = -scale * meanGradientDot * inverse
+                        return (scale, b, -scale * meanGradient - b * means[c])
+                    }
+                    let (g, px, dx) = (UnsafeSendable(g.baseAddress!), UnsafeSendable(px.baseAddress!), UnsafeSendable(dx))
+                    parallelChunks(batch * channels, minimumPerChunk: max(1, 4096 / max(1, plane))) { planes in
+                        for planeIndex in planes {
+                            let k = coefficients[planeIndex % channels]
+                            let offset = planeIndex * plane
+                            edgenas_accumulate_affine2(dx.value + offset, g.value + offset, px.value + offset,
+                                                       k.a, k.b, k.c, plane)
                         }
                     }
                 }

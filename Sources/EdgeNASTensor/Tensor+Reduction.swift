@@ -1,3 +1,5 @@
+import CEdgeKernels
+
 // Sums and means over axes.
 
 extension Tensor {
@@ -37,10 +39,7 @@ extension Tensor {
                     // Each output is the sum of one contiguous block (global pooling, loss sums).
                     let block = count / max(1, outputCount)
                     for o in 0..<outputCount {
-                        var total: Float = 0
-                        let base = source.baseAddress! + o * block
-                        for j in 0..<block { total += base[j] }
-                        out[o] = total * scale
+                        out[o] = edgenas_sum(source.baseAddress! + o * block, block) * scale
                     }
                 } else {
                     stridedScatterAdd(shape: inputShape, destinationStrides: broadcastStrides,
@@ -52,6 +51,15 @@ extension Tensor {
         return Tensor(shape: outputShape, storage: values, inputs: [input]) { result in
             input.accumulateGradient { inputGradient in
                 result.gradient!.withUnsafeBufferPointer { g in
+                    if trailing {
+                        // Each output's gradient spreads evenly over its contiguous block.
+                        let block = inputShape.reduce(1, *) / max(1, outputCount)
+                        for o in 0..<outputCount {
+                            let value = g[o] * scale, target = inputGradient + o * block
+                            for j in 0..<block { target[j] += value }
+                        }
+                        return
+                    }
                     let scaled = g.map { $0 * scale }
                     scaled.withUnsafeBufferPointer { s in
                         stridedCopy(shape: inputShape, sourceStrides: broadcastStrides, source: s.baseAddress!,

@@ -16,8 +16,8 @@ public final class Tensor {
     /// Whether gradients flow to this tensor (parameters, and results computed from them).
     public let requiresGradient: Bool
 
-    let inputs: [Tensor]
-    let backwardRule: ((_ output: Tensor) -> Void)?
+    private(set) var inputs: [Tensor]
+    private(set) var backwardRule: ((_ output: Tensor) -> Void)?
 
     /// A leaf tensor holding `storage` with the given `shape`.
     public init(shape: [Int], storage: [Float], requiresGradient: Bool = false) {
@@ -42,6 +42,21 @@ public final class Tensor {
         self.requiresGradient = records
         self.inputs = records ? inputs : []
         self.backwardRule = records ? backward : nil
+    }
+
+    /// Releases the graph below this node iteratively: the default release recurses once
+    /// per node and would overflow the stack on very deep graphs (long token loops).
+    deinit {
+        guard !inputs.isEmpty else { return }
+        backwardRule = nil
+        var pending = inputs
+        inputs = []
+        while var node = pending.popLast() {
+            guard isKnownUniquelyReferenced(&node) else { continue }
+            node.backwardRule = nil  // its captures are references to the inputs moved below
+            pending += node.inputs
+            node.inputs = []
+        }
     }
 
     /// Number of values.

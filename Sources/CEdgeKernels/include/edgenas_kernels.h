@@ -1,0 +1,65 @@
+#ifndef EDGENAS_KERNELS_H
+#define EDGENAS_KERNELS_H
+// Vector kernels that Swift cannot compile for AVX2/FMA without raising the whole
+// package's target CPU: on x86-64 each has an AVX2+FMA clone chosen at load time
+// (target_clones), elsewhere the portable build.
+
+#include <stddef.h>
+
+/// out[j] (= or +=) Σ_t weights[t] · in[offsets[t] + j] for j in [0, count).
+/// A "tap correlation": a depthwise convolution over a polyphase buffer is one call per
+/// channel. `in` must be readable at every offsets[t] + j.
+void edgenas_tap_correlate(float *out, const float *in, const ptrdiff_t *offsets,
+                           const float *weights, int taps, ptrdiff_t count, int accumulate);
+
+/// sums[t] += Σ_j gradient[j] · in[offsets[t] + j] for j in [0, count): the weight
+/// gradient of a tap correlation.
+void edgenas_tap_dot(float *sums, const float *gradient, const float *in,
+                     const ptrdiff_t *offsets, int taps, ptrdiff_t count);
+
+/// Scatters one H×W plane into the polyphase layout of its zero-padded version: pixel
+/// (row, col) at padded (r, c) = (row + padding, col + padding) goes to
+/// phases[((r mod s)·s + c mod s)·phaseSpan + planeOffset + (r / s)·phaseWidth + c / s].
+/// Positions no pixel maps to are left untouched (the caller zeroes the scratch once).
+void edgenas_polyphase_scatter(const float *plane, int height, int width, int padding, int stride,
+                               float *phases, ptrdiff_t phaseSpan, int phaseWidth, ptrdiff_t planeOffset);
+
+/// The adjoint of `edgenas_polyphase_scatter`: plane[row, col] += its polyphase value.
+void edgenas_polyphase_gather_add(const float *phases, int height, int width, int padding, int stride,
+                                  ptrdiff_t phaseSpan, int phaseWidth, ptrdiff_t planeOffset, float *plane);
+
+/// Σ_j values[j], with independent lanes (vectorised, order differs from a serial sum).
+float edgenas_sum(const float *values, ptrdiff_t count);
+
+/// Σ_j a[j] · b[j], with independent lanes.
+float edgenas_dot(const float *a, const float *b, ptrdiff_t count);
+
+/// Element-wise functions with a known derivative (the codes match Swift's UnaryFunction).
+typedef enum {
+    EDGENAS_RELU = 0, EDGENAS_RELU6, EDGENAS_HARD_SIGMOID, EDGENAS_HARD_SWISH, EDGENAS_SIGMOID,
+    EDGENAS_SILU, EDGENAS_GELU, EDGENAS_SOFTPLUS, EDGENAS_EXP, EDGENAS_LOG
+} edgenas_unary;
+
+/// y[j] = f(x[j]).
+void edgenas_unary_forward(edgenas_unary function, const float *x, float *y, ptrdiff_t count);
+
+/// dx[j] += dy[j] · f'(x[j]), given y = f(x).
+void edgenas_unary_backward(edgenas_unary function, const float *x, const float *y, const float *dy,
+                            float *dx, ptrdiff_t count);
+
+/// y[j] = x[j] · scale + shift.
+void edgenas_scale_shift(const float *x, float *y, ptrdiff_t count, float scale, float shift);
+
+/// out[j] += a · g[j] + b · x[j] + c.
+void edgenas_accumulate_affine2(float *out, const float *g, const float *x, float a, float b, float c,
+                                ptrdiff_t count);
+
+/// Σ_j (values[j] − mean)², with independent lanes.
+float edgenas_sum_squared_deviation(const float *values, ptrdiff_t count, float mean);
+
+/// Activations and gradients of a training step are freed and re-allocated every step at
+/// the same sizes (often 10-30 MiB). Asks glibc to keep such blocks in the heap instead of
+/// mapping and unmapping each (which zero-fills fresh pages every step). No-op elsewhere.
+void edgenas_keep_large_blocks_in_heap(void);
+
+#endif

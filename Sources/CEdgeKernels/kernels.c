@@ -1,0 +1,266 @@
+#include "edgenas_kernels.h"
+
+#include <math.h>
+#include <stdlib.h>  // defines __GLIBC__ on glibc systems
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#if defined(__x86_64__) && defined(__clang__)
+#define EDGENAS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define EDGENAS_CLONES
+#endif
+
+// Outputs are produced in blocks that stay in registers across all taps: one store per
+// output instead of one load+store per tap.
+enum { BLOCK = 32, LANES = 16 };
+
+EDGENAS_CLONES
+void edgenas_tap_correlate(float *out, const float *in, const ptrdiff_t *offsets,
+                           const float *weights, int taps, ptrdiff_t count, int accumulate) {
+    ptrdiff_t j = 0;
+    for (; j + BLOCK <= count; j += BLOCK) {
+        float acc[BLOCK];
+        for (int l = 0; l < BLOCK; l++) acc[l] = accumulate ? out[j + l] : 0.0f;
+        for (int t = 0; t < taps; t++) {
+            const float w = weights[t];
+            const float *source = in + offsets[t] + j;
+            for (int l = 0; l < BLOCK; l++) acc[l] += w * source[l];
+        }
+        for (int l = 0; l < BLOCK; l++) out[j + l] = acc[l];
+    }
+    for (; j < count; j++) {
+        float acc = accumulate ? out[j] : 0.0f;
+        for (int t = 0; t < taps; t++) acc += weights[t] * in[offsets[t] + j];
+        out[j] = acc;
+    }
+}
+
+typedef float edgenas_v8 __attribute__((vector_size(32)));
+typedef float edgenas_v8_unaligned __attribute__((vector_size(32), aligned(4)));
+
+// Macros rather than helper functions: 256-bit vectors may not cross a call boundary of a
+// function compiled for baseline x86-64 (the ABI would differ between clones).
+#define LOAD8(p) (*(const edgenas_v8_unaligned *)(p))
+#define HSUM8(v) ((((v)[0] + (v)[1]) + ((v)[2] + (v)[3])) + (((v)[4] + (v)[5]) + ((v)[6] + (v)[7])))
+
+EDGENAS_CLONES
+void edgenas_tap_dot(float *sums, const float *gradient, const float *in,
+                     const ptrdiff_t *offsets, int taps, ptrdiff_t count) {
+    // Chunks keep `gradient` and the shifted windows of `in` in L1 across all taps; four taps
+    // share each load of `gradient`.
+    enum { CHUNK = 1024 };
+    for (ptrdiff_t start = 0; start < count; start += CHUNK) {
+        const ptrdiff_t length = count - start < CHUNK ? count - start : CHUNK;
+        const ptrdiff_t vectorLength = length & ~(ptrdiff_t)7;
+        const float *g = gradient + start;
+        int t = 0;
+        for (; t + 4 <= taps; t += 4) {
+            const float *s0 = in + offsets[t] + start, *s1 = in + offsets[t + 1] + start;
+            const float *s2 = in + offsets[t + 2] + start, *s3 = in + offsets[t + 3] + start;
+            edgenas_v8 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+            for (ptrdiff_t j = 0; j < vectorLength; j += 8) {
+                const edgenas_v8 gv = LOAD8(g + j);
+                a0 += gv * LOAD8(s0 + j);
+                a1 += gv * LOAD8(s1 + j);
+                a2 += gv * LOAD8(s2 + j);
+                a3 += gv * LOAD8(s3 + j);
+            }
+            float r0 = HSUM8(a0), r1 = HSUM8(a1), r2 = HSUM8(a2), r3 = HSUM8(a3);
+            for (ptrdiff_t j = vectorLength; j < length; j++) {
+                r0 += g[j] * s0[j]; r1 += g[j] * s1[j]; r2 += g[j] * s2[j]; r3 += g[j] * s3[j];
+            }
+            sums[t] += r0; sums[t + 1] += r1; sums[t + 2] += r2; sums[t + 3] += r3;
+        }
+        for (; t < taps; t++) {
+            const float *source = in + offsets[t] + start;
+            edgenas_v8 acc = {0};
+            for (ptrdiff_t j = 0; j < vectorLength; j += 8) acc += LOAD8(g + j) * LOAD8(source + j);
+            float total = HSUM8(acc);
+            for (ptrdiff_t j = vectorLength; j < length; j++) total += g[j] * source[j];
+            sums[t] += total;
+        }
+    }
+}
+
+EDGENAS_CLONES
+void edgenas_polyphase_scatter(const float *plane, int height, int width, int padding, int stride,
+                               float *phases, ptrdiff_t phaseSpan, int phaseWidth, ptrdiff_t planeOffset) {
+    for (int row = 0; row < height; row++) {
+        const int r = row + padding;
+        const float *source = plane + (ptrdiff_t)row * width;
+        float *rowBase = phases + (ptrdiff_t)((r % stride) * stride) * phaseSpan + planeOffset + (ptrdiff_t)(r / stride) * phaseWidth;
+        if (stride == 1) {
+            __builtin_memcpy(rowBase + padding, source, sizeof(float) * (size_t)width);
+            continue;
+        }
+        for (int phase = 0; phase < stride; phase++) {
+            const int first = ((phase - padding) % stride + stride) % stride;
+            if (first >= width) continue;
+            const int count = (width - first + stride - 1) / stride;
+            float *target = rowBase + phase * phaseSpan + (first + padding) / stride;
+            const float *from = source + first;
+            if (stride == 2) {
+                for (int j = 0; j < count; j++) target[j] = from[2 * j];
+            } else {
+                for (int j = 0; j < count; j++) target[j] = from[j * stride];
+            }
+        }
+    }
+}
+
+EDGENAS_CLONES
+void edgenas_polyphase_gather_add(const float *phases, int height, int width, int padding, int stride,
+                                  ptrdiff_t phaseSpan, int phaseWidth, ptrdiff_t planeOffset, float *plane) {
+    for (int row = 0; row < height; row++) {
+        const int r = row + padding;
+        float *target = plane + (ptrdiff_t)row * width;
+        const float *rowBase = phases + (ptrdiff_t)((r % stride) * stride) * phaseSpan + planeOffset + (ptrdiff_t)(r / stride) * phaseWidth;
+        if (stride == 1) {
+            const float *source = rowBase + padding;
+            for (int j = 0; j < width; j++) target[j] += source[j];
+            continue;
+        }
+        for (int phase = 0; phase < stride; phase++) {
+            const int first = ((phase - padding) % stride + stride) % stride;
+            if (first >= width) continue;
+            const int count = (width - first + stride - 1) / stride;
+            const float *source = rowBase + phase * phaseSpan + (first + padding) / stride;
+            float *to = target + first;
+            if (stride == 2) {
+                for (int j = 0; j < count; j++) to[2 * j] += source[j];
+            } else {
+                for (int j = 0; j < count; j++) to[j * stride] += source[j];
+            }
+        }
+    }
+}
+
+EDGENAS_CLONES
+float edgenas_sum(const float *values, ptrdiff_t count) {
+    float lanes[LANES] = {0};
+    ptrdiff_t j = 0;
+    for (; j + LANES <= count; j += LANES)
+        for (int l = 0; l < LANES; l++) lanes[l] += values[j + l];
+    float total = 0.0f;
+    for (; j < count; j++) total += values[j];
+    for (int l = 0; l < LANES; l++) total += lanes[l];
+    return total;
+}
+
+EDGENAS_CLONES
+float edgenas_dot(const float *a, const float *b, ptrdiff_t count) {
+    float lanes[LANES] = {0};
+    ptrdiff_t j = 0;
+    for (; j + LANES <= count; j += LANES)
+        for (int l = 0; l < LANES; l++) lanes[l] += a[j + l] * b[j + l];
+    float total = 0.0f;
+    for (; j < count; j++) total += a[j] * b[j];
+    for (int l = 0; l < LANES; l++) total += lanes[l];
+    return total;
+}
+
+void edgenas_keep_large_blocks_in_heap(void) {
+#if defined(__GLIBC__)
+    // 32 MiB is the largest threshold glibc accepts on 64-bit systems.
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
+}
+
+static inline float clamp_unit(float x, float low, float high) { return x < low ? low : (x > high ? high : x); }
+
+static inline float stable_sigmoid(float x) {
+    if (x >= 0) return 1.0f / (1.0f + expf(-x));
+    const float e = expf(x);
+    return e / (1.0f + e);
+}
+
+// The switch sits outside the loops so that each loop is a plain vectorisable kernel.
+EDGENAS_CLONES
+void edgenas_unary_forward(edgenas_unary function, const float *x, float *y, ptrdiff_t count) {
+    switch (function) {
+    case EDGENAS_RELU: for (ptrdiff_t j = 0; j < count; j++) y[j] = x[j] > 0 ? x[j] : 0.0f; break;
+    case EDGENAS_RELU6: for (ptrdiff_t j = 0; j < count; j++) y[j] = clamp_unit(x[j], 0.0f, 6.0f); break;
+    case EDGENAS_HARD_SIGMOID:
+        for (ptrdiff_t j = 0; j < count; j++) y[j] = clamp_unit(x[j] + 3.0f, 0.0f, 6.0f) * (1.0f / 6.0f);
+        break;
+    case EDGENAS_HARD_SWISH:
+        for (ptrdiff_t j = 0; j < count; j++) y[j] = x[j] * clamp_unit(x[j] + 3.0f, 0.0f, 6.0f) * (1.0f / 6.0f);
+        break;
+    case EDGENAS_SIGMOID: for (ptrdiff_t j = 0; j < count; j++) y[j] = stable_sigmoid(x[j]); break;
+    case EDGENAS_SILU: for (ptrdiff_t j = 0; j < count; j++) y[j] = x[j] * stable_sigmoid(x[j]); break;
+    case EDGENAS_GELU:
+        for (ptrdiff_t j = 0; j < count; j++) y[j] = 0.5f * x[j] * (1.0f + erff(x[j] * 0.70710678118654752f));
+        break;
+    case EDGENAS_SOFTPLUS:
+        for (ptrdiff_t j = 0; j < count; j++) y[j] = x[j] > 20.0f ? x[j] : log1pf(expf(x[j]));
+        break;
+    case EDGENAS_EXP: for (ptrdiff_t j = 0; j < count; j++) y[j] = expf(x[j]); break;
+    case EDGENAS_LOG: for (ptrdiff_t j = 0; j < count; j++) y[j] = logf(x[j]); break;
+    }
+}
+
+EDGENAS_CLONES
+void edgenas_unary_backward(edgenas_unary function, const float *x, const float *y, const float *dy,
+                            float *dx, ptrdiff_t count) {
+    switch (function) {
+    case EDGENAS_RELU: for (ptrdiff_t j = 0; j < count; j++) dx[j] += x[j] > 0 ? dy[j] : 0.0f; break;
+    case EDGENAS_RELU6:
+        for (ptrdiff_t j = 0; j < count; j++) dx[j] += (x[j] > 0 && x[j] < 6.0f) ? dy[j] : 0.0f;
+        break;
+    case EDGENAS_HARD_SIGMOID:
+        for (ptrdiff_t j = 0; j < count; j++) dx[j] += (x[j] > -3.0f && x[j] < 3.0f) ? dy[j] * (1.0f / 6.0f) : 0.0f;
+        break;
+    case EDGENAS_HARD_SWISH:
+        for (ptrdiff_t j = 0; j < count; j++) {
+            const float slope = x[j] <= -3.0f ? 0.0f : (x[j] >= 3.0f ? 1.0f : (2.0f * x[j] + 3.0f) * (1.0f / 6.0f));
+            dx[j] += dy[j] * slope;
+        }
+        break;
+    case EDGENAS_SIGMOID: for (ptrdiff_t j = 0; j < count; j++) dx[j] += dy[j] * y[j] * (1.0f - y[j]); break;
+    case EDGENAS_SILU:
+        for (ptrdiff_t j = 0; j < count; j++) {
+            const float s = stable_sigmoid(x[j]);
+            dx[j] += dy[j] * s * (1.0f + x[j] * (1.0f - s));
+        }
+        break;
+    case EDGENAS_GELU:
+        for (ptrdiff_t j = 0; j < count; j++) {
+            const float cdf = 0.5f * (1.0f + erff(x[j] * 0.70710678118654752f));
+            const float density = 0.39894228040143268f * expf(-0.5f * x[j] * x[j]);
+            dx[j] += dy[j] * (cdf + x[j] * density);
+        }
+        break;
+    case EDGENAS_SOFTPLUS: for (ptrdiff_t j = 0; j < count; j++) dx[j] += dy[j] * stable_sigmoid(x[j]); break;
+    case EDGENAS_EXP: for (ptrdiff_t j = 0; j < count; j++) dx[j] += dy[j] * y[j]; break;
+    case EDGENAS_LOG: for (ptrdiff_t j = 0; j < count; j++) dx[j] += dy[j] / x[j]; break;
+    }
+}
+
+EDGENAS_CLONES
+void edgenas_scale_shift(const float *x, float *y, ptrdiff_t count, float scale, float shift) {
+    for (ptrdiff_t j = 0; j < count; j++) y[j] = x[j] * scale + shift;
+}
+
+EDGENAS_CLONES
+void edgenas_accumulate_affine2(float *out, const float *g, const float *x, float a, float b, float c,
+                                ptrdiff_t count) {
+    for (ptrdiff_t j = 0; j < count; j++) out[j] += a * g[j] + b * x[j] + c;
+}
+
+EDGENAS_CLONES
+float edgenas_sum_squared_deviation(const float *values, ptrdiff_t count, float mean) {
+    float lanes[LANES] = {0};
+    ptrdiff_t j = 0;
+    for (; j + LANES <= count; j += LANES)
+        for (int l = 0; l < LANES; l++) {
+            const float d = values[j + l] - mean;
+            lanes[l] += d * d;
+        }
+    float total = 0.0f;
+    for (; j < count; j++) total += (values[j] - mean) * (values[j] - mean);
+    for (int l = 0; l < LANES; l++) total += lanes[l];
+    return total;
+}
