@@ -2,17 +2,18 @@ import EdgeNASTensor
 
 /// A small MobileNet-like CNN built directly from the engine's layers, for the engine demo
 /// and smoke tests: conv 3×3 → two depthwise-separable stride-2 blocks → pooling → linear.
-public final class DemoConvNet: ImageClassifier {
+public final class DemoConvNet: FeatureClassifier {
     let stem: Conv2d, stemNorm: BatchNorm
     let depthwise1: Conv2d, depthwiseNorm1: BatchNorm, pointwise1: Conv2d, pointwiseNorm1: BatchNorm
     let depthwise2: Conv2d, depthwiseNorm2: BatchNorm, pointwise2: Conv2d, pointwiseNorm2: BatchNorm
-    let classifier: Linear
+    public let classifier: Linear
+    public var featureCount: Int { classifier.weight.shape[1] }
 
     /// - Parameters:
     ///   - inChannels: image channels (1 for Fashion-MNIST).
     ///   - classes: number of output logits.
     ///   - width: channels after the stem; the blocks double it twice.
-    public init(inChannels: Int = 1, classes: Int = 10, width: Int = 16, seed: UInt64 = 0) {
+    public init(inChannels: Int = 1, classes: Int = 10, width: Int = 24, seed: UInt64 = 0) {
         var generator = SplitMix64(seed: seed)
         stem = Conv2d(inChannels: inChannels, outChannels: width, kernel: 3, using: &generator)
         stemNorm = BatchNorm(channels: width)
@@ -37,12 +38,12 @@ public final class DemoConvNet: ImageClassifier {
          ("fc", classifier)]
     }
 
-    public func callAsFunction(_ images: Tensor) -> Tensor {
+    public func features(_ images: Tensor) -> Tensor {
         var x = relu(stemNorm(stem(images)))
         x = relu(depthwiseNorm1(depthwise1(x)))
         x = relu(pointwiseNorm1(pointwise1(x)))
         x = relu(depthwiseNorm2(depthwise2(x)))
         x = relu(pointwiseNorm2(pointwise2(x)))
-        return classifier(x.globalAveragePooled())
+        return x.globalAveragePooled()
     }
 }

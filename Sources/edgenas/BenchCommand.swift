@@ -1,4 +1,5 @@
 import ArgumentParser
+import EdgeNASModels
 import EdgeNASTensor
 import Foundation
 
@@ -9,7 +10,7 @@ struct Bench: ParsableCommand {
         Benchmarks print absolute figures for this machine; compare them with a peer measured \
         in the same run (scripts/bench-ops-vs-pytorch.py does that for PyTorch CPU).
         """,
-        subcommands: [BenchOps.self]
+        subcommands: [BenchOps.self, BenchTrain.self]
     )
 }
 
@@ -213,4 +214,78 @@ struct BenchOps: ParsableCommand {
         samples.sort()
         return samples[samples.count / 2]
     }
+}
+
+struct BenchTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Time full training steps of an architecture (forward, cross-entropy, backward, SGD update).",
+        discussion: """
+        Random inputs of the architecture's shape and random labels; reports samples per \
+        second over the timed steps (after 3 warm-up steps) and the process's peak resident \
+        memory. scripts/bench-train-vs-pytorch.py runs the same steps in PyTorch CPU.
+
+        Examples:
+          edgenas bench train --arch spaces/../arch.json --batch 64 --steps 30 --threads 2 --json
+        """
+    )
+
+    @Option(help: "Architecture JSON file.")
+    var arch: String
+
+    @Option(help: "Batch size.")
+    var batch: Int = 64
+
+    @Option(help: "Timed training steps.")
+    var steps: Int = 30
+
+    @Option(help: "Worker threads (default: all cores).")
+    var threads: Int?
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard batch >= 2 else { throw ValidationError("--batch must be at least 2, got \(batch)") }
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func run() throws {
+        if let threads { Compute.threadCount = threads }
+        let architecture = try loadArchitecture(arch)
+        let model = try buildNetwork(architecture, seed: 0)
+        let input = architecture.input
+        var generator = SplitMix64(seed: 1)
+        let images = Tensor(shape: [batch, input.channels, input.height, input.width],
+                            storage: Initializer.normal([batch, input.channels, input.height, input.width],
+                                                        standardDeviation: 1, using: &generator))
+        let labels = (0..<batch).map { _ in Int(generator.next() % UInt64(architecture.classes)) }
+        let optimizer = SGD(parameters: model.parameters, learningRate: 0.01, momentum: 0.9)
+        func step() {
+            optimizer.zeroGradients()
+            crossEntropy(logits: model(images), labels: labels).backward()
+            optimizer.step()
+        }
+        for _ in 0..<3 { step() }
+        let start = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<steps { step() }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let samplesPerSecond = Double(batch * steps) / seconds
+        let peakMegabytes = peakResidentMegabytes()
+        if json {
+            print(String(format: "{\"train_samples_per_s\": %.2f, \"peak_rss_mb\": %.1f}", samplesPerSecond, peakMegabytes))
+        } else {
+            print(String(format: "%@: %.1f samples/s (batch %d, %d steps, %d threads), peak RSS %.1f MB",
+                         architecture.id, samplesPerSecond, batch, steps, Compute.threadCount, peakMegabytes))
+        }
+    }
+}
+
+/// The process's peak resident set size in MB (VmHWM on Linux).
+func peakResidentMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+    return kilobytes / 1024
 }

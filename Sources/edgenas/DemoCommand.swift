@@ -47,46 +47,17 @@ struct Demo: ParsableCommand {
 
     func run() throws {
         if let threads { Compute.threadCount = threads }
-        let directory = URL(fileURLWithPath: data, isDirectory: true)
-        let (training, test): (ImageDataset, ImageDataset)
-        do {
-            training = try MNISTFormat.load(directory: directory, split: .train)
-            test = try MNISTFormat.load(directory: directory, split: .test)
-        } catch let error as DatasetError {
-            throw CommandFailure.badInput("\(error)")
-        }
+        let (training, test) = try loadImageSplits(data)
         let model = DemoConvNet(inChannels: training.channels, classes: training.classCount, seed: seed)
         print("engine: \(Compute.threadCount) threads, OpenBLAS kernel \(Compute.blasCoreName)")
         print("data: \(training.count) training / \(test.count) test images, \(training.height)×\(training.width), " +
-              "\(training.classCount) classes from \(directory.path)")
+              "\(training.classCount) classes from \(data)")
         print("model: DemoConvNet, \(model.parameterCount) parameters")
+        fflush(nil)  // all streams: `stdout` itself is not concurrency-safe in Swift 6
         let configuration = TrainingConfiguration(
             epochs: epochs, batchSize: batchSize, learningRate: learningRate, weightDecay: 0.05,
             warmupEpochs: min(1, Double(epochs) / 4), labelSmoothing: 0.1, augmentation: true, seed: seed)
-        let trainer = ClassifierTrainer(configuration: configuration)
-        var bar: ProgressBar? = nil
-        var samplesDone = 0
-        let report: TrainingReport
-        do {
-            report = try trainer.train(model, on: training, test: test, progress: { event in
-                switch event {
-                case let .step(epoch, stepInEpoch, stepsPerEpoch, loss, _):
-                    if stepInEpoch == 0 {
-                        bar = ProgressBar(total: training.count, label: "epoch \(epoch + 1)/\(epochs)", unit: "img")
-                        samplesDone = 0
-                    }
-                    samplesDone = min(training.count, samplesDone + batchSize)
-                    bar?.update(done: samplesDone, extra: String(format: "loss %.3f", loss))
-                    if stepInEpoch == stepsPerEpoch - 1 { bar?.finish() }
-                case let .epochEnd(epoch, meanLoss, accuracy, seconds):
-                    let accuracyText = accuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "-"
-                    print(String(format: "epoch %d: mean loss %.4f, test accuracy %@, %.1f s", epoch + 1, meanLoss,
-                                 accuracyText, seconds))
-                }
-            })
-        } catch let error as NonFiniteValueError {
-            throw CommandFailure.training("\(error)")
-        }
+        let report = try runTraining(model, configuration: configuration, training: training, test: test)
         print(String(format: "test accuracy: %.2f%% (%d images), training took %.1f s",
                      (report.testAccuracy ?? 0) * 100, test.count, report.trainingSeconds))
     }

@@ -82,8 +82,6 @@ extension TensorEngineTests {
 
         /// Kernels wider than the image plus its padding on one side, so that whole kernel
         /// columns fall off the right edge of the map (small late-stage maps of a NAS network).
-        /// Checked forward only: while im2col/col2imAdd mis-clip these columns, the backward
-        /// pass writes outside the input-gradient buffer. Move them to `gradientCases` once fixed.
         static let kernelWiderThanMapCases: [ConvolutionCase] = [
             ConvolutionCase(name: "5x5 stride 2 on a 2x2 map", inChannels: 2, outChannels: 3, height: 2, width: 2,
                             kernel: 5, stride: 2, padding: 2),
@@ -91,10 +89,21 @@ extension TensorEngineTests {
                             kernel: 7, stride: 2, padding: 3),
         ]
 
-        @Test(arguments: gradientCases)
+        @Test(arguments: gradientCases + kernelWiderThanMapCases)
         func convolutionGradientMatchesCentralDifferences(_ convolution: ConvolutionCase) {
             let inputs = convolution.makeInputs(seed: 61)
             expectGradientsMatch("conv2d \(convolution.testDescription) seeds 61–63", inputs: inputs, convolution.apply)
+        }
+
+        /// A network's first convolution sees a constant image: only the weights need gradients.
+        @Test(arguments: gradientCases.filter { ["3x3 stride 2", "1x1 pointwise", "groups 2", "depthwise k5 stride 2"].contains($0.name) })
+        func convolutionOfAConstantInputGivesWeightGradientsOnly(_ convolution: ConvolutionCase) {
+            let inputs = convolution.makeInputs(seed: 67)
+            let image = Tensor(shape: inputs[0].shape, storage: inputs[0].storage)
+            let parameters = [image] + inputs.dropFirst()
+            expectGradientsMatch("conv2d \(convolution.testDescription), constant input, seeds 67–69",
+                                 inputs: parameters, convolution.apply)
+            #expect(image.gradient == nil, "a constant input receives no gradient")
         }
 
         /// The forward pass against the defining sum, computed in Double.

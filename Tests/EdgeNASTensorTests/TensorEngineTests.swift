@@ -3,8 +3,9 @@ import Testing
 import TestSupport
 
 /// The root of every tensor-engine test. Its tests run one at a time: `Compute.threadCount`
-/// is process-global, the thread-count tests change it, and a kernel that reads it twice
-/// while it changes can disagree with itself (see `ThreadCountTests`).
+/// is process-global, `ThreadCountTests` change it, and a kernel running meanwhile could read
+/// two different values (conv2d's backward pass sizes its per-worker buffers from one read
+/// and starts its workers from another). The whole suite takes about a second.
 @Suite(.serialized)
 enum TensorEngineTests {}
 
