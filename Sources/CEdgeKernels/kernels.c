@@ -95,31 +95,60 @@ void edgenas_polyphase_scatter(const float *plane, int height, int width, int pa
             __builtin_memcpy(rowBase + padding, source, sizeof(float) * (size_t)width);
             continue;
         }
+        if (stride == 2) {
+            // One pass over the row: column pairs (2m, 2m+1) split into the two column phases.
+            float *evenTarget = rowBase + (padding & 1) * phaseSpan + padding / 2;
+            float *oddTarget = rowBase + ((padding + 1) & 1) * phaseSpan + (padding + 1) / 2;
+            const int pairs = width / 2;
+            for (int m = 0; m < pairs; m++) {
+                evenTarget[m] = source[2 * m];
+                oddTarget[m] = source[2 * m + 1];
+            }
+            if (width & 1) evenTarget[pairs] = source[width - 1];
+            continue;
+        }
         for (int phase = 0; phase < stride; phase++) {
             const int first = ((phase - padding) % stride + stride) % stride;
             if (first >= width) continue;
             const int count = (width - first + stride - 1) / stride;
             float *target = rowBase + phase * phaseSpan + (first + padding) / stride;
             const float *from = source + first;
-            if (stride == 2) {
-                for (int j = 0; j < count; j++) target[j] = from[2 * j];
-            } else {
-                for (int j = 0; j < count; j++) target[j] = from[j * stride];
-            }
+            for (int j = 0; j < count; j++) target[j] = from[j * stride];
         }
     }
 }
 
 EDGENAS_CLONES
-void edgenas_polyphase_gather_add(const float *phases, int height, int width, int padding, int stride,
-                                  ptrdiff_t phaseSpan, int phaseWidth, ptrdiff_t planeOffset, float *plane) {
+void edgenas_polyphase_gather(const float *phases, int height, int width, int padding, int stride,
+                              ptrdiff_t phaseSpan, int phaseWidth, ptrdiff_t planeOffset, float *plane,
+                              int accumulate) {
     for (int row = 0; row < height; row++) {
         const int r = row + padding;
         float *target = plane + (ptrdiff_t)row * width;
         const float *rowBase = phases + (ptrdiff_t)((r % stride) * stride) * phaseSpan + planeOffset + (ptrdiff_t)(r / stride) * phaseWidth;
         if (stride == 1) {
             const float *source = rowBase + padding;
-            for (int j = 0; j < width; j++) target[j] += source[j];
+            if (accumulate) for (int j = 0; j < width; j++) target[j] += source[j];
+            else for (int j = 0; j < width; j++) target[j] = source[j];
+            continue;
+        }
+        if (stride == 2) {
+            const float *evenSource = rowBase + (padding & 1) * phaseSpan + padding / 2;
+            const float *oddSource = rowBase + ((padding + 1) & 1) * phaseSpan + (padding + 1) / 2;
+            const int pairs = width / 2;
+            if (accumulate) {
+                for (int m = 0; m < pairs; m++) {
+                    target[2 * m] += evenSource[m];
+                    target[2 * m + 1] += oddSource[m];
+                }
+                if (width & 1) target[width - 1] += evenSource[pairs];
+            } else {
+                for (int m = 0; m < pairs; m++) {
+                    target[2 * m] = evenSource[m];
+                    target[2 * m + 1] = oddSource[m];
+                }
+                if (width & 1) target[width - 1] = evenSource[pairs];
+            }
             continue;
         }
         for (int phase = 0; phase < stride; phase++) {
@@ -128,11 +157,7 @@ void edgenas_polyphase_gather_add(const float *phases, int height, int width, in
             const int count = (width - first + stride - 1) / stride;
             const float *source = rowBase + phase * phaseSpan + (first + padding) / stride;
             float *to = target + first;
-            if (stride == 2) {
-                for (int j = 0; j < count; j++) to[2 * j] += source[j];
-            } else {
-                for (int j = 0; j < count; j++) to[j * stride] += source[j];
-            }
+            for (int j = 0; j < count; j++) to[j * stride] = (accumulate ? to[j * stride] : 0.0f) + source[j];
         }
     }
 }
@@ -263,4 +288,17 @@ float edgenas_sum_squared_deviation(const float *values, ptrdiff_t count, float 
     for (; j < count; j++) total += (values[j] - mean) * (values[j] - mean);
     for (int l = 0; l < LANES; l++) total += lanes[l];
     return total;
+}
+
+EDGENAS_CLONES
+void edgenas_copy_rows(float *destination, ptrdiff_t destinationImageStride, ptrdiff_t destinationRowStride,
+                       const float *source, ptrdiff_t sourceImageStride, ptrdiff_t sourceRowStride,
+                       int images, int rows, int width) {
+    for (int image = 0; image < images; image++) {
+        for (int row = 0; row < rows; row++) {
+            float *to = destination + image * destinationImageStride + row * destinationRowStride;
+            const float *from = source + image * sourceImageStride + row * sourceRowStride;
+            for (int j = 0; j < width; j++) to[j] = from[j];
+        }
+    }
 }

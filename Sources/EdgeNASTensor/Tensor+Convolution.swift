@@ -72,11 +72,14 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
             let g = g.baseAddress!
             x.storage.withUnsafeBufferPointer { px in
                 weight.storage.withUnsafeBufferPointer { pw in
-                    let dx: UnsafeMutablePointer<Float>? = x.requiresGradient ? x.gradientPointer() : nil
                     let dw: UnsafeMutablePointer<Float>? = weight.requiresGradient ? weight.gradientPointer() : nil
                     if geometry.isDepthwise {
-                        depthwiseBackward(geometry, x: px.baseAddress!, weight: pw.baseAddress!, dy: g, dx: dx, dw: dw)
+                        // The depthwise kernel writes every input-gradient value: a fresh buffer needs no zero fill.
+                        let dx = x.requiresGradient ? x.gradientPointer(zeroFilled: false) : nil
+                        depthwiseBackward(geometry, x: px.baseAddress!, weight: pw.baseAddress!, dy: g,
+                                          dx: dx?.pointer, dxIsFresh: dx?.isFresh ?? false, dw: dw)
                     } else {
+                        let dx: UnsafeMutablePointer<Float>? = x.requiresGradient ? x.gradientPointer() : nil
                         gemmConvolutionBackward(geometry, x: px.baseAddress!, weight: pw.baseAddress!, dy: g, dx: dx, dw: dw)
                     }
                 }
@@ -102,8 +105,19 @@ extension Tensor {
     /// gradient array is next reassigned; used by backward rules that write into several
     /// inputs' gradients from one kernel.
     func gradientPointer() -> UnsafeMutablePointer<Float> {
-        if gradient == nil { gradient = [Float](repeating: 0, count: storage.count) }
-        return gradient!.withUnsafeMutableBufferPointer { $0.baseAddress! }
+        gradientPointer(zeroFilled: true).pointer
+    }
+
+    /// Like `gradientPointer()`; with `zeroFilled: false` a newly allocated buffer is left
+    /// unfilled (`isFresh`), for kernels that then write every value instead of adding.
+    func gradientPointer(zeroFilled: Bool) -> (pointer: UnsafeMutablePointer<Float>, isFresh: Bool) {
+        var isFresh = false
+        if gradient == nil {
+            isFresh = true
+            gradient = zeroFilled ? [Float](repeating: 0, count: storage.count)
+                : [Float](unsafeUninitializedCapacity: storage.count) { _, initialized in initialized = storage.count }
+        }
+        return (gradient!.withUnsafeMutableBufferPointer { $0.baseAddress! }, isFresh && !zeroFilled)
     }
 }
 
@@ -352,20 +366,32 @@ private struct DepthwiseLayout {
         return offsets
     }
 
-    /// Scatters `count` planes (image stride `imageStride`) into zeroed phase scratch.
+    /// Scatters `count` planes (image stride `imageStride`) into phase scratch.
+    ///
+    /// Every call writes the same interior positions, so the padding and the gaps keep the
+    /// zeros of the first fill (`zeroedScratch()`); a short last chunk leaves earlier images'
+    /// values behind its last image, which only ever meet zero gradients or discarded outputs.
     func scatter(_ planes: UnsafePointer<Float>, imageStride: Int, count: Int, into phases: UnsafeMutablePointer<Float>) {
-        phases.update(repeating: 0, count: phaseScratchCount)
         for image in 0..<count {
             edgenas_polyphase_scatter(planes + image * imageStride, Int32(height), Int32(width), Int32(padding),
                                       Int32(stride), phases, phaseSpan, Int32(phaseWidth), image * planeBlock)
         }
     }
 
-    /// Adds phase-scratch gradients back into `count` input-gradient planes.
-    func gather(_ phases: UnsafePointer<Float>, into planes: UnsafeMutablePointer<Float>, imageStride: Int, count: Int) {
+    /// A zero-filled phase scratch buffer, to deallocate after use.
+    func zeroedScratch() -> UnsafeMutablePointer<Float> {
+        let buffer = UnsafeMutablePointer<Float>.allocate(capacity: phaseScratchCount)
+        buffer.initialize(repeating: 0, count: phaseScratchCount)
+        return buffer
+    }
+
+    /// Writes (or adds, when `accumulate`) phase-scratch gradients into `count` input-gradient planes.
+    func gather(_ phases: UnsafePointer<Float>, into planes: UnsafeMutablePointer<Float>, imageStride: Int, count: Int,
+                accumulate: Bool) {
         for image in 0..<count {
-            edgenas_polyphase_gather_add(phases, Int32(height), Int32(width), Int32(padding), Int32(stride), phaseSpan,
-                                         Int32(phaseWidth), image * planeBlock, planes + image * imageStride)
+            edgenas_polyphase_gather(phases, Int32(height), Int32(width), Int32(padding), Int32(stride), phaseSpan,
+                                     Int32(phaseWidth), image * planeBlock, planes + image * imageStride,
+                                     accumulate ? 1 : 0)
         }
     }
 }
@@ -377,7 +403,7 @@ private func depthwiseForward(_ g: ConvolutionGeometry, x: UnsafePointer<Float>,
     let offsets = layout.tapOffsets
     let (x, weight, y) = (UnsafeSendable(x), UnsafeSendable(weight), UnsafeSendable(y))
     parallelChunks(g.inChannels) { channels in
-        let phases = UnsafeMutablePointer<Float>.allocate(capacity: layout.phaseScratchCount)
+        let phases = layout.zeroedScratch()
         let extended = UnsafeMutablePointer<Float>.allocate(capacity: layout.phaseSpan)
         defer { phases.deallocate(); extended.deallocate() }
         offsets.withUnsafeBufferPointer { offsets in
@@ -389,21 +415,18 @@ private func depthwiseForward(_ g: ConvolutionGeometry, x: UnsafePointer<Float>,
                                    count: count, into: phases)
                     edgenas_tap_correlate(extended, phases, offsets.baseAddress!, weight.value + channel * taps,
                                           Int32(taps), count * layout.planeBlock, 0)
-                    for image in 0..<count {
-                        let out = y.value + ((first + image) * g.outChannels + channel) * g.outPlane
-                        let source = extended + image * layout.planeBlock
-                        for i in 0..<layout.outHeight {
-                            (out + i * layout.outWidth).update(from: source + i * layout.phaseWidth, count: layout.outWidth)
-                        }
-                    }
+                    edgenas_copy_rows(y.value + (first * g.outChannels + channel) * g.outPlane, g.outChannels * g.outPlane,
+                                      layout.outWidth, extended, layout.planeBlock, layout.phaseWidth,
+                                      Int32(count), Int32(layout.outHeight), Int32(layout.outWidth))
                 }
             }
         }
     }
 }
 
+/// `dxIsFresh`: `dx` holds no values yet, so gradients are written rather than added.
 private func depthwiseBackward(_ g: ConvolutionGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                               dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
+                               dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dxIsFresh: Bool,
                                dw: UnsafeMutablePointer<Float>?) {
     let layout = DepthwiseLayout(g)
     let (kh, kw, s) = (g.kernelHeight, g.kernelWidth, g.stride)
@@ -422,10 +445,10 @@ private func depthwiseBackward(_ g: ConvolutionGeometry, x: UnsafePointer<Float>
     let (x, weight, dy) = (UnsafeSendable(x), UnsafeSendable(weight), UnsafeSendable(dy))
     let (dx, dw) = (UnsafeSendable(dx), UnsafeSendable(dw))
     parallelChunks(g.inChannels) { channels in
-        let phases = UnsafeMutablePointer<Float>.allocate(capacity: layout.phaseScratchCount)
-        let phaseGradient = UnsafeMutablePointer<Float>.allocate(capacity: layout.phaseScratchCount)
+        let scratch = dw.value != nil ? layout.zeroedScratch() : nil
+        let phaseGradient = layout.zeroedScratch()
         let paddedGradient = UnsafeMutablePointer<Float>.allocate(capacity: prefix + layout.phaseSpan)
-        defer { phases.deallocate(); phaseGradient.deallocate(); paddedGradient.deallocate() }
+        defer { scratch?.deallocate(); phaseGradient.deallocate(); paddedGradient.deallocate() }
         // Only valid output positions are ever written: the prefix and scratch rows/columns stay zero.
         paddedGradient.update(repeating: 0, count: prefix + layout.phaseSpan)
         let extendedGradient = paddedGradient + prefix
@@ -437,19 +460,16 @@ private func depthwiseBackward(_ g: ConvolutionGeometry, x: UnsafePointer<Float>
                 for first in stride(from: 0, to: g.batch, by: layout.imagesPerChunk) {
                     let count = min(layout.imagesPerChunk, g.batch - first)
                     let planeStride = g.inChannels * g.inPlane
-                    for image in 0..<count {
-                        let source = dy.value + ((first + image) * g.outChannels + channel) * g.outPlane
-                        let target = extendedGradient + image * layout.planeBlock
-                        for i in 0..<layout.outHeight {
-                            (target + i * layout.phaseWidth).update(from: source + i * layout.outWidth, count: layout.outWidth)
-                        }
-                    }
+                    edgenas_copy_rows(extendedGradient, layout.planeBlock, layout.phaseWidth,
+                                      dy.value + (first * g.outChannels + channel) * g.outPlane, g.outChannels * g.outPlane,
+                                      layout.outWidth, Int32(count), Int32(layout.outHeight), Int32(layout.outWidth))
                     // A short last chunk must not see the previous chunk's gradients.
                     let span = count * layout.planeBlock
                     if count < layout.imagesPerChunk {
                         (extendedGradient + span).update(repeating: 0, count: layout.phaseSpan - span)
                     }
                     if let weightGradient = dw.value {
+                        let phases = scratch!
                         layout.scatter(x.value + (first * g.inChannels + channel) * g.inPlane, imageStride: planeStride,
                                        count: count, into: phases)
                         edgenas_tap_dot(weightGradient + channel * taps, extendedGradient, phases, offsets.baseAddress!,
@@ -469,7 +489,7 @@ private func depthwiseBackward(_ g: ConvolutionGeometry, x: UnsafePointer<Float>
                                                   phaseWeights, Int32(entries.count), span, 0)
                         }
                         layout.gather(phaseGradient, into: inputGradient + (first * g.inChannels + channel) * g.inPlane,
-                                      imageStride: planeStride, count: count)
+                                      imageStride: planeStride, count: count, accumulate: !dxIsFresh)
                     }
                 }
             }

@@ -24,9 +24,16 @@ void edgenas_tap_dot(float *sums, const float *gradient, const float *in,
 void edgenas_polyphase_scatter(const float *plane, int height, int width, int padding, int stride,
                                float *phases, ptrdiff_t phaseSpan, int phaseWidth, ptrdiff_t planeOffset);
 
-/// The adjoint of `edgenas_polyphase_scatter`: plane[row, col] += its polyphase value.
-void edgenas_polyphase_gather_add(const float *phases, int height, int width, int padding, int stride,
-                                  ptrdiff_t phaseSpan, int phaseWidth, ptrdiff_t planeOffset, float *plane);
+/// The adjoint of `edgenas_polyphase_scatter`: plane[row, col] (= or +=) its polyphase value.
+void edgenas_polyphase_gather(const float *phases, int height, int width, int padding, int stride,
+                              ptrdiff_t phaseSpan, int phaseWidth, ptrdiff_t planeOffset, float *plane,
+                              int accumulate);
+
+/// Copies `images` × `rows` rows of `width` floats between two strided layouts (plain
+/// loops: rows are often shorter than a memcpy call is worth).
+void edgenas_copy_rows(float *destination, ptrdiff_t destinationImageStride, ptrdiff_t destinationRowStride,
+                       const float *source, ptrdiff_t sourceImageStride, ptrdiff_t sourceRowStride,
+                       int images, int rows, int width);
 
 /// Σ_j values[j], with independent lanes (vectorised, order differs from a serial sum).
 float edgenas_sum(const float *values, ptrdiff_t count);
