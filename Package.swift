@@ -25,7 +25,7 @@ let package = Package(
         // compiled for baseline x86-64), always optimised so that debug test runs stay fast.
         .target(name: "CEdgeKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Tensors with reverse-mode autodiff on OpenBLAS; the only importer of COpenBLAS.
-        .target(name: "EdgeNASTensor", dependencies: ["COpenBLAS", "CEdgeKernels"]),
+        .target(name: "EdgeNASTensor", dependencies: ["EdgeNASCore", "COpenBLAS", "CEdgeKernels"]),
         // Image datasets on disk (IDX / MNIST format, gzip or raw) as plain bytes; the only importer of CZlib.
         .target(name: "EdgeNASData", dependencies: ["CZlib"]),
         // Architecture -> trainable network, trainer.
@@ -39,12 +39,12 @@ let package = Package(
             ]
         ),
 
-        .target(name: "TestSupport", dependencies: ["EdgeNASTensor"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["EdgeNASCore", "EdgeNASTensor"], path: "Tests/TestSupport"),
         .testTarget(name: "EdgeNASTensorTests", dependencies: ["EdgeNASTensor", "TestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "EdgeNASCoreTests", dependencies: ["EdgeNASCore"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "EdgeNASDataTests", dependencies: ["EdgeNASData"]),
+        .testTarget(name: "EdgeNASDataTests", dependencies: ["EdgeNASData", "EdgeNASCore"]),
         .testTarget(name: "EdgeNASModelsTests", dependencies: ["EdgeNASModels", "TestSupport"]),
     ]
 )

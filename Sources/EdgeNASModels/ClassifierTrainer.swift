@@ -1,3 +1,4 @@
+import EdgeNASCore
 import EdgeNASData
 import EdgeNASTensor
 import Foundation
@@ -90,7 +91,7 @@ public struct ClassifierTrainer {
                       progress: (TrainingEvent) -> Void = { _ in }) throws -> TrainingReport {
         let configuration = configuration
         precondition(configuration.batchSize > 0 && configuration.epochs > 0, "train: batch size and epochs must be positive")
-        var generator = SplitMix64(seed: configuration.seed)
+        var generator = SeededGenerator(seed: configuration.seed)
         let optimizer = AdamW(parameters: model.parameters, learningRate: configuration.learningRate,
                               weightDecay: configuration.weightDecay)
         let stepsPerEpoch = (training.count + configuration.batchSize - 1) / configuration.batchSize
@@ -146,7 +147,7 @@ public struct ClassifierTrainer {
                                 batcher: ImageBatcher = ImageBatcher(), batchSize: Int = 500) -> Double {
         model.setTrainingMode(false)
         defer { model.setTrainingMode(true) }
-        var generator = SplitMix64(seed: 0)
+        var generator = SeededGenerator(seed: 0)
         var correct = 0
         let indices = Array(0..<dataset.count)
         withoutGradients {
@@ -166,12 +167,12 @@ public struct ClassifierTrainer {
     }
 }
 
-/// Fisher–Yates shuffle drawing only from `generator.next()`, so a seed gives the same order
+/// Fisher–Yates shuffle drawing only through `uniformIndex(below:)`, so a seed gives the same order
 /// on every platform.
 func shuffle(_ values: inout [Int], using generator: inout some RandomNumberGenerator) {
     guard values.count > 1 else { return }
     for index in stride(from: values.count - 1, to: 0, by: -1) {
-        let other = Int(generator.next() % UInt64(index + 1))
+        let other = generator.uniformIndex(below: index + 1)
         values.swapAt(index, other)
     }
 }

@@ -1,3 +1,4 @@
+import EdgeNASCore
 import EdgeNASTensor
 
 /// A small MobileNet-like CNN built directly from the engine's layers, for the engine demo
@@ -14,7 +15,7 @@ public final class DemoConvNet: FeatureClassifier {
     ///   - classes: number of output logits.
     ///   - width: channels after the stem; the blocks double it twice.
     public init(inChannels: Int = 1, classes: Int = 10, width: Int = 24, seed: UInt64 = 0) {
-        var generator = SplitMix64(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         stem = Conv2d(inChannels: inChannels, outChannels: width, kernel: 3, using: &generator)
         stemNorm = BatchNorm(channels: width)
         depthwise1 = Conv2d(inChannels: width, outChannels: width, kernel: 3, stride: 2, groups: width, using: &generator)

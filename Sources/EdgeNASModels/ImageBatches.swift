@@ -1,3 +1,4 @@
+import EdgeNASCore
 import EdgeNASData
 import EdgeNASTensor
 
@@ -44,8 +45,8 @@ public struct ImageBatcher: Sendable {
                     var shiftY = 0, shiftX = 0, flip = false
                     if augment {
                         if cropPadding > 0 {
-                            shiftY = Int(generator.next() % UInt64(2 * cropPadding + 1)) - cropPadding
-                            shiftX = Int(generator.next() % UInt64(2 * cropPadding + 1)) - cropPadding
+                            shiftY = generator.uniformIndex(below: 2 * cropPadding + 1) - cropPadding
+                            shiftX = generator.uniformIndex(below: 2 * cropPadding + 1) - cropPadding
                         }
                         if horizontalFlip { flip = generator.next() & 1 == 1 }
                     }

@@ -28,7 +28,7 @@ public enum NetworkBuilder {
                                seed: UInt64 = 0) throws -> any FeatureClassifier {
         var input = architecture.input
         if let inputChannels { input.channels = inputChannels }
-        var generator = SplitMix64(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         switch architecture.body {
         case let .mbconv(body):
             return MBConvNetwork(body, input: input, classes: architecture.classes, using: &generator)

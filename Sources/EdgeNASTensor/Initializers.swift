@@ -53,20 +53,3 @@ public enum Initializer {
         return (-2 * Foundation.log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 }
-
-/// A small, fast, seedable generator (SplitMix64): the same seed gives the same stream on
-/// every platform.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    /// A generator whose stream is fixed by `seed`.
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

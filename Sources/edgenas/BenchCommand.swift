@@ -1,4 +1,5 @@
 import ArgumentParser
+import EdgeNASCore
 import EdgeNASModels
 import EdgeNASTensor
 import Foundation
@@ -163,7 +164,7 @@ struct BenchOps: ParsableCommand {
 
     /// A closure that runs one forward + backward pass of `spec` on fixed random inputs.
     private func makeForwardBackward(_ spec: OperationSpec) -> () -> Void {
-        var generator = SplitMix64(seed: 1)
+        var generator = SeededGenerator(seed: 1)
         func parameter(_ shape: [Int]) -> Tensor {
             Tensor(shape: shape, storage: Initializer.uniform(shape, low: -1, high: 1, using: &generator),
                    requiresGradient: true)
@@ -256,11 +257,11 @@ struct BenchTrain: ParsableCommand {
         let architecture = try loadArchitecture(arch)
         let model = try buildNetwork(architecture, seed: 0)
         let input = architecture.input
-        var generator = SplitMix64(seed: 1)
+        var generator = SeededGenerator(seed: 1)
         let images = Tensor(shape: [batch, input.channels, input.height, input.width],
                             storage: Initializer.normal([batch, input.channels, input.height, input.width],
                                                         standardDeviation: 1, using: &generator))
-        let labels = (0..<batch).map { _ in Int(generator.next() % UInt64(architecture.classes)) }
+        let labels = (0..<batch).map { _ in generator.uniformIndex(below: architecture.classes) }
         let optimizer = SGD(parameters: model.parameters, learningRate: 0.01, momentum: 0.9)
         func step() {
             optimizer.zeroGradients()

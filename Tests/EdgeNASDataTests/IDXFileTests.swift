@@ -1,3 +1,4 @@
+import EdgeNASCore
 import Foundation
 import Testing
 
@@ -79,7 +80,7 @@ import Testing
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let url = directory.file("images.gz")
-        var generator = SplitMix64(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         let payload = (0..<4000).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
         try IDXFixtures.writeGzip(IDXFixtures.idxBytes(dimensions: [10, 20, 20], payload: payload), to: url)
         let compressed = try Data(contentsOf: url)
@@ -207,18 +208,5 @@ import Testing
     private func hex8(_ value: UInt32) -> String {
         let text = String(value, radix: 16, uppercase: true)
         return String(repeating: "0", count: 8 - text.count) + text
-    }
-}
-
-/// A tiny seeded generator so test data is the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

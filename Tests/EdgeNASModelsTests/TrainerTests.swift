@@ -9,7 +9,7 @@ import TestSupport
 /// A learnable synthetic task: class c is a bright bar at row 3c (10 classes, 28×28),
 /// with seeded noise.
 private func barDataset(count: Int, seed: UInt64) -> ImageDataset {
-    var generator = SplitMix64(seed: seed)
+    var generator = SeededGenerator(seed: seed)
     var pixels = [UInt8](repeating: 0, count: count * 28 * 28)
     var labels: [UInt8] = []
     for index in 0..<count {
@@ -101,7 +101,7 @@ private let tinyMBConv = """
         pixels[0] = 255  // top-left corner
         let dataset = ImageDataset(height: 28, width: 28, pixels: pixels, labels: [0], classCount: 1)
         let batcher = ImageBatcher(mean: 0, standardDeviation: 1, cropPadding: 2, horizontalFlip: true)
-        var generator = SplitMix64(seed: 0)
+        var generator = SeededGenerator(seed: 0)
         var positions = Set<Int>()
         for _ in 0..<200 {
             let (images, _) = batcher.batch(dataset, indices: [0][...], augment: true, using: &generator)

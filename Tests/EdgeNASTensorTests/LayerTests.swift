@@ -1,3 +1,4 @@
+import EdgeNASCore
 import EdgeNASTensor
 import Testing
 import TestSupport
@@ -8,7 +9,7 @@ final class ConvolutionBlock: Module {
     let normalization: BatchNorm
 
     init(channels: Int, seed: UInt64) {
-        var generator = SplitMix64(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         convolution = Conv2d(inChannels: channels, outChannels: channels, kernel: 3, groups: channels, using: &generator)
         normalization = BatchNorm(channels: channels)
     }
@@ -28,7 +29,7 @@ extension TensorEngineTests {
     @Suite struct LayerTests {
         @Test(arguments: [(groups: 1, stride: 1), (groups: 3, stride: 2), (groups: 1, stride: 2)])
         func conv2dLayerGradientsMatchCentralDifferences(groups: Int, stride: Int) throws {
-            var generator = SplitMix64(seed: 131)
+            var generator = SeededGenerator(seed: 131)
             let layer = Conv2d(inChannels: 3, outChannels: 3, kernel: 3, stride: stride, groups: groups, bias: true,
                                using: &generator)
             let bias = try #require(layer.bias)
@@ -39,7 +40,7 @@ extension TensorEngineTests {
         }
 
         @Test func conv2dLayerPadsToKeepTheSizeAndNamesItsParameters() {
-            var generator = SplitMix64(seed: 134)
+            var generator = SeededGenerator(seed: 134)
             let layer = Conv2d(inChannels: 4, outChannels: 8, kernel: 5, groups: 2, bias: true, using: &generator)
             #expect(layer.padding == 2)
             #expect(layer.weight.shape == [8, 2, 5, 5])
@@ -50,7 +51,7 @@ extension TensorEngineTests {
 
         @Test(arguments: [true, false])
         func linearLayerGradientsMatchCentralDifferences(hasBias: Bool) throws {
-            var generator = SplitMix64(seed: 141)
+            var generator = SeededGenerator(seed: 141)
             let layer = Linear(inFeatures: 4, outFeatures: 3, bias: hasBias, using: &generator)
             var inputs = [randomTensor([2, 3, 4], seed: 142), layer.weight]
             if hasBias {

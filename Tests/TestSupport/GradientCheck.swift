@@ -1,3 +1,4 @@
+import EdgeNASCore
 import EdgeNASTensor
 import Foundation
 
@@ -28,7 +29,7 @@ public func closeness(_ actual: [Float], _ expected: [Float], atol: Float, rtol:
 /// - Returns: one message per input whose gradient disagrees; empty when all agree.
 public func gradientMismatches(inputs: [Tensor], h: Float = 1e-2, atol: Float = 2e-3, rtol: Float = 2e-2,
                                seed: UInt64 = 7, _ function: ([Tensor]) -> Tensor) -> [String] {
-    var generator = SplitMix64(seed: seed)
+    var generator = SeededGenerator(seed: seed)
     let probe = function(inputs)
     let weights = Initializer.uniform(probe.shape, low: -1, high: 1, using: &generator)
     let weightTensor = Tensor(shape: probe.shape, storage: weights)
@@ -68,7 +69,7 @@ public func gradientMismatches(inputs: [Tensor], h: Float = 1e-2, atol: Float = 
 /// A tensor of seeded uniform values in [low, high), a leaf that requires a gradient.
 public func randomTensor(_ shape: [Int], seed: UInt64, low: Float = -1, high: Float = 1,
                          requiresGradient: Bool = true) -> Tensor {
-    var generator = SplitMix64(seed: seed)
+    var generator = SeededGenerator(seed: seed)
     return Tensor(shape: shape, storage: Initializer.uniform(shape, low: low, high: high, using: &generator),
                   requiresGradient: requiresGradient)
 }

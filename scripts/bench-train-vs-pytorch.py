@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Full training steps of our engine vs PyTorch CPU on the same architectures, in one run.
+
+For each architecture file (default: benchmarks/architectures/*.json, a tiny MBConv, a
+larger MBConv and a ViT from the reference spaces) it runs
+
+    edgenas bench train --arch A --batch 64 --steps 30 --threads 2 --json
+
+and then the same network in PyTorch CPU with the same thread count, batch, random inputs
+and step (forward, cross-entropy, backward, SGD with momentum 0.9), and prints samples/s of
+each and the ratio. The PyTorch network is built here from the architecture format
+(docs: the project's architecture-format specification); its parameter count is checked
+against `edgenas count` so that both sides train the same model.
+
+PyTorch is a benchmark peer only: this script installs it (pip) when it is missing; the
+project's setup and CI never do.
+
+    python3 scripts/bench-train-vs-pytorch.py [--threads 2] [--batch 64] [--steps 30] [ARCH.json ...]
+"""
+import argparse
+import glob
+import json
+import os
+import subprocess
+import sys
+import time
+
+
+def ensure_torch():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print("installing PyTorch for the comparison (once, several minutes)...", file=sys.stderr)
+        subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "torch"])
+
+
+def torch_network(arch):
+    """The network of an edgenas.architecture/1 document, for mbconv and vit."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    activations = {"relu": nn.ReLU, "relu6": nn.ReLU6, "hswish": nn.Hardswish, "silu": nn.SiLU, "gelu": nn.GELU}
+
+    def unit(cin, cout, kernel, stride=1, groups=1, act=None):
+        layers = [nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False), nn.BatchNorm2d(cout)]
+        return layers + ([activations[act]()] if act else [])
+
+    class Excite(nn.Module):
+        def __init__(self, channels):
+            super().__init__()
+            squeezed = max(8, channels // 4)
+            self.reduce, self.expand = nn.Conv2d(channels, squeezed, 1), nn.Conv2d(squeezed, channels, 1)
+
+        def forward(self, x):
+            return x * F.hardsigmoid(self.expand(F.relu(self.reduce(x.mean((2, 3), keepdim=True)))))
+
+    class Block(nn.Module):
+        def __init__(self, cin, cout, kernel, expand, stride, excite, act):
+            super().__init__()
+            hidden = cin * expand
+            layers = unit(cin, hidden, 1, act=act) if expand > 1 else []
+            layers += unit(hidden, hidden, kernel, stride, hidden, act)
+            layers += [Excite(hidden)] if excite else []
+            layers += unit(hidden, cout, 1)
+            self.body, self.residual = nn.Sequential(*layers), stride == 1 and cin == cout
+
+        def forward(self, x):
+            return x + self.body(x) if self.residual else self.body(x)
+
+    class MBConv(nn.Module):
+        def __init__(self):
+            super().__init__()
+            act, stem = arch["activation"], arch["stem"]
+            layers = unit(arch["input"]["channels"], stem["channels"], stem["kernel"], stem["stride"], act=act)
+            channels = stem["channels"]
+            for stage in arch["stages"]:
+                for index, block in enumerate(stage["blocks"]):
+                    layers.append(Block(channels, stage["channels"], block["kernel"], block["expand"],
+                                        stage["stride"] if index == 0 else 1, block["se"], act))
+                    channels = stage["channels"]
+            if arch["head"]["channels"] > 0:
+                layers += unit(channels, arch["head"]["channels"], 1, act=act)
+                channels = arch["head"]["channels"]
+            self.features, self.classifier = nn.Sequential(*layers), nn.Linear(channels, arch["classes"])
+
+        def forward(self, x):
+            return self.classifier(self.features(x).mean((2, 3)))
+
+    class Layer(nn.Module):
+        def __init__(self, embed, heads, hidden):
+            super().__init__()
+            self.heads = heads
+            self.norm1, self.qkv, self.proj = nn.LayerNorm(embed), nn.Linear(embed, 3 * embed), nn.Linear(embed, embed)
+            self.norm2 = nn.LayerNorm(embed)
+            self.mlp = nn.Sequential(nn.Linear(embed, hidden), nn.GELU(), nn.Linear(hidden, embed))
+
+        def forward(self, x):
+            batch, tokens, embed = x.shape
+            q, k, v = self.qkv(self.norm1(x)).reshape(batch, tokens, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+            attended = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(batch, tokens, embed)
+            x = x + self.proj(attended)
+            return x + self.mlp(self.norm2(x))
+
+    class ViT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            patch, embed, shape = arch["patch"], arch["embed"], arch["input"]
+            tokens = (shape["height"] // patch) * (shape["width"] // patch)
+            self.patch = nn.Conv2d(shape["channels"], embed, patch, patch)
+            self.position = nn.Parameter(torch.zeros(1, tokens, embed))
+            self.layers = nn.Sequential(*[Layer(embed, layer["heads"], round(embed * layer["mlp_ratio"]))
+                                          for layer in arch["layers"]])
+            self.norm, self.classifier = nn.LayerNorm(embed), nn.Linear(embed, arch["classes"])
+
+        def forward(self, x):
+            x = self.patch(x).flatten(2).transpose(1, 2) + self.position
+            return self.classifier(self.norm(self.layers(x)).mean(1))
+
+    if arch["family"] == "mbconv":
+        return MBConv()
+    if arch["family"] == "vit":
+        return ViT()
+    raise SystemExit(f"family {arch['family']} is not benchmarked")
+
+
+def torch_samples_per_second(arch, batch, steps, threads):
+    import torch
+    import torch.nn.functional as F
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = torch_network(arch)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    shape = arch["input"]
+    images = torch.randn(batch, shape["channels"], shape["height"], shape["width"])
+    labels = torch.randint(0, arch["classes"], (batch,))
+
+    def step():
+        optimizer.zero_grad()
+        F.cross_entropy(model(images), labels).backward()
+        optimizer.step()
+
+    for _ in range(3):
+        step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return batch * steps / (time.perf_counter() - start), sum(p.numel() for p in model.parameters())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("architectures", nargs="*")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--edgenas", default=None, help="path to the edgenas binary (default: release build)")
+    args = parser.parse_args()
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    paths = args.architectures or sorted(glob.glob(os.path.join(root, "benchmarks", "architectures", "*.json")))
+    binary = args.edgenas
+    if binary is None:
+        subprocess.check_call(["swift", "build", "-c", "release", "--product", "edgenas"], cwd=root,
+                              stdout=subprocess.DEVNULL)
+        bin_path = subprocess.check_output(["swift", "build", "-c", "release", "--show-bin-path"], cwd=root, text=True)
+        binary = os.path.join(bin_path.strip(), "edgenas")
+    ensure_torch()
+    print(f"threads {args.threads}, batch {args.batch}, {args.steps} steps (forward, cross-entropy, backward, SGD)")
+    print(f"{'architecture':22} {'params':>8} {'ours samples/s':>15} {'torch samples/s':>16} {'ratio':>6} {'ours RSS MB':>11}")
+    for path in paths:
+        arch = json.load(open(path))
+        ours = json.loads(subprocess.check_output(
+            [binary, "bench", "train", "--arch", path, "--batch", str(args.batch), "--steps", str(args.steps),
+             "--threads", str(args.threads), "--json"], text=True))
+        counted = json.loads(subprocess.check_output([binary, "count", path, "--json"], text=True))["params"]
+        theirs, torch_params = torch_samples_per_second(arch, args.batch, args.steps, args.threads)
+        if torch_params != counted:
+            raise SystemExit(f"{path}: PyTorch network has {torch_params} parameters, edgenas counts {counted}")
+        name = os.path.splitext(os.path.basename(path))[0]
+        print(f"{name:22} {counted:8d} {ours['train_samples_per_s']:15.1f} {theirs:16.1f} "
+              f"{ours['train_samples_per_s'] / theirs:6.2f} {ours['peak_rss_mb']:11.1f}")
+    print("ratio = our samples/s / PyTorch samples/s (higher is better for us)")
+
+
+if __name__ == "__main__":
+    main()
