@@ -87,14 +87,17 @@ void edgenas_tap_dot(float *sums, const float *gradient, const float *in,
 EDGENAS_CLONES
 void edgenas_polyphase_scatter(const float *plane, int height, int width, int padding, int stride,
                                float *phases, ptrdiff_t phaseSpan, int phaseWidth, ptrdiff_t planeOffset) {
+    if (stride == 1) {
+        // One phase: the padded plane itself, row stride phaseWidth.
+        float *target = phases + planeOffset + (ptrdiff_t)padding * phaseWidth + padding;
+        for (int row = 0; row < height; row++)
+            for (int j = 0; j < width; j++) target[(ptrdiff_t)row * phaseWidth + j] = plane[(ptrdiff_t)row * width + j];
+        return;
+    }
     for (int row = 0; row < height; row++) {
         const int r = row + padding;
         const float *source = plane + (ptrdiff_t)row * width;
         float *rowBase = phases + (ptrdiff_t)((r % stride) * stride) * phaseSpan + planeOffset + (ptrdiff_t)(r / stride) * phaseWidth;
-        if (stride == 1) {
-            __builtin_memcpy(rowBase + padding, source, sizeof(float) * (size_t)width);
-            continue;
-        }
         if (stride == 2) {
             // One pass over the row: column pairs (2m, 2m+1) split into the two column phases.
             float *evenTarget = rowBase + (padding & 1) * phaseSpan + padding / 2;
@@ -122,16 +125,21 @@ EDGENAS_CLONES
 void edgenas_polyphase_gather(const float *phases, int height, int width, int padding, int stride,
                               ptrdiff_t phaseSpan, int phaseWidth, ptrdiff_t planeOffset, float *plane,
                               int accumulate) {
+    if (stride == 1) {
+        const float *source = phases + planeOffset + (ptrdiff_t)padding * phaseWidth + padding;
+        if (accumulate) {
+            for (int row = 0; row < height; row++)
+                for (int j = 0; j < width; j++) plane[(ptrdiff_t)row * width + j] += source[(ptrdiff_t)row * phaseWidth + j];
+        } else {
+            for (int row = 0; row < height; row++)
+                for (int j = 0; j < width; j++) plane[(ptrdiff_t)row * width + j] = source[(ptrdiff_t)row * phaseWidth + j];
+        }
+        return;
+    }
     for (int row = 0; row < height; row++) {
         const int r = row + padding;
         float *target = plane + (ptrdiff_t)row * width;
         const float *rowBase = phases + (ptrdiff_t)((r % stride) * stride) * phaseSpan + planeOffset + (ptrdiff_t)(r / stride) * phaseWidth;
-        if (stride == 1) {
-            const float *source = rowBase + padding;
-            if (accumulate) for (int j = 0; j < width; j++) target[j] += source[j];
-            else for (int j = 0; j < width; j++) target[j] = source[j];
-            continue;
-        }
         if (stride == 2) {
             const float *evenSource = rowBase + (padding & 1) * phaseSpan + padding / 2;
             const float *oddSource = rowBase + ((padding + 1) & 1) * phaseSpan + (padding + 1) / 2;
@@ -227,40 +235,49 @@ void edgenas_unary_forward(edgenas_unary function, const float *x, float *y, ptr
     }
 }
 
+// Derivative factors f'(x) times dy, one loop per function; ASSIGN is `=` or `+=`.
+#define EDGENAS_UNARY_BACKWARD_LOOPS(ASSIGN)                                                              \
+    switch (function) {                                                                                   \
+    case EDGENAS_RELU: for (ptrdiff_t j = 0; j < count; j++) dx[j] ASSIGN x[j] > 0 ? dy[j] : 0.0f; break;  \
+    case EDGENAS_RELU6:                                                                                   \
+        for (ptrdiff_t j = 0; j < count; j++) dx[j] ASSIGN (x[j] > 0 && x[j] < 6.0f) ? dy[j] : 0.0f;      \
+        break;                                                                                            \
+    case EDGENAS_HARD_SIGMOID:                                                                            \
+        for (ptrdiff_t j = 0; j < count; j++)                                                             \
+            dx[j] ASSIGN (x[j] > -3.0f && x[j] < 3.0f) ? dy[j] * (1.0f / 6.0f) : 0.0f;                    \
+        break;                                                                                            \
+    case EDGENAS_HARD_SWISH:                                                                              \
+        for (ptrdiff_t j = 0; j < count; j++) {                                                           \
+            const float slope = x[j] <= -3.0f ? 0.0f : (x[j] >= 3.0f ? 1.0f : (2.0f * x[j] + 3.0f) * (1.0f / 6.0f)); \
+            dx[j] ASSIGN dy[j] * slope;                                                                   \
+        }                                                                                                 \
+        break;                                                                                            \
+    case EDGENAS_SIGMOID: for (ptrdiff_t j = 0; j < count; j++) dx[j] ASSIGN dy[j] * y[j] * (1.0f - y[j]); break; \
+    case EDGENAS_SILU:                                                                                    \
+        for (ptrdiff_t j = 0; j < count; j++) {                                                           \
+            const float s = stable_sigmoid(x[j]);                                                         \
+            dx[j] ASSIGN dy[j] * s * (1.0f + x[j] * (1.0f - s));                                          \
+        }                                                                                                 \
+        break;                                                                                            \
+    case EDGENAS_GELU:                                                                                    \
+        for (ptrdiff_t j = 0; j < count; j++) {                                                           \
+            const float cdf = 0.5f * (1.0f + erff(x[j] * 0.70710678118654752f));                          \
+            const float density = 0.39894228040143268f * expf(-0.5f * x[j] * x[j]);                       \
+            dx[j] ASSIGN dy[j] * (cdf + x[j] * density);                                                  \
+        }                                                                                                 \
+        break;                                                                                            \
+    case EDGENAS_SOFTPLUS: for (ptrdiff_t j = 0; j < count; j++) dx[j] ASSIGN dy[j] * stable_sigmoid(x[j]); break; \
+    case EDGENAS_EXP: for (ptrdiff_t j = 0; j < count; j++) dx[j] ASSIGN dy[j] * y[j]; break;              \
+    case EDGENAS_LOG: for (ptrdiff_t j = 0; j < count; j++) dx[j] ASSIGN dy[j] / x[j]; break;              \
+    }
+
 EDGENAS_CLONES
 void edgenas_unary_backward(edgenas_unary function, const float *x, const float *y, const float *dy,
-                            float *dx, ptrdiff_t count) {
-    switch (function) {
-    case EDGENAS_RELU: for (ptrdiff_t j = 0; j < count; j++) dx[j] += x[j] > 0 ? dy[j] : 0.0f; break;
-    case EDGENAS_RELU6:
-        for (ptrdiff_t j = 0; j < count; j++) dx[j] += (x[j] > 0 && x[j] < 6.0f) ? dy[j] : 0.0f;
-        break;
-    case EDGENAS_HARD_SIGMOID:
-        for (ptrdiff_t j = 0; j < count; j++) dx[j] += (x[j] > -3.0f && x[j] < 3.0f) ? dy[j] * (1.0f / 6.0f) : 0.0f;
-        break;
-    case EDGENAS_HARD_SWISH:
-        for (ptrdiff_t j = 0; j < count; j++) {
-            const float slope = x[j] <= -3.0f ? 0.0f : (x[j] >= 3.0f ? 1.0f : (2.0f * x[j] + 3.0f) * (1.0f / 6.0f));
-            dx[j] += dy[j] * slope;
-        }
-        break;
-    case EDGENAS_SIGMOID: for (ptrdiff_t j = 0; j < count; j++) dx[j] += dy[j] * y[j] * (1.0f - y[j]); break;
-    case EDGENAS_SILU:
-        for (ptrdiff_t j = 0; j < count; j++) {
-            const float s = stable_sigmoid(x[j]);
-            dx[j] += dy[j] * s * (1.0f + x[j] * (1.0f - s));
-        }
-        break;
-    case EDGENAS_GELU:
-        for (ptrdiff_t j = 0; j < count; j++) {
-            const float cdf = 0.5f * (1.0f + erff(x[j] * 0.70710678118654752f));
-            const float density = 0.39894228040143268f * expf(-0.5f * x[j] * x[j]);
-            dx[j] += dy[j] * (cdf + x[j] * density);
-        }
-        break;
-    case EDGENAS_SOFTPLUS: for (ptrdiff_t j = 0; j < count; j++) dx[j] += dy[j] * stable_sigmoid(x[j]); break;
-    case EDGENAS_EXP: for (ptrdiff_t j = 0; j < count; j++) dx[j] += dy[j] * y[j]; break;
-    case EDGENAS_LOG: for (ptrdiff_t j = 0; j < count; j++) dx[j] += dy[j] / x[j]; break;
+                            float *dx, ptrdiff_t count, int accumulate) {
+    if (accumulate) {
+        EDGENAS_UNARY_BACKWARD_LOOPS(+=)
+    } else {
+        EDGENAS_UNARY_BACKWARD_LOOPS(=)
     }
 }
 
@@ -270,9 +287,35 @@ void edgenas_scale_shift(const float *x, float *y, ptrdiff_t count, float scale,
 }
 
 EDGENAS_CLONES
-void edgenas_accumulate_affine2(float *out, const float *g, const float *x, float a, float b, float c,
-                                ptrdiff_t count) {
-    for (ptrdiff_t j = 0; j < count; j++) out[j] += a * g[j] + b * x[j] + c;
+void edgenas_affine2(float *out, const float *g, const float *x, float a, float b, float c,
+                     ptrdiff_t count, int accumulate) {
+    if (accumulate) {
+        for (ptrdiff_t j = 0; j < count; j++) out[j] += a * g[j] + b * x[j] + c;
+    } else {
+        for (ptrdiff_t j = 0; j < count; j++) out[j] = a * g[j] + b * x[j] + c;
+    }
+}
+
+EDGENAS_CLONES
+void edgenas_sum_and_dot(const float *g, const float *x, ptrdiff_t count, float *sum, float *dot) {
+    float sums[LANES] = {0}, dots[LANES] = {0};
+    ptrdiff_t j = 0;
+    for (; j + LANES <= count; j += LANES)
+        for (int l = 0; l < LANES; l++) {
+            sums[l] += g[j + l];
+            dots[l] += g[j + l] * x[j + l];
+        }
+    float totalSum = 0.0f, totalDot = 0.0f;
+    for (; j < count; j++) {
+        totalSum += g[j];
+        totalDot += g[j] * x[j];
+    }
+    for (int l = 0; l < LANES; l++) {
+        totalSum += sums[l];
+        totalDot += dots[l];
+    }
+    *sum = totalSum;
+    *dot = totalDot;
 }
 
 EDGENAS_CLONES

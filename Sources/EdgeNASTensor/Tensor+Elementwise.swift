@@ -20,7 +20,7 @@ extension Tensor {
             }
         }
         return Tensor(shape: shape, storage: values, inputs: [input]) { result in
-            input.accumulateGradient { inputGradient in
+            input.writeOrAccumulateGradient { inputGradient, accumulate in
                 input.storage.withUnsafeBufferPointer { x in
                     result.storage.withUnsafeBufferPointer { y in
                         result.gradient!.withUnsafeBufferPointer { g in
@@ -30,7 +30,7 @@ extension Tensor {
                             parallelChunks(count, minimumPerChunk: 1 << 16) { range in
                                 let offset = range.lowerBound
                                 edgenas_unary_backward(function, x.value + offset, y.value + offset, g.value + offset,
-                                                       dx.value + offset, range.count)
+                                                       dx.value + offset, range.count, accumulate ? 1 : 0)
                             }
                         }
                     }
@@ -255,7 +255,9 @@ extension Tensor {
         return Tensor(shape: lhs.shape, storage: values, inputs: [lhs, rhs]) { result in
             result.gradient!.withUnsafeBufferPointer { g in
                 let g = g.baseAddress!
-                if lhs.requiresGradient {
+                if lhs.requiresGradient, lhs.gradient == nil, operation != .multiply {
+                    lhs.gradient = Array(UnsafeBufferPointer(start: g, count: count))  // first use: a plain copy
+                } else if lhs.requiresGradient {
                     lhs.accumulateGradient { da in
                         switch operation {
                         case .add, .subtract: for i in 0..<count { da[i] += g[i] }
@@ -266,7 +268,9 @@ extension Tensor {
                         }
                     }
                 }
-                if rhs.requiresGradient {
+                if rhs.requiresGradient, rhs.gradient == nil, operation == .add {
+                    rhs.gradient = Array(UnsafeBufferPointer(start: g, count: count))
+                } else if rhs.requiresGradient {
                     rhs.accumulateGradient { db in
                         switch operation {
                         case .add: for i in 0..<count { db[i] += g[i] }

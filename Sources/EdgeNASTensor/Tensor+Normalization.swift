@@ -85,8 +85,10 @@ public func batchNorm(_ x: Tensor, weight: Tensor, bias: Tensor,
                                 var sum = 0.0, dot = 0.0
                                 for n in 0..<batch {
                                     let offset = (n * channels + c) * plane
-                                    sum += Double(edgenas_sum(g.value + offset, plane))
-                                    dot += Double(edgenas_dot(g.value + offset, px.value + offset, plane))
+                                    var planeSum: Float = 0, planeDot: Float = 0
+                                    edgenas_sum_and_dot(g.value + offset, px.value + offset, plane, &planeSum, &planeDot)
+                                    sum += Double(planeSum)
+                                    dot += Double(planeDot)
                                 }
                                 sumsOut.value[c] = Float(sum)
                                 dotsOut.value[c] = Float((dot - Double(means[c]) * sum) * Double(inverseStandardDeviations[c]))
@@ -101,7 +103,7 @@ public func batchNorm(_ x: Tensor, weight: Tensor, bias: Tensor,
                     bias.accumulateGradient { db in for c in 0..<channels { db[c] += gradientSums[c] } }
                 }
                 guard x.requiresGradient else { return }
-                x.accumulateGradient { dx in
+                x.writeOrAccumulateGradient { dx, accumulate in
                     // dx = scale·(dy − mean(dy) − x̂·mean(dy·x̂)) in training (batch statistics depend
                     // on x); dx = scale·dy with running statistics. Written as a·dy + b·x + c per channel.
                     let coefficients: [(a: Float, b: Float, c: Float)] = (0..<channels).map { c in
@@ -117,8 +119,8 @@ public func batchNorm(_ x: Tensor, weight: Tensor, bias: Tensor,
                         for planeIndex in planes {
                             let k = coefficients[planeIndex % channels]
                             let offset = planeIndex * plane
-                            edgenas_accumulate_affine2(dx.value + offset, g.value + offset, px.value + offset,
-                                                       k.a, k.b, k.c, plane)
+                            edgenas_affine2(dx.value + offset, g.value + offset, px.value + offset,
+                                            k.a, k.b, k.c, plane, accumulate ? 1 : 0)
                         }
                     }
                 }

@@ -100,6 +100,17 @@ public final class Tensor {
         gradient!.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
     }
 
+    /// Like `accumulateGradient`, for kernels that write every value: on first use the
+    /// buffer is not zero-filled and `body` gets `accumulate == false` (store, don't add),
+    /// which saves a full pass over memory for most tensors of a training step.
+    func writeOrAccumulateGradient(_ body: (_ gradient: UnsafeMutablePointer<Float>, _ accumulate: Bool) -> Void) {
+        let accumulate = gradient != nil
+        if !accumulate {
+            gradient = [Float](unsafeUninitializedCapacity: storage.count) { _, initialized in initialized = storage.count }
+        }
+        gradient!.withUnsafeMutableBufferPointer { body($0.baseAddress!, accumulate) }
+    }
+
     /// Back-propagates from this one-element tensor (usually a loss): every tensor it was
     /// computed from that requires a gradient receives d(self)/d(tensor) in `gradient`,
     /// added to what is already there (call `zeroGradient()` on parameters between steps).

@@ -50,16 +50,19 @@ typedef enum {
 /// y[j] = f(x[j]).
 void edgenas_unary_forward(edgenas_unary function, const float *x, float *y, ptrdiff_t count);
 
-/// dx[j] += dy[j] · f'(x[j]), given y = f(x).
+/// dx[j] (+= when `accumulate`, else =) dy[j] · f'(x[j]), given y = f(x).
 void edgenas_unary_backward(edgenas_unary function, const float *x, const float *y, const float *dy,
-                            float *dx, ptrdiff_t count);
+                            float *dx, ptrdiff_t count, int accumulate);
 
 /// y[j] = x[j] · scale + shift.
 void edgenas_scale_shift(const float *x, float *y, ptrdiff_t count, float scale, float shift);
 
-/// out[j] += a · g[j] + b · x[j] + c.
-void edgenas_accumulate_affine2(float *out, const float *g, const float *x, float a, float b, float c,
-                                ptrdiff_t count);
+/// out[j] (+= when `accumulate`, else =) a · g[j] + b · x[j] + c.
+void edgenas_affine2(float *out, const float *g, const float *x, float a, float b, float c,
+                     ptrdiff_t count, int accumulate);
+
+/// Σ g[j] and Σ g[j]·x[j] in one pass, with independent lanes.
+void edgenas_sum_and_dot(const float *g, const float *x, ptrdiff_t count, float *sum, float *dot);
 
 /// Σ_j (values[j] − mean)², with independent lanes.
 float edgenas_sum_squared_deviation(const float *values, ptrdiff_t count, float mean);
