@@ -46,5 +46,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "EdgeNASDataTests", dependencies: ["EdgeNASData", "EdgeNASCore"]),
         .testTarget(name: "EdgeNASModelsTests", dependencies: ["EdgeNASModels", "TestSupport"]),
+        // Runs the built CLI as a process, as users and scripts do.
+        .testTarget(name: "edgenasTests", dependencies: ["edgenas", "TestSupport"]),
     ]
 )

@@ -94,13 +94,24 @@ public final class ONNXRuntime: @unchecked Sendable {
         return libraryDirectory + "/" + fileName
     }
 
-    private init(libraryPath: String) throws {
+    /// The C API version requested from the library.
+    static let apiVersion = EDGENAS_ORT_API_VERSION
+
+    /// dlopens `path` and returns ONNX Runtime's function table and version string.
+    static func openLibrary(
+        atPath path: String, apiVersion: UInt32 = apiVersion
+    ) throws -> (api: EdgeNASOrtApi, version: String) {
         var errorText = [CChar](repeating: 0, count: 1024)
-        let library = edgenas_ort_load(libraryPath, EDGENAS_ORT_API_VERSION, &errorText, errorText.count)
+        let library = edgenas_ort_load(path, apiVersion, &errorText, errorText.count)
         guard let api = library.api?.pointee, let version = library.version else {
             let reason = errorText.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            throw ONNXRuntimeError.libraryUnusable(path: libraryPath, reason: reason)
+            throw ONNXRuntimeError.libraryUnusable(path: path, reason: reason)
         }
+        return (api, String(cString: version))
+    }
+
+    private init(libraryPath: String) throws {
+        let (api, version) = try Self.openLibrary(atPath: libraryPath)
         var environment: OpaquePointer?
         try Self.check(api.CreateEnv(EdgeNASOrtLoggingLevelWarning, "EdgeNAS", &environment), api: api) {
             "create its environment"
@@ -121,7 +132,7 @@ public final class ONNXRuntime: @unchecked Sendable {
             throw error
         }
         self.libraryPath = libraryPath
-        self.version = String(cString: version)
+        self.version = version
         self.api = api
         self.environment = environment!
         self.cpuMemoryInfo = cpuMemoryInfo!

@@ -17,6 +17,11 @@
 extern "C" {
 #endif
 
+// Function-pointer slots are marked _Nonnull so that Swift calls them directly; other
+// pointers leave nullability unspecified, as ONNX Runtime's own header does.
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wnullability-completeness"
+
 // Opaque ONNX Runtime objects.
 typedef struct OrtEnv OrtEnv;
 typedef struct OrtStatus OrtStatus;
@@ -63,89 +68,81 @@ typedef enum EdgeNASOrtElementType {
     EdgeNASOrtElementTypeFloat = 1,
 } EdgeNASOrtElementType;
 
-// Function-pointer slots are marked _Nonnull so that Swift calls them directly; the
-// rest of the header leaves nullability unspecified, as ONNX Runtime's own header does.
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wnullability-completeness"
-
 // Every slot that returns a status returns NULL on success; a non-NULL status must be
 // released with ReleaseStatus.
 typedef OrtStatus *EdgeNASOrtStatusPointer;
 
-/// The used prefix of ONNX Runtime's `OrtApi` (slots 0 to 100).
+/// The used prefix of ONNX Runtime's `OrtApi` (slots 0 to 100); the number after each
+/// slot is its index.
 typedef struct EdgeNASOrtApi {
-    void *slots0To0[1];  // CreateStatus
-    int (*_Nonnull GetErrorCode)(const OrtStatus *status);                                    // 1
-    const char *(*_Nonnull GetErrorMessage)(const OrtStatus *status);                         // 2
-    EdgeNASOrtStatusPointer (*_Nonnull CreateEnv)(EdgeNASOrtLoggingLevel logSeverityLevel,    // 3
-                                         const char *logIdentifier, OrtEnv **out);
-    void *slots4To6[3];
-    EdgeNASOrtStatusPointer (*_Nonnull CreateSession)(const OrtEnv *env, const char *modelPath,  // 7
-                                             const OrtSessionOptions *options, OrtSession **out);
-    EdgeNASOrtStatusPointer (*_Nonnull CreateSessionFromArray)(const OrtEnv *env, const void *modelData,  // 8
-                                                      size_t modelDataLength,
-                                                      const OrtSessionOptions *options,
-                                                      OrtSession **out);
-    EdgeNASOrtStatusPointer (*_Nonnull Run)(OrtSession *session, const OrtRunOptions *runOptions,  // 9
-                                   const char *const *inputNames, const OrtValue *const *inputs,
-                                   size_t inputCount, const char *const *outputNames,
-                                   size_t outputCount, OrtValue **outputs);
+    void *unusedSlots0To0[1];  // CreateStatus
+    int (*_Nonnull GetErrorCode)(const OrtStatus *status);  // 1
+    const char *(*_Nonnull GetErrorMessage)(const OrtStatus *status);  // 2
+    EdgeNASOrtStatusPointer (*_Nonnull CreateEnv)(  // 3
+        EdgeNASOrtLoggingLevel logSeverityLevel, const char *logIdentifier, OrtEnv **out);
+    void *unusedSlots4To6[3];
+    EdgeNASOrtStatusPointer (*_Nonnull CreateSession)(  // 7
+        const OrtEnv *env, const char *modelPath, const OrtSessionOptions *options, OrtSession **out);
+    EdgeNASOrtStatusPointer (*_Nonnull CreateSessionFromArray)(  // 8
+        const OrtEnv *env, const void *modelData, size_t modelByteCount, const OrtSessionOptions *options,
+        OrtSession **out);
+    EdgeNASOrtStatusPointer (*_Nonnull Run)(  // 9
+        OrtSession *session, const OrtRunOptions *runOptions, const char *const *inputNames,
+        const OrtValue *const *inputs, size_t inputCount, const char *const *outputNames, size_t outputCount,
+        OrtValue **outputs);
     EdgeNASOrtStatusPointer (*_Nonnull CreateSessionOptions)(OrtSessionOptions **out);  // 10
-    void *slots11To22[12];
-    EdgeNASOrtStatusPointer (*_Nonnull SetSessionGraphOptimizationLevel)(                      // 23
+    void *unusedSlots11To22[12];
+    EdgeNASOrtStatusPointer (*_Nonnull SetSessionGraphOptimizationLevel)(  // 23
         OrtSessionOptions *options, EdgeNASOrtGraphOptimizationLevel level);
     EdgeNASOrtStatusPointer (*_Nonnull SetIntraOpNumThreads)(OrtSessionOptions *options, int threadCount);  // 24
     EdgeNASOrtStatusPointer (*_Nonnull SetInterOpNumThreads)(OrtSessionOptions *options, int threadCount);  // 25
-    void *slots26To29[4];
-    EdgeNASOrtStatusPointer (*_Nonnull SessionGetInputCount)(const OrtSession *session, size_t *out);   // 30
+    void *unusedSlots26To29[4];
+    EdgeNASOrtStatusPointer (*_Nonnull SessionGetInputCount)(const OrtSession *session, size_t *out);  // 30
     EdgeNASOrtStatusPointer (*_Nonnull SessionGetOutputCount)(const OrtSession *session, size_t *out);  // 31
-    void *slots32To32[1];  // SessionGetOverridableInitializerCount
-    EdgeNASOrtStatusPointer (*_Nonnull SessionGetInputTypeInfo)(const OrtSession *session, size_t index,  // 33
-                                                       OrtTypeInfo **out);
-    void *slots34To35[2];
-    EdgeNASOrtStatusPointer (*_Nonnull SessionGetInputName)(const OrtSession *session, size_t index,  // 36
-                                                   OrtAllocator *allocator, char **out);
-    EdgeNASOrtStatusPointer (*_Nonnull SessionGetOutputName)(const OrtSession *session, size_t index,  // 37
-                                                    OrtAllocator *allocator, char **out);
-    void *slots38To48[11];
-    EdgeNASOrtStatusPointer (*_Nonnull CreateTensorWithDataAsOrtValue)(                          // 49
-        const OrtMemoryInfo *info, void *data, size_t dataByteCount, const int64_t *shape,
-        size_t shapeLength, EdgeNASOrtElementType type, OrtValue **out);
-    void *slots50To50[1];  // IsTensor
+    void *unusedSlots32To32[1];  // SessionGetOverridableInitializerCount
+    EdgeNASOrtStatusPointer (*_Nonnull SessionGetInputTypeInfo)(  // 33
+        const OrtSession *session, size_t index, OrtTypeInfo **out);
+    void *unusedSlots34To35[2];
+    EdgeNASOrtStatusPointer (*_Nonnull SessionGetInputName)(  // 36
+        const OrtSession *session, size_t index, OrtAllocator *allocator, char **out);
+    EdgeNASOrtStatusPointer (*_Nonnull SessionGetOutputName)(  // 37
+        const OrtSession *session, size_t index, OrtAllocator *allocator, char **out);
+    void *unusedSlots38To48[11];
+    EdgeNASOrtStatusPointer (*_Nonnull CreateTensorWithDataAsOrtValue)(  // 49
+        const OrtMemoryInfo *info, void *data, size_t dataByteCount, const int64_t *shape, size_t shapeLength,
+        EdgeNASOrtElementType type, OrtValue **out);
+    void *unusedSlots50To50[1];  // IsTensor
     EdgeNASOrtStatusPointer (*_Nonnull GetTensorMutableData)(OrtValue *value, void **out);  // 51
-    void *slots52To54[3];
-    EdgeNASOrtStatusPointer (*_Nonnull CastTypeInfoToTensorInfo)(const OrtTypeInfo *typeInfo,  // 55
-                                                        const OrtTensorTypeAndShapeInfo **out);
-    void *slots56To59[4];
-    EdgeNASOrtStatusPointer (*_Nonnull GetTensorElementType)(const OrtTensorTypeAndShapeInfo *info,  // 60
-                                                    EdgeNASOrtElementType *out);
-    EdgeNASOrtStatusPointer (*_Nonnull GetDimensionsCount)(const OrtTensorTypeAndShapeInfo *info,  // 61
-                                                  size_t *out);
-    EdgeNASOrtStatusPointer (*_Nonnull GetDimensions)(const OrtTensorTypeAndShapeInfo *info,  // 62
-                                             int64_t *dimensions, size_t dimensionCount);
-    void *slots63To64[2];
-    EdgeNASOrtStatusPointer (*_Nonnull GetTensorTypeAndShape)(const OrtValue *value,  // 65
-                                                     OrtTensorTypeAndShapeInfo **out);
-    void *slots66To68[3];
-    EdgeNASOrtStatusPointer (*_Nonnull CreateCpuMemoryInfo)(EdgeNASOrtAllocatorType type,  // 69
-                                                   EdgeNASOrtMemoryType memoryType,
-                                                   OrtMemoryInfo **out);
-    void *slots70To75[6];
+    void *unusedSlots52To54[3];
+    EdgeNASOrtStatusPointer (*_Nonnull CastTypeInfoToTensorInfo)(  // 55
+        const OrtTypeInfo *typeInfo, const OrtTensorTypeAndShapeInfo **out);
+    void *unusedSlots56To59[4];
+    EdgeNASOrtStatusPointer (*_Nonnull GetTensorElementType)(  // 60
+        const OrtTensorTypeAndShapeInfo *info, EdgeNASOrtElementType *out);
+    EdgeNASOrtStatusPointer (*_Nonnull GetDimensionsCount)(const OrtTensorTypeAndShapeInfo *info, size_t *out);  // 61
+    EdgeNASOrtStatusPointer (*_Nonnull GetDimensions)(  // 62
+        const OrtTensorTypeAndShapeInfo *info, int64_t *dimensions, size_t dimensionCount);
+    void *unusedSlots63To64[2];
+    EdgeNASOrtStatusPointer (*_Nonnull GetTensorTypeAndShape)(  // 65
+        const OrtValue *value, OrtTensorTypeAndShapeInfo **out);
+    void *unusedSlots66To68[3];
+    EdgeNASOrtStatusPointer (*_Nonnull CreateCpuMemoryInfo)(  // 69
+        EdgeNASOrtAllocatorType type, EdgeNASOrtMemoryType memoryType, OrtMemoryInfo **out);
+    void *unusedSlots70To75[6];
     EdgeNASOrtStatusPointer (*_Nonnull AllocatorFree)(OrtAllocator *allocator, void *pointer);  // 76
-    void *slots77To77[1];  // AllocatorGetInfo
+    void *unusedSlots77To77[1];  // AllocatorGetInfo
     EdgeNASOrtStatusPointer (*_Nonnull GetAllocatorWithDefaultOptions)(OrtAllocator **out);  // 78
-    void *slots79To91[13];
-    void (*_Nonnull ReleaseEnv)(OrtEnv *env);                                                  // 92
-    void (*_Nonnull ReleaseStatus)(OrtStatus *status);                                         // 93
-    void (*_Nonnull ReleaseMemoryInfo)(OrtMemoryInfo *info);                                   // 94
-    void (*_Nonnull ReleaseSession)(OrtSession *session);                                      // 95
-    void (*_Nonnull ReleaseValue)(OrtValue *value);                                            // 96
-    void *slots97To97[1];  // ReleaseRunOptions
-    void (*_Nonnull ReleaseTypeInfo)(OrtTypeInfo *typeInfo);                                   // 98
-    void (*_Nonnull ReleaseTensorTypeAndShapeInfo)(OrtTensorTypeAndShapeInfo *info);           // 99
-    void (*_Nonnull ReleaseSessionOptions)(OrtSessionOptions *options);                        // 100
+    void *unusedSlots79To91[13];
+    void (*_Nonnull ReleaseEnv)(OrtEnv *env);  // 92
+    void (*_Nonnull ReleaseStatus)(OrtStatus *status);  // 93
+    void (*_Nonnull ReleaseMemoryInfo)(OrtMemoryInfo *info);  // 94
+    void (*_Nonnull ReleaseSession)(OrtSession *session);  // 95
+    void (*_Nonnull ReleaseValue)(OrtValue *value);  // 96
+    void *unusedSlots97To97[1];  // ReleaseRunOptions
+    void (*_Nonnull ReleaseTypeInfo)(OrtTypeInfo *typeInfo);  // 98
+    void (*_Nonnull ReleaseTensorTypeAndShapeInfo)(OrtTensorTypeAndShapeInfo *info);  // 99
+    void (*_Nonnull ReleaseSessionOptions)(OrtSessionOptions *options);  // 100
 } EdgeNASOrtApi;
-#pragma clang diagnostic pop
 
 #define EDGENAS_ORT_SLOT_OFFSET(index) ((index) * sizeof(void *))
 _Static_assert(offsetof(EdgeNASOrtApi, GetErrorCode) == EDGENAS_ORT_SLOT_OFFSET(1), "GetErrorCode is slot 1");
@@ -224,6 +221,8 @@ typedef struct EdgeNASOrtLibrary {
 /// NUL-terminated) says which step failed and why. The library is never closed:
 /// ONNX Runtime keeps process-wide state that must outlive every session.
 EdgeNASOrtLibrary edgenas_ort_load(const char *path, uint32_t apiVersion, char *error, size_t errorCapacity);
+
+#pragma clang diagnostic pop
 
 #ifdef __cplusplus
 }

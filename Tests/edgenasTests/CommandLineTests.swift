@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Runs the built `edgenas` binary as a user would and returns its exit code and output.
+private func edgenas(_ arguments: [String]) throws -> (status: Int32, standardOutput: String, standardError: String) {
+    // The test runner lives in the build products directory, next to the CLI.
+    let products = Bundle.main.bundleURL.deletingLastPathComponent()
+    let candidates = [products.appendingPathComponent("edgenas"), Bundle.main.bundleURL.appendingPathComponent("edgenas")]
+    guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "edgenas binary not found near \(products.path)"])
+    }
+    let process = Process()
+    process.executableURL = binary
+    process.arguments = arguments
+    let output = Pipe(), error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    try process.run()
+    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+    let errorData = error.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+}
+
+private func temporaryDirectory() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("edgenas-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+@Suite(.serialized) struct CommandLineTests {
+    @Test func countPrintsTheGoldenCostsAsJSON() throws {
+        let record = try ReferenceData.jsonLines("cost-golden.jsonl")[3]
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("arch.json")
+        try ReferenceData.architectureData(of: record).write(to: file)
+        let result = try edgenas(["count", file.path, "--json"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let printed = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Int]
+        #expect(printed == ["params": record["params"] as! Int, "macs": record["macs"] as! Int, "flops": record["flops"] as! Int])
+    }
+
+    @Test func sampleIsDeterministicPerSeed() throws {
+        let space = ReferenceData.directory.appendingPathComponent("spaces/fmnist-vit.json").path
+        let first = try edgenas(["sample", "--space", space, "--seed", "4", "--count", "3"])
+        let again = try edgenas(["sample", "--space", space, "--seed", "4", "--count", "3"])
+        let other = try edgenas(["sample", "--space", space, "--seed", "5", "--count", "3"])
+        #expect(first.status == 0, "\(first.standardError)")
+        #expect(first.standardOutput.split(separator: "\n").count == 3)
+        #expect(first.standardOutput == again.standardOutput)
+        #expect(first.standardOutput != other.standardOutput)
+    }
+
+    @Test func badArchitectureExitsWith64AndNamesThePath() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var arch = try JSONSerialization.jsonObject(with: ReferenceData.architectureData(
+            of: ReferenceData.jsonLines("cost-golden.jsonl")[0])) as! [String: Any]
+        var stages = arch["stages"] as! [[String: Any]]
+        var blocks = stages[0]["blocks"] as! [[String: Any]]
+        blocks[0]["kernel"] = 4
+        stages[0]["blocks"] = blocks
+        arch["stages"] = stages
+        let file = directory.appendingPathComponent("bad.json")
+        try JSONSerialization.data(withJSONObject: arch).write(to: file)
+        for command in [["count", file.path], ["train", file.path, "--out", directory.appendingPathComponent("m.ckpt").path]] {
+            let result = try edgenas(command)
+            #expect(result.status == 64, "\(command[0]): \(result.standardError)")
+            #expect(result.standardError.contains("stages[0].blocks[0].kernel: expected one of 1, 3, 5, 7, got 4"),
+                    "\(command[0]): \(result.standardError)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("m.ckpt").path))
+    }
+
+    @Test func trainWritesACheckpointAndReportsAccuracy() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = try FakeMNIST.write(into: directory.appendingPathComponent("data"))
+        let file = directory.appendingPathComponent("arch.json")
+        try Data(FakeMNIST.tinyArchitecture.utf8).write(to: file)
+        let checkpoint = directory.appendingPathComponent("model.ckpt")
+        let result = try edgenas(["train", file.path, "--epochs", "1", "--batch-size", "32", "--data", data.path,
+                                  "--out", checkpoint.path, "--threads", "1"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("test accuracy:"), "\(result.standardOutput)")
+        #expect(FileManager.default.fileExists(atPath: checkpoint.path))
+    }
+
+    @Test func trainRefusesAMissingDatasetWithTheFix() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("arch.json")
+        try Data(FakeMNIST.tinyArchitecture.utf8).write(to: file)
+        let result = try edgenas(["train", file.path, "--data", directory.appendingPathComponent("nowhere").path,
+                                  "--out", directory.appendingPathComponent("m.ckpt").path])
+        #expect(result.status == 64)
+        #expect(result.standardError.contains("nowhere"), "\(result.standardError)")
+    }
+
+    @Test func invalidOptionsAreRejectedBeforeAnyWork() throws {
+        let result = try edgenas(["bench", "train", "--arch", "x.json", "--batch", "1"])
+        #expect(result.status == 64)
+        #expect(result.standardError.contains("--batch must be at least 2, got 1"), "\(result.standardError)")
+    }
+
+    @Test func helpTeachesEveryCommand() throws {
+        let result = try edgenas(["--help"])
+        #expect(result.status == 0)
+        for command in ["demo", "count", "sample", "train", "bench"] {
+            #expect(result.standardOutput.contains(command), "help lacks \(command)")
+        }
+    }
+}
+
+/// A tiny MNIST-format dataset written to disk (raw IDX files), for end-to-end CLI runs.
+enum FakeMNIST {
+    static let tinyArchitecture = """
+    {"format": "edgenas.architecture/1", "family": "mbconv", "input": {"channels": 1, "height": 28, "width": 28},
+     "classes": 10, "activation": "relu6", "stem": {"channels": 8, "kernel": 3, "stride": 2},
+     "stages": [{"channels": 16, "stride": 2, "blocks": [{"kernel": 3, "expand": 2, "se": false}]}],
+     "head": {"channels": 0}}
+    """
+
+    static func write(into directory: URL, trainCount: Int = 128, testCount: Int = 64) throws -> URL {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        for (prefix, count) in [("train", trainCount), ("t10k", testCount)] {
+            var images: [UInt8] = [0, 0, 8, 3] + bigEndian(count) + bigEndian(28) + bigEndian(28)
+            var labels: [UInt8] = [0, 0, 8, 1] + bigEndian(count)
+            for index in 0..<count {
+                let label = index % 10
+                labels.append(UInt8(label))
+                images += (0..<784).map { pixel in pixel / 28 / 3 == label ? 220 : UInt8((pixel * 7 + index) % 30) }
+            }
+            try Data(images).write(to: directory.appendingPathComponent("\(prefix)-images-idx3-ubyte"))
+            try Data(labels).write(to: directory.appendingPathComponent("\(prefix)-labels-idx1-ubyte"))
+        }
+        return directory
+    }
+
+    private static func bigEndian(_ value: Int) -> [UInt8] {
+        [UInt8(value >> 24 & 0xff), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)]
+    }
+}
