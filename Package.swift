@@ -28,6 +28,11 @@ let package = Package(
         .target(name: "EdgeNASTensor", dependencies: ["EdgeNASCore", "COpenBLAS", "CEdgeKernels"]),
         // Image datasets on disk (IDX / MNIST format, gzip or raw) as plain bytes; the only importer of CZlib.
         .target(name: "EdgeNASData", dependencies: ["CZlib"]),
+        // ONNX Runtime's C API, loaded at run time with dlopen: a project-written header of
+        // the OrtApi slots EdgeNAS uses.
+        .target(name: "CONNXRuntime", linkerSettings: [.linkedLibrary("dl")]),
+        // Runs exported ONNX models in ONNX Runtime (profiler backend, tests); the only importer of CONNXRuntime.
+        .target(name: "EdgeNASRuntime", dependencies: ["CONNXRuntime"]),
         // Architecture -> trainable network, trainer.
         .target(name: "EdgeNASModels", dependencies: ["EdgeNASCore", "EdgeNASTensor", "EdgeNASData"]),
         // The command-line tool; the only importer of ArgumentParser.
@@ -46,6 +51,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "EdgeNASDataTests", dependencies: ["EdgeNASData", "EdgeNASCore"]),
         .testTarget(name: "EdgeNASModelsTests", dependencies: ["EdgeNASModels", "TestSupport"]),
+        .testTarget(name: "EdgeNASRuntimeTests", dependencies: ["EdgeNASRuntime"]),
         // Runs the built CLI as a process, as users and scripts do.
         .testTarget(name: "edgenasTests", dependencies: ["edgenas", "TestSupport"]),
     ]

@@ -3,7 +3,7 @@
 #include <dlfcn.h>
 #include <stdio.h>
 
-// The two entries of ONNX Runtime's `OrtApiBase`, the only symbol the library exports.
+// What `OrtGetApiBase`, the entry point ONNX Runtime exports, returns: the two entries of `OrtApiBase`.
 typedef struct EdgeNASOrtApiBase {
     const EdgeNASOrtApi *(*GetApi)(uint32_t version);
     const char *(*GetVersionString)(void);

@@ -187,7 +187,7 @@ public final class InferenceSession: @unchecked Sendable {
             }
             let expectedShape = inputShapes[index]
             let shapeMatches = expectedShape.count == input.shape.count
-                && zip(expectedShape, input.shape).allSatisfy { expected, actual in expected.map { $0 == actual } ?? true }
+                && zip(expectedShape, input.shape).allSatisfy { expected, actual in (expected ?? actual) == actual }
             guard shapeMatches else {
                 throw ONNXRuntimeError.shapeMismatch(
                     input: input.name, expectedShape: expectedShape, actualShape: input.shape)

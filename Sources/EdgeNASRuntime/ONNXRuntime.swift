@@ -86,7 +86,8 @@ public final class ONNXRuntime: @unchecked Sendable {
         let libraryDirectory = packageDirectory + "/capi"
         let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: libraryDirectory)) ?? [])
             .filter { $0 == "libonnxruntime.so" || $0.hasPrefix("libonnxruntime.so.") }
-        // The unversioned name when present, else the longest (most specific) version.
+        // The unversioned name when present, else the shortest versioned one; a wheel ships
+        // a single file, and where several exist they are links to the same library.
         guard let fileName = candidates.min(by: { ($0.count, $0) < ($1.count, $1) }) else {
             throw ONNXRuntimeError.libraryNotFound(
                 reason: "ORT_LIB is not set and \(libraryDirectory) has no libonnxruntime.so*")
@@ -161,8 +162,11 @@ public final class ONNXRuntime: @unchecked Sendable {
     /// Copies a string ONNX Runtime allocated with the default allocator and frees it.
     func takeString(_ pointer: UnsafeMutablePointer<CChar>?) -> String {
         guard let pointer else { return "" }
-        defer { _ = api.AllocatorFree(defaultAllocator, pointer) }
-        return String(cString: pointer)
+        let string = String(cString: pointer)
+        // Freeing with the allocator that made the string cannot fail in practice; a
+        // status would only describe a bug, so it is released without being thrown.
+        if let status = api.AllocatorFree(defaultAllocator, pointer) { api.ReleaseStatus(status) }
+        return string
     }
 
     private static func existingLibrary(atPath path: String) throws -> String {

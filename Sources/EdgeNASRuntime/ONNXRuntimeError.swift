@@ -103,20 +103,33 @@ public enum ONNXRuntimeError: Error, Equatable, Sendable, CustomStringConvertibl
 /// An ONNX Runtime status code (`OrtErrorCode`), kept as its number so that codes added
 /// by later ONNX Runtime releases still round-trip.
 public struct ONNXRuntimeStatusCode: RawRepresentable, Hashable, Sendable {
+    /// The `OrtErrorCode` number.
     public let rawValue: Int32
 
+    /// Wraps an `OrtErrorCode` number.
     public init(rawValue: Int32) { self.rawValue = rawValue }
 
+    /// Generic failure (`ORT_FAIL`).
     public static let fail = Self(rawValue: 1)
+    /// An argument ONNX Runtime refused (`ORT_INVALID_ARGUMENT`).
     public static let invalidArgument = Self(rawValue: 2)
+    /// The model file does not exist (`ORT_NO_SUCHFILE`).
     public static let noSuchFile = Self(rawValue: 3)
+    /// No model loaded (`ORT_NO_MODEL`).
     public static let noModel = Self(rawValue: 4)
+    /// An execution provider failed (`ORT_ENGINE_ERROR`).
     public static let engineError = Self(rawValue: 5)
+    /// An exception inside ONNX Runtime (`ORT_RUNTIME_EXCEPTION`).
     public static let runtimeException = Self(rawValue: 6)
+    /// The bytes are not a valid ONNX protobuf (`ORT_INVALID_PROTOBUF`).
     public static let invalidProtobuf = Self(rawValue: 7)
+    /// A model is already loaded (`ORT_MODEL_LOADED`).
     public static let modelLoaded = Self(rawValue: 8)
+    /// An operator or type without a kernel (`ORT_NOT_IMPLEMENTED`).
     public static let notImplemented = Self(rawValue: 9)
+    /// The graph is malformed (`ORT_INVALID_GRAPH`).
     public static let invalidGraph = Self(rawValue: 10)
+    /// An execution provider failed (`ORT_EP_FAIL`).
     public static let executionProviderFailure = Self(rawValue: 11)
 
     /// ONNX Runtime's own spelling, e.g. `ORT_INVALID_PROTOBUF`.

@@ -106,8 +106,9 @@ public final class PreparedRun {
             var data: UnsafeMutableRawPointer?
             try runtime.check(api.GetTensorMutableData(value, &data)) { "read the values of output '\(name)'" }
             let count = shape.reduce(1, *)
-            let values = count == 0 ? [] : Array(UnsafeBufferPointer(start: data!.assumingMemoryBound(to: Float.self), count: count))
-            return (name, shape, values)
+            guard count > 0, let data else { return (name, shape, []) }
+            let floats = UnsafeBufferPointer(start: data.assumingMemoryBound(to: Float.self), count: count)
+            return (name, shape, Array(floats))
         }
     }
 

@@ -162,7 +162,7 @@ func runPython(_ script: String, arguments: [String] = []) throws -> String {
     // the child while this process reads standard output.
     let errorURL = FileManager.default.temporaryDirectory
         .appendingPathComponent("edgenas-runtime-tests-python-\(UUID().uuidString).txt")
-    FileManager.default.createFile(atPath: errorURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errorURL.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: errorURL) }
     let errorHandle = try FileHandle(forWritingTo: errorURL)
     defer { try? errorHandle.close() }

@@ -8,7 +8,8 @@
 // the others. Slot indices follow the order of `struct OrtApi` in ONNX Runtime's
 // public header (include/onnxruntime/core/session/onnxruntime_c_api.h); each used slot
 // has a _Static_assert on its offset (index × pointer size). Every declared slot is
-// called by the EdgeNASRuntime tests, which is how the indices were verified.
+// called when the EdgeNASRuntime tests run, and what comes back (names, shapes, element
+// types, status codes) would be wrong or crash if an index were off.
 
 #include <stddef.h>
 #include <stdint.h>
