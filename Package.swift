@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // System libraries: the only places that name a C library.
@@ -35,11 +36,26 @@ let package = Package(
         .target(name: "EdgeNASRuntime", dependencies: ["CONNXRuntime"]),
         // Architecture -> trainable network, trainer.
         .target(name: "EdgeNASModels", dependencies: ["EdgeNASCore", "EdgeNASTensor", "EdgeNASData"]),
+        // libonnx's checker (check_model + strict shape inference) behind one C function; the
+        // only place that names libonnx.
+        .target(
+            name: "CONNXChecker",
+            cxxSettings: [.define("ONNX_NAMESPACE", to: "onnx"), .define("ONNX_ML", to: "1")],
+            linkerSettings: [.linkedLibrary("onnx"), .linkedLibrary("onnx_proto"), .linkedLibrary("protobuf")]
+        ),
+        // Architecture + engine weights -> ONNX (IR 8, opset 17); the only importer of SwiftProtobuf.
+        .target(
+            name: "EdgeNASONNX",
+            dependencies: [
+                "EdgeNASCore", "EdgeNASTensor", "EdgeNASModels", "CONNXChecker",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         // The command-line tool; the only importer of ArgumentParser.
         .executableTarget(
             name: "edgenas",
             dependencies: [
-                "EdgeNASCore", "EdgeNASTensor", "EdgeNASData", "EdgeNASModels",
+                "EdgeNASCore", "EdgeNASTensor", "EdgeNASData", "EdgeNASModels", "EdgeNASONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,7 +68,11 @@ let package = Package(
         .testTarget(name: "EdgeNASDataTests", dependencies: ["EdgeNASData", "EdgeNASCore"]),
         .testTarget(name: "EdgeNASModelsTests", dependencies: ["EdgeNASModels", "TestSupport"]),
         .testTarget(name: "EdgeNASRuntimeTests", dependencies: ["EdgeNASRuntime"]),
+        .testTarget(name: "EdgeNASONNXTests",
+                    dependencies: ["EdgeNASONNX", "EdgeNASModels", "EdgeNASData", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
         // Runs the built CLI as a process, as users and scripts do.
         .testTarget(name: "edgenasTests", dependencies: ["edgenas", "TestSupport"]),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )

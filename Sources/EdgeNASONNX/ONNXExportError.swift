@@ -20,6 +20,7 @@ public enum ONNXExportError: Error, CustomStringConvertible, Equatable, Sendable
     /// A model file could not be read or parsed.
     case unreadable(path: String, reason: String)
 
+    /// What failed, where, and how to fix it, in one line.
     public var description: String {
         switch self {
         case let .unsupportedFamily(family):
@@ -35,9 +36,9 @@ public enum ONNXExportError: Error, CustomStringConvertible, Equatable, Sendable
         case let .reservedMetadataKey(key):
             return "metadata key \(key) is written by the exporter itself; pass extra entries under other keys"
         case let .checkerRejected(path, message):
-            let destination = path.map { "\($0): " } ?? ""
-            return "\(destination)the ONNX checker rejected the exported model (nothing was written): \(message); " +
-                "this is an exporter bug, please report it with the architecture file"
+            let destination = path.map { "\($0): not written: " } ?? ""
+            return "\(destination)the ONNX checker rejected the model: \(message); for a model built by " +
+                "ONNXExporter this is an exporter bug, report it with the architecture file"
         case let .writeFailed(path, reason):
             return "\(path): cannot write the ONNX model: \(reason)"
         case let .unreadable(path, reason):

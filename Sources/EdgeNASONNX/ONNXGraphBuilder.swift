@@ -1,7 +1,6 @@
 import EdgeNASCore
 import EdgeNASTensor
 import Foundation
-import SwiftProtobuf
 
 /// One axis of a graph input or output: the symbolic batch or a fixed size.
 public enum ONNXDimension: Hashable, Sendable, CustomStringConvertible {
@@ -10,6 +9,7 @@ public enum ONNXDimension: Hashable, Sendable, CustomStringConvertible {
     /// A fixed size, `dim_value`.
     case size(Int)
 
+    /// `batch` or the size, for messages.
     public var description: String {
         switch self {
         case .batch: return ONNXGraphBuilder.batchDimensionName
@@ -227,6 +227,9 @@ public struct ONNXGraphBuilder: Sendable {
     }
 
     static func littleEndianBytes(_ values: [Float]) -> Data {
+        #if _endian(little)
+        return values.withUnsafeBufferPointer { Data(buffer: $0) }
+        #else
         var bytes = Data(count: values.count * 4)
         bytes.withUnsafeMutableBytes { raw in
             for (index, value) in values.enumerated() {
@@ -234,6 +237,7 @@ public struct ONNXGraphBuilder: Sendable {
             }
         }
         return bytes
+        #endif
     }
 
     // MARK: - Nodes
@@ -359,16 +363,21 @@ public struct ONNXGraphBuilder: Sendable {
         let mean = weight("\(prefix).bn.running_mean", shape: [outputChannels])
         let variance = weight("\(prefix).bn.running_var", shape: [outputChannels])
         let perOutput = weightShape.dropFirst().reduce(1, *)
-        var foldedWeight = convolutionWeight
         var foldedBias = [Float](repeating: 0, count: outputChannels)
-        for channel in 0..<outputChannels {
-            // In Double: the engine applies scale and shift after the convolution in float,
-            // folding them in before must not add a rounding step of its own.
-            let scale = Double(gamma[channel]) / (Double(variance[channel]) + Double(Self.normalizationEpsilon)).squareRoot()
-            foldedBias[channel] = Float(Double(beta[channel]) - Double(mean[channel]) * scale)
-            for index in (channel * perOutput)..<((channel + 1) * perOutput) {
-                foldedWeight[index] = Float(Double(convolutionWeight[index]) * scale)
+        let foldedWeight = [Float](unsafeUninitializedCapacity: convolutionWeight.count) { folded, initialized in
+            convolutionWeight.withUnsafeBufferPointer { original in
+                for channel in 0..<outputChannels {
+                    // In Double: the engine applies scale and shift in float after the
+                    // convolution; folding them in must not add a rounding step of its own.
+                    let scale = Double(gamma[channel])
+                        / (Double(variance[channel]) + Double(Self.normalizationEpsilon)).squareRoot()
+                    foldedBias[channel] = Float(Double(beta[channel]) - Double(mean[channel]) * scale)
+                    for index in (channel * perOutput)..<((channel + 1) * perOutput) {
+                        folded[index] = Float(Double(original[index]) * scale)
+                    }
+                }
             }
+            initialized = convolutionWeight.count
         }
         let weightName = addInitializer("\(prefix).weight", shape: weightShape, values: foldedWeight)
         let biasName = addInitializer("\(prefix).bias", shape: [outputChannels], values: foldedBias)
@@ -388,11 +397,15 @@ public struct ONNXGraphBuilder: Sendable {
     mutating func linear(_ x: String, prefix: String, inputFeatures: Int, outputFeatures: Int) -> String {
         let engineWeight = weight("\(prefix).weight", shape: [outputFeatures, inputFeatures])
         let bias = weight("\(prefix).bias", shape: [outputFeatures])
-        var transposed = [Float](repeating: 0, count: engineWeight.count)
-        for row in 0..<outputFeatures {
-            for column in 0..<inputFeatures {
-                transposed[column * outputFeatures + row] = engineWeight[row * inputFeatures + column]
+        let transposed = [Float](unsafeUninitializedCapacity: engineWeight.count) { target, initialized in
+            engineWeight.withUnsafeBufferPointer { source in
+                for row in 0..<outputFeatures {
+                    for column in 0..<inputFeatures {
+                        target[column * outputFeatures + row] = source[row * inputFeatures + column]
+                    }
+                }
             }
+            initialized = engineWeight.count
         }
         let weightName = addInitializer("\(prefix).weight_transposed", shape: [inputFeatures, outputFeatures],
                                         values: transposed)

@@ -1,0 +1,84 @@
+import ArgumentParser
+import EdgeNASCore
+import EdgeNASONNX
+import EdgeNASTensor
+import Foundation
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export an architecture to an ONNX model (IR 8, opset 17) for deployment and on-device timing.",
+        discussion: """
+        Builds the network the architecture file describes, with the weights of a checkpoint \
+        from `edgenas train` or, without --weights, the engine's seeded initial weights, and \
+        writes it in inference form: BatchNorm folded into the convolutions, input `input` \
+        [batch, C, H, W] with a symbolic batch, output `logits` [batch, classes]. The model's \
+        metadata holds the architecture's canonical JSON, its id, Params and FLOPs.
+
+        The model is checked with the ONNX checker (libonnx, strict shape inference) before \
+        it is renamed into place; a checkpoint that does not fit the architecture, a mamba \
+        architecture or a missing output directory is refused and nothing is written.
+
+        Examples:
+          edgenas export best.json --weights runs/best.ckpt --out exports/best.onnx
+          edgenas export arch.json --seed 3 --out exports/arch-untrained.onnx
+        """
+    )
+
+    @OptionGroup var file: ArchitectureFile
+
+    @Option(help: ArgumentHelp("Checkpoint written by `edgenas train` for this architecture.", valueName: "checkpoint"))
+    var weights: String?
+
+    @Option(help: ArgumentHelp("Where to write the model; the directory must exist.", valueName: "path.onnx"))
+    var out: String
+
+    @Option(help: "Seed of the initial weights when no --weights is given (default 0).")
+    var seed: UInt64?
+
+    func validate() throws {
+        if weights != nil && seed != nil {
+            throw ValidationError("--seed chooses initial weights and --weights loads trained ones: give only one")
+        }
+        guard !out.isEmpty else { throw ValidationError("--out must name a file, for example exports/model.onnx") }
+    }
+
+    func run() throws {
+        let architecture = try file.load()
+        guard architecture.family != .mamba else {
+            throw CommandFailure.badInput("\(file.architecture): \(ONNXExportError.unsupportedFamily(.mamba))")
+        }
+        let outURL = URL(fileURLWithPath: out)
+        let directory = outURL.deletingLastPathComponent()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CommandFailure.badInput("\(out): directory \(directory.relativePath) does not exist; create it first")
+        }
+
+        let network = try buildNetwork(architecture, seed: seed ?? 0)
+        if let weights {
+            guard FileManager.default.fileExists(atPath: weights) else {
+                throw CommandFailure.badInput("\(weights): no such checkpoint; write one with " +
+                                              "`edgenas train \(file.architecture) --out \(weights)`")
+            }
+            do { try Checkpoint.restore(network, from: URL(fileURLWithPath: weights)) } catch {
+                throw CommandFailure.badInput("\(error)")
+            }
+        }
+        network.setTrainingMode(false)
+        do {
+            let model = try ONNXExporter.model(for: architecture, network: network)
+            try model.write(to: outURL)
+        } catch {
+            throw CommandFailure.badInput("\(error)")
+        }
+
+        let cost = architecture.cost
+        print("wrote \(out)")
+        print("  architecture \(architecture.id) (\(architecture.family.rawValue)), weights " +
+              (weights.map { "from \($0)" } ?? "seeded with \(seed ?? 0)"))
+        print("  Params \(cost.params) (\(String(format: "%.3f", cost.megaParams)) M)")
+        print("  FLOPs \(cost.flops) (\(String(format: "%.3f", cost.megaFLOPs)) M per image)")
+        print("  ONNX IR \(ONNXGraphBuilder.irVersion), opset \(ONNXGraphBuilder.opsetVersion): " +
+              "checker passed (libonnx check_model + strict shape inference)")
+    }
+}
