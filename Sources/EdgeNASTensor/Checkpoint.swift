@@ -168,10 +168,15 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case let .writeFailed(path, reason):
             return "\(path): cannot write checkpoint: \(reason)"
         case let .mismatch(path, missing, unexpected, misshaped):
+            // A checkpoint of another architecture mismatches in hundreds of names: show the first few.
+            func listed(_ names: [String]) -> String {
+                let shown = names.prefix(8).joined(separator: ", ")
+                return names.count > 8 ? "\(shown) … (\(names.count - 8) more)" : shown
+            }
             var parts: [String] = []
-            if !missing.isEmpty { parts.append("missing \(missing.joined(separator: ", "))") }
-            if !unexpected.isEmpty { parts.append("unexpected \(unexpected.joined(separator: ", "))") }
-            if !misshaped.isEmpty { parts.append("mis-shaped \(misshaped.joined(separator: ", "))") }
+            if !missing.isEmpty { parts.append("missing \(listed(missing))") }
+            if !unexpected.isEmpty { parts.append("unexpected \(listed(unexpected))") }
+            if !misshaped.isEmpty { parts.append("mis-shaped \(listed(misshaped))") }
             return "\(path): checkpoint does not fit the architecture: \(parts.joined(separator: "; "))"
         }
     }
