@@ -380,3 +380,27 @@ void edgenas_copy_rows(float *destination, ptrdiff_t destinationImageStride, ptr
         }
     }
 }
+
+EDGENAS_CLONES
+void edgenas_shifted_moments(const float *values, ptrdiff_t count, float shift, double *sum, double *sumOfSquares) {
+    float sums[LANES] = {0}, squares[LANES] = {0};
+    ptrdiff_t j = 0;
+    for (; j + LANES <= count; j += LANES)
+        for (int l = 0; l < LANES; l++) {
+            const float d = values[j + l] - shift;
+            sums[l] += d;
+            squares[l] += d * d;
+        }
+    double totalSum = 0, totalSquares = 0;
+    for (; j < count; j++) {
+        const float d = values[j] - shift;
+        totalSum += d;
+        totalSquares += (double)d * d;
+    }
+    for (int l = 0; l < LANES; l++) {
+        totalSum += sums[l];
+        totalSquares += squares[l];
+    }
+    *sum += totalSum;
+    *sumOfSquares += totalSquares;
+}

@@ -29,16 +29,16 @@ public func batchNorm(_ x: Tensor, weight: Tensor, bias: Tensor,
                                                       UnsafeSendable(variancesBuffer.baseAddress!))
                     parallelChunks(channels) { range in
                         for c in range {
-                            // Two passes (mean, then squared deviations): one-pass variance loses digits.
-                            var total = 0.0
-                            for n in 0..<batch { total += Double(edgenas_sum(px.value + (n * channels + c) * plane, plane)) }
-                            let mean = Float(total / Double(reductionSize))
-                            var squares = 0.0
+                            // One pass of moments shifted by a sample of the channel: without the
+                            // shift, Σx² − (Σx)²/n cancels catastrophically for large means.
+                            let shift = px.value[c * plane]
+                            var sum = 0.0, squares = 0.0
                             for n in 0..<batch {
-                                squares += Double(edgenas_sum_squared_deviation(px.value + (n * channels + c) * plane, plane, mean))
+                                edgenas_shifted_moments(px.value + (n * channels + c) * plane, plane, shift, &sum, &squares)
                             }
-                            meanOut.value[c] = mean
-                            varianceOut.value[c] = Float(squares / Double(reductionSize))
+                            let shiftedMean = sum / Double(reductionSize)
+                            meanOut.value[c] = Float(Double(shift) + shiftedMean)
+                            varianceOut.value[c] = Float(max(0, squares / Double(reductionSize) - shiftedMean * shiftedMean))
                         }
                     }
                 }

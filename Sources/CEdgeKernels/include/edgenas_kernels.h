@@ -64,6 +64,10 @@ void edgenas_affine2(float *out, const float *g, const float *x, float a, float 
 /// Σ g[j] and Σ g[j]·x[j] in one pass, with independent lanes.
 void edgenas_sum_and_dot(const float *g, const float *x, ptrdiff_t count, float *sum, float *dot);
 
+/// Σ (values[j] − shift) and Σ (values[j] − shift)² in one pass, with independent lanes;
+/// a shift near the mean keeps the squares from cancelling.
+void edgenas_shifted_moments(const float *values, ptrdiff_t count, float shift, double *sum, double *sumOfSquares);
+
 /// Σ_j (values[j] − mean)², with independent lanes.
 float edgenas_sum_squared_deviation(const float *values, ptrdiff_t count, float mean);
 
