@@ -14,18 +14,12 @@ project's setup and CI never do.
 """
 import argparse
 import json
-import os
 import subprocess
-import sys
 import time
 
+from benchpeer import edgenas_binary, ensure_torch
 
-def ensure_torch():
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        print("installing PyTorch for the comparison (once, several minutes)...", file=sys.stderr)
-        subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "torch"])
+
 
 
 def median_ms(body, seconds):
@@ -84,13 +78,7 @@ def main():
     parser.add_argument("--json", action="store_true", help="print the table as JSON")
     args = parser.parse_args()
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    binary = args.edgenas
-    if binary is None:
-        subprocess.check_call(["swift", "build", "-c", "release", "--product", "edgenas"], cwd=root,
-                              stdout=subprocess.DEVNULL)
-        bin_path = subprocess.check_output(["swift", "build", "-c", "release", "--show-bin-path"], cwd=root, text=True)
-        binary = os.path.join(bin_path.strip(), "edgenas")
+    binary = edgenas_binary(args.edgenas)
     ours = json.loads(subprocess.check_output(
         [binary, "bench", "ops", "--json", "--threads", str(args.threads), "--seconds", str(args.seconds)], text=True))
 

@@ -22,16 +22,11 @@ import glob
 import json
 import os
 import subprocess
-import sys
 import time
 
+from benchpeer import ROOT, edgenas_binary, ensure_torch
 
-def ensure_torch():
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        print("installing PyTorch for the comparison (once, several minutes)...", file=sys.stderr)
-        subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "torch"])
+
 
 
 def torch_network(arch):
@@ -157,14 +152,8 @@ def main():
     parser.add_argument("--edgenas", default=None, help="path to the edgenas binary (default: release build)")
     args = parser.parse_args()
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    paths = args.architectures or sorted(glob.glob(os.path.join(root, "benchmarks", "architectures", "*.json")))
-    binary = args.edgenas
-    if binary is None:
-        subprocess.check_call(["swift", "build", "-c", "release", "--product", "edgenas"], cwd=root,
-                              stdout=subprocess.DEVNULL)
-        bin_path = subprocess.check_output(["swift", "build", "-c", "release", "--show-bin-path"], cwd=root, text=True)
-        binary = os.path.join(bin_path.strip(), "edgenas")
+    paths = args.architectures or sorted(glob.glob(os.path.join(ROOT, "benchmarks", "architectures", "*.json")))
+    binary = edgenas_binary(args.edgenas)
     ensure_torch()
     print(f"threads {args.threads}, batch {args.batch}, {args.steps} steps (forward, cross-entropy, backward, SGD)")
     print(f"{'architecture':22} {'params':>8} {'ours samples/s':>15} {'torch samples/s':>16} {'ratio':>6} {'ours RSS MB':>11}")
