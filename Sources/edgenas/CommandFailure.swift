@@ -8,17 +8,21 @@ enum CommandFailure: Error, CustomStringConvertible {
     case badInput(String)
     /// Training diverged or another numerical failure (exit 70, EX_SOFTWARE).
     case training(String)
+    /// EdgeNAS itself produced something wrong, e.g. an exported model the ONNX checker
+    /// rejects: a bug to report, not the user's input (exit 70, EX_SOFTWARE).
+    case internalError(String)
 
     var description: String {
         switch self {
         case let .badInput(message), let .training(message): return message
+        case let .internalError(message): return "\(message) (an EdgeNAS bug: please report it with the input files)"
         }
     }
 
     var exitCode: Int32 {
         switch self {
         case .badInput: return 64
-        case .training: return 70
+        case .training, .internalError: return 70
         }
     }
 }

@@ -68,6 +68,9 @@ struct Export: ParsableCommand {
         do {
             let model = try ONNXExporter.model(for: architecture, network: network)
             try model.write(to: outURL)
+        } catch let error as ONNXExportError {
+            if case .checkerRejected = error { throw CommandFailure.internalError("\(error)") }
+            throw CommandFailure.badInput("\(error)")
         } catch {
             throw CommandFailure.badInput("\(error)")
         }

@@ -99,6 +99,26 @@ private func temporaryDirectory() throws -> URL {
         #expect(result.standardError.contains("nowhere"), "\(result.standardError)")
     }
 
+    @Test func exportWritesACheckedModelAndRefusesAForeignCheckpoint() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("arch.json")
+        try Data(FakeMNIST.tinyArchitecture.utf8).write(to: file)
+        let model = directory.appendingPathComponent("model.onnx")
+        let exported = try edgenas(["export", file.path, "--out", model.path])
+        #expect(exported.status == 0, "\(exported.standardError)")
+        #expect(exported.standardOutput.contains("checker passed"), "\(exported.standardOutput)")
+        #expect(FileManager.default.fileExists(atPath: model.path))
+
+        let foreign = directory.appendingPathComponent("foreign.ckpt")
+        try Data("not a checkpoint".utf8).write(to: foreign)
+        let refused = try edgenas(["export", file.path, "--weights", foreign.path,
+                                   "--out", directory.appendingPathComponent("other.onnx").path])
+        #expect(refused.status == 64)
+        #expect(refused.standardError.contains("not an EdgeNAS checkpoint"), "\(refused.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("other.onnx").path))
+    }
+
     @Test func invalidOptionsAreRejectedBeforeAnyWork() throws {
         let result = try edgenas(["bench", "train", "--arch", "x.json", "--batch", "1"])
         #expect(result.status == 64)
@@ -108,7 +128,7 @@ private func temporaryDirectory() throws -> URL {
     @Test func helpTeachesEveryCommand() throws {
         let result = try edgenas(["--help"])
         #expect(result.status == 0)
-        for command in ["demo", "count", "sample", "train", "bench"] {
+        for command in ["demo", "count", "sample", "train", "export", "bench"] {
             #expect(result.standardOutput.contains(command), "help lacks \(command)")
         }
     }
