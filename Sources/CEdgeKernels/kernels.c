@@ -182,18 +182,6 @@ float edgenas_sum(const float *values, ptrdiff_t count) {
     return total;
 }
 
-EDGENAS_CLONES
-float edgenas_dot(const float *a, const float *b, ptrdiff_t count) {
-    float lanes[LANES] = {0};
-    ptrdiff_t j = 0;
-    for (; j + LANES <= count; j += LANES)
-        for (int l = 0; l < LANES; l++) lanes[l] += a[j + l] * b[j + l];
-    float total = 0.0f;
-    for (; j < count; j++) total += a[j] * b[j];
-    for (int l = 0; l < LANES; l++) total += lanes[l];
-    return total;
-}
-
 void edgenas_keep_large_blocks_in_heap(void) {
 #if defined(__GLIBC__)
     // 32 MiB is the largest threshold glibc accepts on 64-bit systems.
@@ -351,21 +339,6 @@ void edgenas_sum_and_dot(const float *g, const float *x, ptrdiff_t count, float 
     }
     *sum = totalSum;
     *dot = totalDot;
-}
-
-EDGENAS_CLONES
-float edgenas_sum_squared_deviation(const float *values, ptrdiff_t count, float mean) {
-    float lanes[LANES] = {0};
-    ptrdiff_t j = 0;
-    for (; j + LANES <= count; j += LANES)
-        for (int l = 0; l < LANES; l++) {
-            const float d = values[j + l] - mean;
-            lanes[l] += d * d;
-        }
-    float total = 0.0f;
-    for (; j < count; j++) total += (values[j] - mean) * (values[j] - mean);
-    for (int l = 0; l < LANES; l++) total += lanes[l];
-    return total;
 }
 
 EDGENAS_CLONES

@@ -72,14 +72,14 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
             let g = g.baseAddress!
             x.storage.withUnsafeBufferPointer { px in
                 weight.storage.withUnsafeBufferPointer { pw in
-                    let dw: UnsafeMutablePointer<Float>? = weight.requiresGradient ? weight.gradientPointer() : nil
+                    let dw: UnsafeMutablePointer<Float>? = weight.requiresGradient ? weight.gradientPointer().pointer : nil
                     if geometry.isDepthwise {
                         // The depthwise kernel writes every input-gradient value: a fresh buffer needs no zero fill.
                         let dx = x.requiresGradient ? x.gradientPointer(zeroFilled: false) : nil
                         depthwiseBackward(geometry, x: px.baseAddress!, weight: pw.baseAddress!, dy: g,
                                           dx: dx?.pointer, dxIsFresh: dx?.isFresh ?? false, dw: dw)
                     } else {
-                        let dx: UnsafeMutablePointer<Float>? = x.requiresGradient ? x.gradientPointer() : nil
+                        let dx: UnsafeMutablePointer<Float>? = x.requiresGradient ? x.gradientPointer().pointer : nil
                         gemmConvolutionBackward(geometry, x: px.baseAddress!, weight: pw.baseAddress!, dy: g, dx: dx, dw: dw)
                     }
                 }
@@ -97,27 +97,6 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
                 }
             }
         }
-    }
-}
-
-extension Tensor {
-    /// Pointer to this tensor's gradient buffer, allocated (zeros) if needed. Valid until the
-    /// gradient array is next reassigned; used by backward rules that write into several
-    /// inputs' gradients from one kernel.
-    func gradientPointer() -> UnsafeMutablePointer<Float> {
-        gradientPointer(zeroFilled: true).pointer
-    }
-
-    /// Like `gradientPointer()`; with `zeroFilled: false` a newly allocated buffer is left
-    /// unfilled (`isFresh`), for kernels that then write every value instead of adding.
-    func gradientPointer(zeroFilled: Bool) -> (pointer: UnsafeMutablePointer<Float>, isFresh: Bool) {
-        var isFresh = false
-        if gradient == nil {
-            isFresh = true
-            gradient = zeroFilled ? [Float](repeating: 0, count: storage.count)
-                : [Float](unsafeUninitializedCapacity: storage.count) { _, initialized in initialized = storage.count }
-        }
-        return (gradient!.withUnsafeMutableBufferPointer { $0.baseAddress! }, isFresh && !zeroFilled)
     }
 }
 

@@ -165,7 +165,7 @@ public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, epsilon: Float 
                     var weightGradient = [Float](repeating: 0, count: width)
                     var biasGradient = [Float](repeating: 0, count: width)
                     var normalizedGradient = [Float](repeating: 0, count: width)
-                    let dx: UnsafeMutablePointer<Float>? = x.requiresGradient ? x.gradientPointer() : nil
+                    let dx: UnsafeMutablePointer<Float>? = x.requiresGradient ? x.gradientPointer().pointer : nil
                     for row in 0..<rows {
                         let source = px.baseAddress! + row * width, gradient = g.baseAddress! + row * width
                         let (mean, inverse) = (means[row], inverseStandardDeviations[row])

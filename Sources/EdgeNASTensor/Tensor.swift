@@ -93,10 +93,20 @@ public final class Tensor {
         gradient!.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
     }
 
+    /// Allocates the gradient buffer on first use: zero-filled, or with `zeroFilled: false`
+    /// left unfilled for a kernel that writes every value.
+    /// - Returns: whether the buffer is new and unfilled (store into it, don't add).
+    private func prepareGradient(zeroFilled: Bool) -> Bool {
+        guard gradient == nil else { return false }
+        gradient = zeroFilled ? [Float](repeating: 0, count: storage.count)
+            : [Float](unsafeUninitializedCapacity: storage.count) { _, initialized in initialized = storage.count }
+        return !zeroFilled
+    }
+
     /// Adds into this tensor's gradient through `body`, allocating zeros on first use.
     /// Called by backward rules only for inputs that require a gradient.
     func accumulateGradient(_ body: (UnsafeMutablePointer<Float>) -> Void) {
-        if gradient == nil { gradient = [Float](repeating: 0, count: storage.count) }
+        _ = prepareGradient(zeroFilled: true)
         gradient!.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
     }
 
@@ -104,11 +114,16 @@ public final class Tensor {
     /// buffer is not zero-filled and `body` gets `accumulate == false` (store, don't add),
     /// which saves a full pass over memory for most tensors of a training step.
     func writeOrAccumulateGradient(_ body: (_ gradient: UnsafeMutablePointer<Float>, _ accumulate: Bool) -> Void) {
-        let accumulate = gradient != nil
-        if !accumulate {
-            gradient = [Float](unsafeUninitializedCapacity: storage.count) { _, initialized in initialized = storage.count }
-        }
-        gradient!.withUnsafeMutableBufferPointer { body($0.baseAddress!, accumulate) }
+        let isFresh = prepareGradient(zeroFilled: false)
+        gradient!.withUnsafeMutableBufferPointer { body($0.baseAddress!, !isFresh) }
+    }
+
+    /// Pointer to this tensor's gradient buffer, for backward rules that write into several
+    /// inputs' gradients from one kernel; valid until the gradient array is next reassigned.
+    /// With `zeroFilled: false`, `isFresh` says a new buffer was left unfilled.
+    func gradientPointer(zeroFilled: Bool = true) -> (pointer: UnsafeMutablePointer<Float>, isFresh: Bool) {
+        let isFresh = prepareGradient(zeroFilled: zeroFilled)
+        return (gradient!.withUnsafeMutableBufferPointer { $0.baseAddress! }, isFresh)
     }
 
     /// Back-propagates from this one-element tensor (usually a loss): every tensor it was

@@ -38,9 +38,6 @@ void edgenas_copy_rows(float *destination, ptrdiff_t destinationImageStride, ptr
 /// Σ_j values[j], with independent lanes (vectorised, order differs from a serial sum).
 float edgenas_sum(const float *values, ptrdiff_t count);
 
-/// Σ_j a[j] · b[j], with independent lanes.
-float edgenas_dot(const float *a, const float *b, ptrdiff_t count);
-
 /// Element-wise functions with a known derivative (the codes match Swift's UnaryFunction).
 typedef enum {
     EDGENAS_RELU = 0, EDGENAS_RELU6, EDGENAS_HARD_SIGMOID, EDGENAS_HARD_SWISH, EDGENAS_SIGMOID,
@@ -67,9 +64,6 @@ void edgenas_sum_and_dot(const float *g, const float *x, ptrdiff_t count, float 
 /// Σ (values[j] − shift) and Σ (values[j] − shift)² in one pass, with independent lanes;
 /// a shift near the mean keeps the squares from cancelling.
 void edgenas_shifted_moments(const float *values, ptrdiff_t count, float shift, double *sum, double *sumOfSquares);
-
-/// Σ_j (values[j] − mean)², with independent lanes.
-float edgenas_sum_squared_deviation(const float *values, ptrdiff_t count, float mean);
 
 /// Activations and gradients of a training step are freed and re-allocated every step at
 /// the same sizes (often 10-30 MiB). Asks glibc to keep such blocks in the heap instead of
