@@ -113,8 +113,7 @@ struct BenchOps: ParsableCommand {
         """
     )
 
-    @Option(help: "Worker threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
 
     @Option(help: "Minimum measuring time per operation, in seconds.")
     var seconds: Double = 0.5
@@ -126,12 +125,11 @@ struct BenchOps: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard seconds > 0 else { throw ValidationError("--seconds must be positive, got \(seconds)") }
     }
 
     func run() throws {
-        if let threads { Compute.threadCount = threads }
+        threadOptions.apply()
         let peak = measureSgemmPeak()
         var results: [OperationResult] = []
         for spec in OperationSpec.standardSet where filter.map({ spec.name.contains($0) }) ?? true {
@@ -240,8 +238,7 @@ struct BenchTrain: ParsableCommand {
     @Option(help: "Timed training steps.")
     var steps: Int = 30
 
-    @Option(help: "Worker threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
 
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -249,11 +246,10 @@ struct BenchTrain: ParsableCommand {
     func validate() throws {
         guard batch >= 2 else { throw ValidationError("--batch must be at least 2, got \(batch)") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
     func run() throws {
-        if let threads { Compute.threadCount = threads }
+        threadOptions.apply()
         let architecture = try loadArchitecture(arch)
         let model = try buildNetwork(architecture, seed: 0)
         let input = architecture.input

@@ -32,8 +32,7 @@ struct Demo: ParsableCommand {
     @Option(help: "Peak learning rate (AdamW).")
     var learningRate: Float = 4e-3
 
-    @Option(help: "Worker threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
 
     @Option(help: "Seed of initialisation, shuffling and augmentation.")
     var seed: UInt64 = 0
@@ -42,11 +41,10 @@ struct Demo: ParsableCommand {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         guard batchSize >= 2 else { throw ValidationError("--batch-size must be at least 2, got \(batchSize)") }
         guard learningRate > 0 else { throw ValidationError("--learning-rate must be positive, got \(learningRate)") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
     func run() throws {
-        if let threads { Compute.threadCount = threads }
+        threadOptions.apply()
         let (training, test) = try loadImageSplits(data)
         let model = DemoConvNet(inChannels: training.channels, classes: training.classCount, seed: seed)
         print("engine: \(Compute.threadCount) threads, OpenBLAS kernel \(Compute.blasCoreName)")

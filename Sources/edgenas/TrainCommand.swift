@@ -87,8 +87,7 @@ struct Train: ParsableCommand {
     @Option(help: "Seed of initialisation, shuffling and augmentation.")
     var seed: UInt64 = 0
 
-    @Option(help: "Worker threads (default: all cores).")
-    var threads: Int?
+    @OptionGroup var threadOptions: ThreadOptions
 
     @Option(help: "Train on only the first N training images (quick checks).")
     var limit: Int?
@@ -100,12 +99,11 @@ struct Train: ParsableCommand {
         guard labelSmoothing >= 0 && labelSmoothing < 1 else {
             throw ValidationError("--label-smoothing must be in [0, 1), got \(labelSmoothing)")
         }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if let limit, limit < 2 { throw ValidationError("--limit must be at least 2, got \(limit)") }
     }
 
     func run() throws {
-        if let threads { Compute.threadCount = threads }
+        threadOptions.apply()
         let architecture = try file.load()
         let outURL = URL(fileURLWithPath: out)
         let directory = outURL.deletingLastPathComponent()

@@ -123,6 +123,11 @@ private func temporaryDirectory() throws -> URL {
         let result = try edgenas(["bench", "train", "--arch", "x.json", "--batch", "1"])
         #expect(result.status == 64)
         #expect(result.standardError.contains("--batch must be at least 2, got 1"), "\(result.standardError)")
+        for command in [["demo"], ["train", "x.json", "--out", "m.ckpt"], ["bench", "ops"], ["bench", "train", "--arch", "x.json"]] {
+            let threads = try edgenas(command + ["--threads", "0"])
+            #expect(threads.status == 64, "\(command)")
+            #expect(threads.standardError.contains("--threads must be at least 1, got 0"), "\(command): \(threads.standardError)")
+        }
     }
 
     @Test func helpTeachesEveryCommand() throws {
