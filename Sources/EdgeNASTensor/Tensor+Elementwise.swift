@@ -151,27 +151,10 @@ struct BroadcastPlan {
     /// Calls `row` for each innermost run: (output offset, lhs offset, rhs offset, length,
     /// lhs inner stride, rhs inner stride).
     func forEachRow(_ row: (Int, Int, Int, Int, Int, Int) -> Void) {
-        let rank = outputShape.count
-        if rank == 0 { row(0, 0, 0, 1, 0, 0); return }
-        let inner = outputShape[rank - 1]
-        let lhsInner = lhsStrides[rank - 1], rhsInner = rhsStrides[rank - 1]
-        let outer = outputShape.dropLast().reduce(1, *)
-        var index = [Int](repeating: 0, count: max(0, rank - 1))
-        var lhsOffset = 0, rhsOffset = 0
-        for rowIndex in 0..<outer {
-            row(rowIndex * inner, lhsOffset, rhsOffset, inner, lhsInner, rhsInner)
-            // Advance the odometer over the outer axes.
-            var axis = rank - 2
-            while axis >= 0 {
-                index[axis] += 1
-                lhsOffset += lhsStrides[axis]
-                rhsOffset += rhsStrides[axis]
-                if index[axis] < outputShape[axis] { break }
-                lhsOffset -= lhsStrides[axis] * outputShape[axis]
-                rhsOffset -= rhsStrides[axis] * outputShape[axis]
-                index[axis] = 0
-                axis -= 1
-            }
+        let inner = outputShape.last ?? 1
+        let lhsInner = lhsStrides.last ?? 0, rhsInner = rhsStrides.last ?? 0
+        EdgeNASTensor.forEachRow(of: outputShape, firstStrides: lhsStrides, secondStrides: rhsStrides) { index, lhs, rhs in
+            row(index * inner, lhs, rhs, inner, lhsInner, rhsInner)
         }
     }
 }

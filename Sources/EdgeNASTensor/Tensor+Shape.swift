@@ -188,16 +188,37 @@ public func concatenate(_ tensors: [Tensor], axis: Int) -> Tensor {
     }
 }
 
+/// Visits the rows (runs along the innermost axis) of `shape` in row-major order, with the
+/// offset of each row's first element under two sets of strides: body(row, first, second).
+/// An odometer over the outer axes, so any rank works without recursion.
+func forEachRow(of shape: [Int], firstStrides: [Int], secondStrides: [Int],
+                _ body: (_ row: Int, _ firstOffset: Int, _ secondOffset: Int) -> Void) {
+    let rank = shape.count
+    guard rank > 0 else { body(0, 0, 0); return }
+    let outer = shape.dropLast().reduce(1, *)
+    var index = [Int](repeating: 0, count: rank - 1)
+    var first = 0, second = 0
+    for row in 0..<outer {
+        body(row, first, second)
+        var axis = rank - 2
+        while axis >= 0 {
+            index[axis] += 1
+            first += firstStrides[axis]
+            second += secondStrides[axis]
+            if index[axis] < shape[axis] { break }
+            first -= firstStrides[axis] * shape[axis]
+            second -= secondStrides[axis] * shape[axis]
+            index[axis] = 0
+            axis -= 1
+        }
+    }
+}
+
 /// destination[i] (= or +=) source[Σ index_a · sourceStrides_a] over the row-major indices of `shape`.
 func stridedCopy(shape: [Int], sourceStrides: [Int], source: UnsafePointer<Float>,
                  destination: UnsafeMutablePointer<Float>, accumulate: Bool) {
-    let rank = shape.count
-    guard rank > 0 else { destination[0] = accumulate ? destination[0] + source[0] : source[0]; return }
-    let inner = shape[rank - 1], innerStride = sourceStrides[rank - 1]
-    let outer = shape.dropLast().reduce(1, *)
-    var index = [Int](repeating: 0, count: rank - 1)
-    var sourceOffset = 0
-    for row in 0..<outer {
+    let inner = shape.last ?? 1, innerStride = sourceStrides.last ?? 0
+    forEachRow(of: shape, firstStrides: sourceStrides, secondStrides: sourceStrides) { row, sourceOffset, _ in
         let out = destination + row * inner
         let from = source + sourceOffset
         if accumulate {
@@ -205,39 +226,16 @@ func stridedCopy(shape: [Int], sourceStrides: [Int], source: UnsafePointer<Float
         } else {
             for j in 0..<inner { out[j] = from[j * innerStride] }
         }
-        var axis = rank - 2
-        while axis >= 0 {
-            index[axis] += 1
-            sourceOffset += sourceStrides[axis]
-            if index[axis] < shape[axis] { break }
-            sourceOffset -= sourceStrides[axis] * shape[axis]
-            index[axis] = 0
-            axis -= 1
-        }
     }
 }
 
 /// destination[Σ index_a · destinationStrides_a] += source[i] over the row-major indices of `shape`.
 func stridedScatterAdd(shape: [Int], destinationStrides: [Int], source: UnsafePointer<Float>,
                        destination: UnsafeMutablePointer<Float>) {
-    let rank = shape.count
-    guard rank > 0 else { destination[0] += source[0]; return }
-    let inner = shape[rank - 1], innerStride = destinationStrides[rank - 1]
-    let outer = shape.dropLast().reduce(1, *)
-    var index = [Int](repeating: 0, count: rank - 1)
-    var destinationOffset = 0
-    for row in 0..<outer {
+    let inner = shape.last ?? 1, innerStride = destinationStrides.last ?? 0
+    forEachRow(of: shape, firstStrides: destinationStrides, secondStrides: destinationStrides) { row, destinationOffset, _ in
         let from = source + row * inner
         let to = destination + destinationOffset
         for j in 0..<inner { to[j * innerStride] += from[j] }
-        var axis = rank - 2
-        while axis >= 0 {
-            index[axis] += 1
-            destinationOffset += destinationStrides[axis]
-            if index[axis] < shape[axis] { break }
-            destinationOffset -= destinationStrides[axis] * shape[axis]
-            index[axis] = 0
-            axis -= 1
-        }
     }
 }
