@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // System libraries: the only places that name a C library.
@@ -51,11 +52,31 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // Device descriptions, block signatures, latency tables in SQLite, the profiler and the
+        // latency predictor.
+        .target(
+            name: "EdgeNASLatency",
+            dependencies: [
+                "EdgeNASCore", "EdgeNASTensor", "EdgeNASModels", "EdgeNASONNX", "EdgeNASRuntime",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // The six vision probes, budget-adaptive evaluation and zero-cost proxies: how candidates are scored.
+        .target(name: "EdgeNASProbes", dependencies: ["EdgeNASCore", "EdgeNASTensor", "EdgeNASModels", "EdgeNASData"]),
+        // Constrained search: sampling under limits, strategies, resumable run state, reports.
+        .target(
+            name: "EdgeNASSearch",
+            dependencies: [
+                "EdgeNASCore", "EdgeNASLatency", "EdgeNASProbes",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         // The command-line tool; the only importer of ArgumentParser.
         .executableTarget(
             name: "edgenas",
             dependencies: [
                 "EdgeNASCore", "EdgeNASTensor", "EdgeNASData", "EdgeNASModels", "EdgeNASONNX",
+                "EdgeNASRuntime", "EdgeNASLatency", "EdgeNASProbes", "EdgeNASSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

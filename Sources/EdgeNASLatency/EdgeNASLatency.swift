@@ -1,0 +1,1 @@
+// Device profiles, block signatures, latency tables and prediction (see the files beside this one).

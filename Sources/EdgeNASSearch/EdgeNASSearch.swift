@@ -1,0 +1,1 @@
+// Constrained search (see the files beside this one).
