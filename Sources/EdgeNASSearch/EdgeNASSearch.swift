@@ -1,1 +1,0 @@
-// Constrained search (see the files beside this one).

@@ -1,0 +1,89 @@
+import EdgeNASCore
+import Foundation
+
+/// One scored candidate in rank order.
+public struct LeaderboardEntry: Sendable, Codable, Equatable {
+    public var rank: Int
+    public var id: String
+    public var params: Int
+    public var flops: Int
+    public var predictedLatencyMilliseconds: Double?
+    /// Raw score per criterion (probe or proxy), before standardisation.
+    public var scores: [String: Double]
+    public var diverged: [String]
+    public var total: Double
+    public var architectureJSON: String
+
+    enum CodingKeys: String, CodingKey {
+        case rank, id, params, flops, scores, diverged, total
+        case predictedLatencyMilliseconds = "predicted_latency_ms"
+        case architectureJSON = "arch"
+    }
+}
+
+/// Scored candidates ranked by total score (ties broken by lower predicted latency, then id,
+/// so the order is reproducible).
+public struct Leaderboard: Sendable {
+    public var criteria: [ScoreCriterion]
+    public var entries: [LeaderboardEntry]
+
+    public var winner: LeaderboardEntry? { entries.first }
+
+    /// Ranks every scored record of a run database with `scorer`'s aggregation.
+    public init(records: [SearchDatabase.CandidateRecord], scorer: CandidateScorer) throws {
+        var scored: [(SearchDatabase.CandidateRecord, CandidateEvaluation)] = []
+        for record in records {
+            if let evaluation = try record.evaluation() { scored.append((record, evaluation)) }
+        }
+        let totals = scorer.totals(scored.map(\.1))
+        var entries = zip(scored, totals).map { pair, total in
+            LeaderboardEntry(
+                rank: 0, id: pair.0.id, params: pair.0.params, flops: pair.0.flops,
+                predictedLatencyMilliseconds: pair.0.predictedLatencyMilliseconds,
+                scores: pair.1.rawScores, diverged: pair.1.diverged.sorted(), total: total,
+                architectureJSON: pair.0.architectureJSON)
+        }
+        entries.sort { a, b in
+            if a.total != b.total { return a.total > b.total }
+            let latencyA = a.predictedLatencyMilliseconds ?? 0, latencyB = b.predictedLatencyMilliseconds ?? 0
+            if latencyA != latencyB { return latencyA < latencyB }
+            return a.id < b.id
+        }
+        for index in entries.indices { entries[index].rank = index + 1 }
+        self.criteria = scorer.criteria
+        self.entries = entries
+    }
+
+    /// `rank,id,params,flops,predicted_latency_ms,<criteria…>,total,diverged`, one row per candidate.
+    public func csv() -> String {
+        let header = ["rank", "id", "params", "flops", "predicted_latency_ms"] + criteria.map(\.name) + ["total", "diverged"]
+        var lines = [header.joined(separator: ",")]
+        for entry in entries {
+            var fields = [String(entry.rank), entry.id, String(entry.params), String(entry.flops),
+                          entry.predictedLatencyMilliseconds.map { String(format: "%.4f", $0) } ?? ""]
+            fields += criteria.map { entry.scores[$0.name].map { Self.number($0) } ?? "" }
+            fields += [Self.number(entry.total), entry.diverged.joined(separator: " ")]
+            lines.append(fields.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One JSON object per line, the architecture included, for scripts.
+    public func jsonLines() throws -> String {
+        try entries.map { try Self.json($0) }.joined(separator: "\n") + "\n"
+    }
+
+    static func json(_ entry: LeaderboardEntry) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var object = try JSONSerialization.jsonObject(with: try encoder.encode(entry)) as! [String: Any]
+        // Embed the architecture as an object, not as a string holding JSON.
+        object["arch"] = try JSONSerialization.jsonObject(with: Data(entry.architectureJSON.utf8))
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func number(_ value: Double) -> String {
+        value.isFinite ? String(format: "%.6g", value) : "nan"
+    }
+}

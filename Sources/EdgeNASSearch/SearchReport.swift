@@ -1,0 +1,144 @@
+import Foundation
+
+/// What happened to the winner after the search: its ONNX file and, when measured, its
+/// end-to-end latency in the deployment runtime next to the table's prediction.
+public struct WinnerExport: Sendable, Codable, Equatable {
+    public var path: String
+    public var measuredLatencyMilliseconds: Double?
+    public var predictedLatencyMilliseconds: Double?
+    public var latencyLimitMilliseconds: Double?
+    /// Test accuracy after the optional training before export, in percent.
+    public var testAccuracyPercent: Double?
+    public var trainingEpochs: Int
+
+    public init(path: String, measuredLatencyMilliseconds: Double?, predictedLatencyMilliseconds: Double?,
+                latencyLimitMilliseconds: Double?, testAccuracyPercent: Double?, trainingEpochs: Int) {
+        self.path = path
+        self.measuredLatencyMilliseconds = measuredLatencyMilliseconds
+        self.predictedLatencyMilliseconds = predictedLatencyMilliseconds
+        self.latencyLimitMilliseconds = latencyLimitMilliseconds
+        self.testAccuracyPercent = testAccuracyPercent
+        self.trainingEpochs = trainingEpochs
+    }
+
+    /// Measured over predicted minus one, e.g. +0.04 when the model ran 4 % slower than predicted.
+    public var predictionError: Double? {
+        guard let measured = measuredLatencyMilliseconds, let predicted = predictedLatencyMilliseconds, predicted > 0 else { return nil }
+        return measured / predicted - 1
+    }
+
+    public var meetsLatencyLimit: Bool? {
+        guard let measured = measuredLatencyMilliseconds, let limit = latencyLimitMilliseconds else { return nil }
+        return measured <= limit
+    }
+}
+
+/// The run's `report.md`: settings, sampling, the scoring plan, the winner, the top of the
+/// leaderboard, the export and the time per phase.
+public struct SearchReport {
+    public var runName: String
+    public var settings: SearchSettings
+    public var tablePath: String?
+    public var leaderboard: Leaderboard
+    public var plan: ScoringPlan?
+    public var phases: [(name: String, seconds: Double)]
+    public var sampling: (attempts: Int, rejected: Int)?
+    public var export: WinnerExport?
+
+    public init(runName: String, settings: SearchSettings, tablePath: String?, leaderboard: Leaderboard, plan: ScoringPlan?,
+                phases: [(name: String, seconds: Double)], sampling: (attempts: Int, rejected: Int)?, export: WinnerExport?) {
+        self.runName = runName
+        self.settings = settings
+        self.tablePath = tablePath
+        self.leaderboard = leaderboard
+        self.plan = plan
+        self.phases = phases
+        self.sampling = sampling
+        self.export = export
+    }
+
+    public func markdown() -> String {
+        var lines = ["# Search run \(runName)", ""]
+        lines += ["## Settings", "", "| setting | value |", "|---|---|"]
+        lines.append("| space | \(settings.spaceName) |")
+        lines.append("| device | \(settings.deviceID ?? "none (no latency table)") |")
+        if let tablePath { lines.append("| latency table | `\(tablePath)` |") }
+        lines.append("| limits | \(settings.constraints.summary) |")
+        lines.append("| strategy | \(settings.strategy.rawValue)\(settings.strategy == .evolution ? " (population \(settings.population), tournament \(settings.tournament))" : "") |")
+        lines.append("| candidates | \(settings.candidateCount) |")
+        lines.append(String(format: "| budget | %.0f s (%.1f s per candidate) |", settings.budgetSeconds,
+                            settings.budgetSeconds / Double(max(settings.candidateCount, 1))))
+        lines.append("| scorer | \(settings.scorer) |")
+        lines.append("| seed | \(settings.seed) |")
+        if let sampling {
+            lines.append("| sampling | \(sampling.attempts) draws, \(sampling.rejected) rejected by the limits or as repeats |")
+        }
+        lines.append("")
+        if let plan {
+            lines += ["## Scoring plan", "", plan.summary, ""]
+        }
+        if let winner = leaderboard.winner {
+            lines += ["## Winner", ""]
+            lines.append("`\(winner.id)`: Params \(winner.params), FLOPs \(winner.flops)"
+                + (winner.predictedLatencyMilliseconds.map { String(format: ", predicted latency %.3f ms", $0) } ?? "")
+                + String(format: ", total score %.3f.", winner.total))
+            lines += ["", "```json", winner.architectureJSON, "```", ""]
+        }
+        lines += ["## Leaderboard (top 10 of \(leaderboard.entries.count))", ""]
+        let names = leaderboard.criteria.map(\.name)
+        lines.append("| rank | id | Params | MFLOPs | latency ms | " + names.joined(separator: " | ") + " | total |")
+        lines.append("|" + String(repeating: "---|", count: 6 + names.count))
+        for entry in leaderboard.entries.prefix(10) {
+            let scores = names.map { entry.scores[$0].map { Leaderboard.number($0) } ?? "" }
+            lines.append("| \(entry.rank) | `\(entry.id)` | \(entry.params) | " + String(format: "%.2f", Double(entry.flops) / 1e6)
+                + " | " + (entry.predictedLatencyMilliseconds.map { String(format: "%.3f", $0) } ?? "")
+                + " | " + scores.joined(separator: " | ") + String(format: " | %.3f |", entry.total))
+        }
+        lines.append("")
+        if let export {
+            lines += ["## Export", "", "- ONNX model: `\(export.path)`"]
+            if export.trainingEpochs > 0, let accuracy = export.testAccuracyPercent {
+                lines.append(String(format: "- Trained %d epoch(s) before export: %.2f%% test accuracy", export.trainingEpochs, accuracy))
+            } else {
+                lines.append("- Weights: seeded initialisation (not trained)")
+            }
+            if let measured = export.measuredLatencyMilliseconds {
+                lines.append(String(format: "- Measured latency in the deployment runtime: %.3f ms", measured))
+            }
+            if let predicted = export.predictedLatencyMilliseconds {
+                lines.append(String(format: "- Predicted from the table: %.3f ms", predicted)
+                    + (export.predictionError.map { String(format: " (measured is %+.1f%%)", $0 * 100) } ?? ""))
+            }
+            if let limit = export.latencyLimitMilliseconds, let meets = export.meetsLatencyLimit {
+                lines.append(String(format: "- Latency limit %.3f ms: %@", limit, meets ? "met" : "NOT met"))
+            }
+            lines.append("")
+        }
+        lines += ["## Time per phase", "", "| phase | seconds |", "|---|---|"]
+        for phase in phases { lines.append(String(format: "| %@ | %.1f |", phase.name, phase.seconds)) }
+        lines.append(String(format: "| total | %.1f |", phases.reduce(0) { $0 + $1.seconds }))
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
+
+/// Writes a run's files next to its database, each atomically (write then rename), so that
+/// a crash never leaves half a leaderboard.
+public enum RunFolder {
+    public static func write(_ text: String, to url: URL) throws {
+        try Data(text.utf8).write(to: url, options: .atomic)
+    }
+
+    /// `winner.json`, `leaderboard.csv`, `leaderboard.jsonl`, `pareto.svg`, `report.md`.
+    public static func writeOutputs(in folder: URL, leaderboard: Leaderboard, report: SearchReport) throws {
+        if let winner = leaderboard.winner {
+            let object = try JSONSerialization.jsonObject(with: Data(winner.architectureJSON.utf8))
+            let pretty = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+            try write(String(decoding: pretty, as: UTF8.self) + "\n", to: folder.appendingPathComponent("winner.json"))
+        }
+        try write(leaderboard.csv(), to: folder.appendingPathComponent("leaderboard.csv"))
+        try write(try leaderboard.jsonLines(), to: folder.appendingPathComponent("leaderboard.jsonl"))
+        let plot = ParetoPlot(leaderboard: leaderboard, latencyLimitMilliseconds: report.settings.constraints.maxLatencyMilliseconds)
+        try write(plot.svg(), to: folder.appendingPathComponent("pareto.svg"))
+        try write(report.markdown(), to: folder.appendingPathComponent("report.md"))
+    }
+}

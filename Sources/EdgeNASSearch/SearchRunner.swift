@@ -1,0 +1,170 @@
+import EdgeNASCore
+import Foundation
+
+/// What a running search reports, for progress bars and logs.
+public enum SearchEvent: Sendable {
+    /// Candidates meeting the limits are drawn: how many the run has, and the attempts so far.
+    case sampled(found: Int, needed: Int, attempts: Int, rejected: Int)
+    /// The scorer is calibrating; the text says what it is doing.
+    case planning(String)
+    /// A plan is fixed (new or adopted from the database).
+    case planned(ScoringPlan)
+    /// Scoring starts: how many candidates are already scored and how many there will be.
+    case scoringStarted(alreadyScored: Int, total: Int)
+    /// One more candidate is scored; `best` is the leader among all scored so far.
+    case scored(done: Int, total: Int, latestID: String, best: LeaderboardEntry?)
+}
+
+/// Runs a search from its database: draws the candidates, plans the scoring, scores what is
+/// not yet scored (each result committed as it completes), and ranks. Running it again on
+/// the same database resumes; on a finished database it only rebuilds the leaderboard.
+public final class SearchRunner {
+    public let space: SearchSpace
+    public let settings: SearchSettings
+    public let database: SearchDatabase
+    public let scorer: CandidateScorer
+    private var sampler: ConstrainedSampler
+    private let events: (SearchEvent) -> Void
+    /// Polled between candidates; true ends the run with ``SearchError/interrupted(scored:total:)``.
+    private let shouldStop: () -> Bool
+    private let clock = ContinuousClock()
+
+    public init(space: SearchSpace, settings: SearchSettings, database: SearchDatabase, costModel: CostModel,
+                scorer: CandidateScorer, attemptsPerCandidate: Int = 2000, events: @escaping (SearchEvent) -> Void = { _ in },
+                shouldStop: @escaping () -> Bool = { false }) {
+        self.space = space
+        self.settings = settings
+        self.database = database
+        self.scorer = scorer
+        self.sampler = ConstrainedSampler(constraints: settings.constraints, costModel: costModel,
+                                          attemptsPerCandidate: attemptsPerCandidate)
+        self.events = events
+        self.shouldStop = shouldStop
+    }
+
+    /// Sampling statistics of this process (a resumed run counts only its own attempts).
+    public var samplingAttempts: (attempts: Int, rejected: Int) { (sampler.attempts, sampler.rejected) }
+
+    public func run() throws -> Leaderboard {
+        let initialCount = settings.strategy == .random ? settings.candidateCount
+            : min(settings.population, settings.candidateCount)
+        try timed("sample") { try drawInitialCandidates(count: initialCount) }
+        try timed("plan") { try planScoring() }
+        try timed("score") { try scoreAll() }
+        return try leaderboard()
+    }
+
+    /// The ranking of everything scored so far.
+    public func leaderboard() throws -> Leaderboard {
+        try Leaderboard(records: try database.candidates(), scorer: scorer)
+    }
+
+    // MARK: Phases
+
+    /// Draws the first `count` candidates of the seeded stream; candidates already in the
+    /// database were drawn from the same stream, so a resumed run appends only the rest.
+    private func drawInitialCandidates(count: Int) throws {
+        let stored = try database.candidates()
+        guard stored.count < count else { return }
+        var generator = SeededGenerator(seed: settings.seed)
+        var drawn: [FeasibleCandidate] = []
+        var seen = Set<String>()
+        while drawn.count < count {
+            let candidate = try sampler.next(excluding: seen, found: drawn.count, needed: settings.candidateCount,
+                                             draw: { space.sample(using: &$0) }, using: &generator)
+            seen.insert(candidate.architecture.id)
+            drawn.append(candidate)
+            events(.sampled(found: drawn.count, needed: count, attempts: sampler.attempts, rejected: sampler.rejected))
+        }
+        for candidate in drawn.dropFirst(stored.count) {
+            try database.append(candidate, origin: "sampled")
+        }
+    }
+
+    private func planScoring() throws {
+        if let stored = try database.decodedSetting("plan", as: ScoringPlan.self) {
+            try scorer.adopt(stored)
+            events(.planned(stored))
+            return
+        }
+        let calibration = try database.candidates().map { try $0.architecture() }
+        let plan = try scorer.plan(
+            calibrationCandidates: calibration, totalBudgetSeconds: settings.budgetSeconds,
+            candidateCount: settings.candidateCount, progress: { [events] in events(.planning($0)) })
+        if let plan {
+            try database.setEncodedSetting("plan", plan)
+            events(.planned(plan))
+        }
+    }
+
+    private func scoreAll() throws {
+        let spentSeconds = try database.phaseTimes().filter { $0.name == "plan" || $0.name == "score" }.reduce(0) { $0 + $1.seconds }
+        // The budget covers planning and scoring across every resumption of the run.
+        let deadline = clock.now + .seconds(max(0, settings.budgetSeconds - spentSeconds))
+        let alreadyScored = try database.candidates().filter { $0.evaluationJSON != nil }.count
+        events(.scoringStarted(alreadyScored: alreadyScored, total: settings.candidateCount))
+        var scoredCount = alreadyScored
+        while true {
+            if shouldStop() { throw SearchError.interrupted(scored: scoredCount, total: settings.candidateCount) }
+            let records = try database.candidates()
+            let pending = records.first { $0.evaluationJSON == nil }
+            let next: SearchDatabase.CandidateRecord
+            if let pending {
+                next = pending
+            } else if records.count < settings.candidateCount {
+                next = try proposeChild(records: records)
+            } else {
+                break
+            }
+            let evaluation = try scorer.evaluate(try next.architecture(), seed: settings.seed, deadline: deadline)
+            try database.recordEvaluation(evaluation, forCandidate: next.id)
+            scoredCount += 1
+            events(.scored(done: scoredCount, total: settings.candidateCount, latestID: next.id,
+                           best: try leaderboard().winner))
+        }
+    }
+
+    /// Regularised evolution: the population is the most recent `population` candidates; the
+    /// best of `tournament` random members is mutated until the child meets the limits.
+    private func proposeChild(records: [SearchDatabase.CandidateRecord]) throws -> SearchDatabase.CandidateRecord {
+        let board = try Leaderboard(records: records, scorer: scorer)
+        let totalByID = Dictionary(uniqueKeysWithValues: board.entries.map { ($0.id, $0.total) })
+        let population = Array(records.suffix(settings.population))
+        // Each child has its own stream, named by its position, so a resumed run proposes the same child.
+        var generator = SeededGenerator(seed: settings.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(records.count))
+        var contenders: [SearchDatabase.CandidateRecord] = []
+        for _ in 0..<min(settings.tournament, population.count) {
+            contenders.append(population[generator.uniformIndex(below: population.count)])
+        }
+        let parent = contenders.max { (totalByID[$0.id] ?? -.infinity) < (totalByID[$1.id] ?? -.infinity) }!
+        let parentArchitecture = try parent.architecture()
+        let seen = Set(records.map(\.id))
+        let child: FeasibleCandidate
+        do {
+            child = try sampler.next(excluding: seen, found: records.count, needed: settings.candidateCount,
+                                     draw: { space.mutate(parentArchitecture, using: &$0) }, using: &generator)
+        } catch SearchError.infeasible {
+            // Every mutation of this parent breaks a limit or repeats a member: fall back to a fresh sample.
+            let sample = try sampler.next(excluding: seen, found: records.count, needed: settings.candidateCount,
+                                          draw: { space.sample(using: &$0) }, using: &generator)
+            return try database.append(sample, origin: "sampled")
+        }
+        return try database.append(child, origin: "mutated from \(parent.id)")
+    }
+
+    private func timed(_ phase: String, _ body: () throws -> Void) throws {
+        let start = clock.now
+        defer {
+            try? database.addPhaseTime(phase, seconds: (clock.now - start).inSeconds)
+        }
+        try body()
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a Double.
+    var inSeconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
+    }
+}
