@@ -162,3 +162,14 @@ struct SearchSpaceTests {
         }
     }
 }
+
+struct SearchSpaceEncodingTests {
+    @Test(arguments: ["fmnist-mbconv-tiny.json", "fmnist-mbconv-tiny.yaml", "fmnist-vit.json", "fmnist-mamba.json", "fmnist-mbconv.json"])
+    func canonicalJSONDecodesToTheSameSpace(name: String) throws {
+        let url = try Fixtures.url("spaces/\(name)")
+        let space = try SearchSpace(contentsOf: url)
+        let again = try SearchSpace(jsonData: Data(space.canonicalJSON.utf8))
+        #expect(again == space)
+        #expect(again.canonicalJSON == space.canonicalJSON)
+    }
+}
