@@ -137,9 +137,11 @@ struct Train: ParsableCommand {
     }
 }
 
-/// Trains with a progress bar per epoch and one summary line per epoch on stdout.
+/// Trains with a progress bar per epoch and one summary line per epoch, on stdout unless
+/// `log` sends it elsewhere (commands whose stdout is JSON).
 func runTraining(_ model: any FeatureClassifier, configuration: TrainingConfiguration,
-                 training: ImageDataset, test: ImageDataset) throws -> TrainingReport {
+                 training: ImageDataset, test: ImageDataset,
+                 log: (String) -> Void = { print($0); fflush(nil) }) throws -> TrainingReport {
     let trainer = ClassifierTrainer(configuration: configuration)
     var bar: ProgressBar? = nil
     var samplesDone = 0
@@ -156,9 +158,9 @@ func runTraining(_ model: any FeatureClassifier, configuration: TrainingConfigur
                 if stepInEpoch == stepsPerEpoch - 1 { bar?.finish() }
             case let .epochEnd(epoch, meanLoss, accuracy, seconds):
                 let accuracyText = accuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "-"
-                print(String(format: "epoch %d: mean loss %.4f, test accuracy %@, %.1f s", epoch + 1, meanLoss,
-                             accuracyText, seconds))
-                fflush(nil)  // all streams: `stdout` itself is not concurrency-safe in Swift 6
+                // fflush(nil) in the default log: `stdout` itself is not concurrency-safe in Swift 6.
+                log(String(format: "epoch %d: mean loss %.4f, test accuracy %@, %.1f s", epoch + 1, meanLoss,
+                           accuracyText, seconds))
             }
         })
     } catch let error as NonFiniteValueError {
