@@ -58,8 +58,10 @@ public protocol CandidateScorer: AnyObject {
     func adopt(_ plan: ScoringPlan) throws
 
     /// Scores one candidate; a diverging criterion is reported in the result, not thrown.
-    /// `deadline` is when the whole scoring phase should end, so a late run can spend less.
-    func evaluate(_ architecture: Architecture, seed: UInt64, deadline: ContinuousClock.Instant?) throws -> CandidateEvaluation
+    /// `deadline` is when the whole scoring phase should end and `remainingCandidates` how
+    /// many are still to score (this one included), so a late run can spend less on each.
+    func evaluate(_ architecture: Architecture, seed: UInt64, deadline: ContinuousClock.Instant,
+                  remainingCandidates: Int) throws -> CandidateEvaluation
 
     /// One total per evaluation, higher is better, comparable only within this pool.
     func totals(_ evaluations: [CandidateEvaluation]) -> [Double]

@@ -116,7 +116,8 @@ public final class SearchRunner {
             } else {
                 break
             }
-            let evaluation = try scorer.evaluate(try next.architecture(), seed: settings.seed, deadline: deadline)
+            let evaluation = try scorer.evaluate(try next.architecture(), seed: settings.seed, deadline: deadline,
+                                                 remainingCandidates: settings.candidateCount - scoredCount)
             try database.recordEvaluation(evaluation, forCandidate: next.id)
             scoredCount += 1
             events(.scored(done: scoredCount, total: settings.candidateCount, latestID: next.id,
