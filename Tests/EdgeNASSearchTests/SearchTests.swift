@@ -177,3 +177,14 @@ struct SearchDatabaseTests {
         return process.terminationStatus == 0
     }
 }
+
+struct LatencyQuantileTests {
+    @Test func aQuantileLimitKeepsAboutThatShareOfTheSpace() throws {
+        let limit = try flopsAsLatency.latencyQuantile(0.3, of: tinySpace, samples: 2000, seed: 3)
+        var generator = SeededGenerator(seed: 99)
+        let fresh = (0..<2000).map { _ in Double(tinySpace.sample(using: &generator).cost.flops) / 1e6 }
+        let kept = Double(fresh.filter { $0 <= limit }.count) / 2000
+        #expect(abs(kept - 0.3) < 0.05)
+        #expect(throws: SearchError.self) { _ = try CostModel(predictLatencyMilliseconds: nil).latencyQuantile(0.5, of: tinySpace, seed: 0) }
+    }
+}
