@@ -65,7 +65,7 @@ public struct LatencyPredictor: Sendable {
     private let tablePath: String
     private let medianMicroseconds: [String: Double]
     private let overheadMicroseconds: Double
-    private let calibration: LatencyCalibration?
+    private let calibrations: [String: LatencyCalibration]
 
     /// Reads every block latency, the overhead and the calibration of `table`.
     public init(table: LatencyTable) throws {
@@ -75,18 +75,18 @@ public struct LatencyPredictor: Sendable {
         let stored = try table.latencies(for: Array(try table.storedKeys()))
         medianMicroseconds = stored.mapValues(\.medianMicroseconds)
         overheadMicroseconds = metadata.runOverheadMicroseconds ?? 0
-        calibration = try table.calibration()
+        calibrations = try table.calibrations()
     }
 
     /// - Throws: ``LatencyError/missingSignatures(path:deviceID:missing:missingCount:)``
     ///   naming the first missing blocks and the `edgenas profile` command that fills them;
     ///   ``LatencyError/unsupportedFamily(_:)`` for mamba.
     public func predict(_ architecture: Architecture) throws -> LatencyPrediction {
-        try predict(signatures: architecture.blockSignatures())
+        try predict(signatures: architecture.blockSignatures(), family: architecture.family)
     }
 
-    /// The prediction for blocks in model order.
-    public func predict(signatures: [BlockSignature]) throws -> LatencyPrediction {
+    /// The prediction for blocks in model order, calibrated with `family`'s line if any.
+    public func predict(signatures: [BlockSignature], family: ArchitectureFamily) throws -> LatencyPrediction {
         var missing: [String] = []
         var seenMissing: Set<String> = []
         var blocks: [BlockLatency] = []
@@ -105,6 +105,7 @@ public struct LatencyPredictor: Sendable {
             throw LatencyError.missingSignatures(path: tablePath, deviceID: deviceID, missing: missing,
                                                  missingCount: missing.count)
         }
+        let calibration = calibrations[family.rawValue]
         let predicted = calibration.map { $0.slope * sumMicroseconds + $0.interceptMicroseconds } ?? sumMicroseconds
         return LatencyPrediction(predictedMilliseconds: predicted / 1000, blocks: blocks,
                                  uncalibratedMilliseconds: sumMicroseconds / 1000,

@@ -86,9 +86,9 @@ public struct LatencyProfiler {
         try table.recordRuntime(version: timer.runtimeVersion, runOverheadMicroseconds: overhead)
     }
 
-    /// Times `architectures` end to end (skipping those already timed), stores each as a
-    /// calibration sample when done, then fits and stores `measured = a · sum + b` over all
-    /// samples of the table.
+    /// Times `architectures` (of one family) end to end, skipping those already timed,
+    /// stores each as a calibration sample when done, then fits and stores
+    /// `measured = a · sum + b` over all the table's samples of that family.
     ///
     /// - Returns: the fit, or nil when stopped early (the samples stored so far are kept).
     /// - Throws: ``LatencyError/missingSignatures(path:deviceID:missing:missingCount:)`` when
@@ -105,12 +105,17 @@ public struct LatencyProfiler {
             let sum = try predictor.predict(architecture).uncalibratedMilliseconds
             let measured = try timer.measure(architecture)
             try table.recordCalibrationSample(CalibrationSample(
-                architectureID: architecture.id, architecture: architecture.canonicalJSON,
+                architectureID: architecture.id, family: architecture.family.rawValue,
+                architecture: architecture.canonicalJSON,
                 blockSumMicroseconds: sum * 1000, measuredMedianMicroseconds: measured.medianMilliseconds * 1000,
                 measuredAt: LatencyTable.timestamp()))
             progress(index + 1, todo.count)
         }
-        let calibration = try LatencyCalibration.fit(try table.calibrationSamples(), fittedAt: LatencyTable.timestamp())
+        guard let family = architectures.first?.family.rawValue else {
+            throw LatencyError.tooFewCalibrationModels(0)
+        }
+        let samples = try table.calibrationSamples().filter { $0.family == family }
+        let calibration = try LatencyCalibration.fit(samples, family: family, fittedAt: LatencyTable.timestamp())
         try table.saveCalibration(calibration)
         return calibration
     }

@@ -57,23 +57,26 @@ public struct StoredBlockLatency: Sendable, Codable, Equatable, FetchableRecord,
 public struct CalibrationSample: Sendable, Codable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "calibration_sample"
     public var architectureID: String
+    /// `mbconv` or `vit`: each family gets its own line.
+    public var family: String
     public var architecture: String
     public var blockSumMicroseconds: Double
     public var measuredMedianMicroseconds: Double
     public var measuredAt: String
 
     enum CodingKeys: String, CodingKey {
-        case architecture
+        case architecture, family
         case architectureID = "architecture_id", blockSumMicroseconds = "block_sum_us"
         case measuredMedianMicroseconds = "measured_median_us", measuredAt = "measured_at"
     }
 }
 
-/// The per-device correction `measured = slope · sum + intercept`, least squares over the
-/// calibration samples.
+/// The per-device, per-family correction `measured = slope · sum + intercept`, least
+/// squares over the family's calibration samples.
 public struct LatencyCalibration: Sendable, Codable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "calibration"
-    var id = 1
+    /// The family the line was fitted on (CNN and transformer blocks fuse differently).
+    public var family: String
     public var slope: Double
     public var interceptMicroseconds: Double
     public var sampleCount: Int
@@ -81,7 +84,9 @@ public struct LatencyCalibration: Sendable, Codable, Equatable, FetchableRecord,
     public var rSquared: Double
     public var fittedAt: String
 
-    public init(slope: Double, interceptMicroseconds: Double, sampleCount: Int, rSquared: Double, fittedAt: String) {
+    public init(family: String, slope: Double, interceptMicroseconds: Double, sampleCount: Int, rSquared: Double,
+                fittedAt: String) {
+        self.family = family
         self.slope = slope
         self.interceptMicroseconds = interceptMicroseconds
         self.sampleCount = sampleCount
@@ -90,7 +95,7 @@ public struct LatencyCalibration: Sendable, Codable, Equatable, FetchableRecord,
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, slope
+        case family, slope
         case interceptMicroseconds = "intercept_us", sampleCount = "sample_count", rSquared = "r_squared"
         case fittedAt = "fitted_at"
     }
@@ -98,7 +103,7 @@ public struct LatencyCalibration: Sendable, Codable, Equatable, FetchableRecord,
     /// Least-squares line through (sum, measured); needs two distinct sums.
     ///
     /// - Throws: ``LatencyError/tooFewCalibrationModels(_:)`` with fewer than 2 samples.
-    public static func fit(_ samples: [CalibrationSample], fittedAt: String) throws -> LatencyCalibration {
+    public static func fit(_ samples: [CalibrationSample], family: String, fittedAt: String) throws -> LatencyCalibration {
         guard samples.count >= 2 else { throw LatencyError.tooFewCalibrationModels(samples.count) }
         let x = samples.map(\.blockSumMicroseconds), y = samples.map(\.measuredMedianMicroseconds)
         let meanX = SampleStatistics.mean(x), meanY = SampleStatistics.mean(y)
@@ -114,7 +119,7 @@ public struct LatencyCalibration: Sendable, Codable, Equatable, FetchableRecord,
         var residual = 0.0
         for (xi, yi) in zip(x, y) { residual += (yi - (slope * xi + intercept)) * (yi - (slope * xi + intercept)) }
         let rSquared = syy > 0 ? 1 - residual / syy : 1
-        return LatencyCalibration(slope: slope, interceptMicroseconds: intercept, sampleCount: samples.count,
+        return LatencyCalibration(family: family, slope: slope, interceptMicroseconds: intercept, sampleCount: samples.count,
                                   rSquared: rSquared, fittedAt: fittedAt)
     }
 }
@@ -294,12 +299,13 @@ public final class LatencyTable: Sendable {
                     measured_at TEXT NOT NULL);
                 CREATE TABLE calibration_sample (
                     architecture_id TEXT PRIMARY KEY NOT NULL,
+                    family TEXT NOT NULL,
                     architecture TEXT NOT NULL,
                     block_sum_us REAL NOT NULL,
                     measured_median_us REAL NOT NULL,
                     measured_at TEXT NOT NULL);
                 CREATE TABLE calibration (
-                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    family TEXT PRIMARY KEY NOT NULL,
                     slope REAL NOT NULL,
                     intercept_us REAL NOT NULL,
                     sample_count INTEGER NOT NULL CHECK (sample_count >= 2),
@@ -357,12 +363,14 @@ public final class LatencyTable: Sendable {
         try pool.read { db in try StoredBlockLatency.fetchCount(db) }
     }
 
-    /// The calibration fit, or nil before `profile --calibrate`.
-    public func calibration() throws -> LatencyCalibration? {
-        try pool.read { db in try LatencyCalibration.fetchOne(db) }
+    /// The calibration fits by family (`mbconv`, `vit`); empty before `profile --calibrate`.
+    public func calibrations() throws -> [String: LatencyCalibration] {
+        try pool.read { db in
+            Dictionary(uniqueKeysWithValues: try LatencyCalibration.fetchAll(db).map { ($0.family, $0) })
+        }
     }
 
-    /// The whole models timed for calibration.
+    /// The whole models timed for calibration, of every family.
     public func calibrationSamples() throws -> [CalibrationSample] {
         try pool.read { db in try CalibrationSample.order(Column("measured_at")).fetchAll(db) }
     }
@@ -425,7 +433,7 @@ public final class LatencyTable: Sendable {
         try pool.write { db in try sample.save(db) }
     }
 
-    /// Stores the calibration fit, replacing any earlier one.
+    /// Stores a family's calibration fit, replacing any earlier one of that family.
     public func saveCalibration(_ calibration: LatencyCalibration) throws {
         try pool.write { db in
             try calibration.save(db)
