@@ -76,9 +76,9 @@ struct Profile: ParsableCommand {
             return
         }
 
+        let latencyTable = try openTable(tablePath, device: deviceProfile, create: true)
         let host = HostState.current()
         for warning in host.warnings { writeToStandardError("warning: \(warning)\n") }
-        let latencyTable = try openTable(tablePath, device: deviceProfile, create: true)
         let profiler = try withCommandErrors { try LatencyProfiler(device: deviceProfile, table: latencyTable) }
         InterruptFlag.install()
 
@@ -132,6 +132,13 @@ enum InterruptFlag {
         let handler: @convention(c) (Int32) -> Void = { _ in InterruptFlag.flag.store(true, ordering: .relaxed) }
         signal(SIGINT, handler)
         signal(SIGTERM, handler)
+        // A parent may have started us with these signals blocked (some test runners and
+        // process launchers do); a blocked Ctrl-C would never reach the handler.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
     }
 
     static func isSet() -> Bool { flag.load(ordering: .relaxed) }
