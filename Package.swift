@@ -92,6 +92,9 @@ let package = Package(
         .testTarget(name: "EdgeNASONNXTests",
                     dependencies: ["EdgeNASONNX", "EdgeNASModels", "EdgeNASData", "TestSupport"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "EdgeNASLatencyTests",
+                    dependencies: ["EdgeNASLatency", "EdgeNASCore", "EdgeNASModels", "EdgeNASONNX", "EdgeNASRuntime",
+                                   "EdgeNASTensor"]),
         .testTarget(name: "EdgeNASSearchTests", dependencies: ["EdgeNASSearch", "EdgeNASCore"]),
         // Runs the built CLI as a process, as users and scripts do.
         .testTarget(name: "edgenasTests", dependencies: ["edgenas", "TestSupport"]),

@@ -1,0 +1,175 @@
+import EdgeNASCore
+import EdgeNASModels
+import EdgeNASONNX
+import EdgeNASRuntime
+import EdgeNASTensor
+import Foundation
+
+/// Times blocks and whole models on one device, in the device's runtime, with its threads
+/// and run counts. Blocks and models go through the same code path, so their timings are
+/// comparable.
+struct DeviceTimer {
+    let device: DeviceProfile
+    /// The runtime's name and version as tables record them, e.g. `onnxruntime 1.32.0`.
+    let runtimeVersion: String
+    private let runtime: ONNXRuntime?
+
+    /// - Throws: ``LatencyError/runtimeUnavailable(_:)`` when ONNX Runtime cannot be loaded.
+    init(device: DeviceProfile) throws {
+        self.device = device
+        switch device.runtime {
+        case .onnxruntime:
+            do {
+                let runtime = try ONNXRuntime.load()
+                self.runtime = runtime
+                runtimeVersion = runtime.version
+            } catch {
+                throw LatencyError.runtimeUnavailable("\(error)")
+            }
+        case .native:
+            runtime = nil
+            runtimeVersion = "edgenas-engine"
+            Compute.threadCount = device.threads
+        }
+    }
+
+    private var sessionOptions: InferenceSession.Options {
+        InferenceSession.Options(intraOpThreads: device.threads, interOpThreads: 1, graphOptimizationLevel: .all)
+    }
+
+    /// Run times in microseconds of an ONNX model with one float input of `inputShape`.
+    func onnxRunMicroseconds(modelData: Data, inputShape: [Int], runs: Int? = nil) throws -> [Double] {
+        guard let runtime else { preconditionFailure("onnxRunMicroseconds on a native device") }
+        let session = try InferenceSession(modelData: modelData, options: sessionOptions, runtime: runtime)
+        let values = BlockModels.sampleInput(count: inputShape.reduce(1, *))
+        let run = try session.prepareRun(inputs: [(name: session.inputNames[0], shape: inputShape, values: values)])
+        return try timeRuns(warmupRuns: device.warmupRuns, timedRuns: runs ?? device.timedRuns) { try run() }
+    }
+
+    /// Run times in microseconds of an engine forward pass.
+    func nativeRunMicroseconds(_ forward: () -> Tensor, runs: Int? = nil) -> [Double] {
+        timeRuns(warmupRuns: device.warmupRuns, timedRuns: runs ?? device.timedRuns) { _ = forward() }
+    }
+
+    /// One block on its own.
+    func measure(_ block: ProfiledBlock) throws -> LatencyMeasurement {
+        switch device.runtime {
+        case .onnxruntime:
+            let data = try BlockModels.onnxModel(for: block).serializedData()
+            return LatencyMeasurement(runMicroseconds: try onnxRunMicroseconds(modelData: data, inputShape: block.inputShape))
+        case .native:
+            return LatencyMeasurement(runMicroseconds: nativeRunMicroseconds(try BlockModels.nativeForward(for: block)))
+        }
+    }
+
+    /// The fixed cost one run pays whatever the graph: a one-node Identity graph for ONNX
+    /// Runtime (binding inputs and outputs, starting and ending the run), nothing measurable
+    /// for the engine (it has no per-run setup). Measured with 4× the timed runs: it is
+    /// subtracted from every block.
+    func runOverheadMicroseconds() throws -> Double {
+        switch device.runtime {
+        case .onnxruntime:
+            let shape = [1, 1, 28, 28]
+            var builder = ONNXGraphBuilder(weights: [])
+            let x = builder.addInput(named: BlockModels.inputName, shape: shape.map { .size($0) })
+            builder.addOutput(x, named: BlockModels.outputName, shape: shape.map { .size($0) })
+            let data = try builder.makeModel(graphName: "run-overhead").serializedData()
+            let runs = try onnxRunMicroseconds(modelData: data, inputShape: shape, runs: max(4 * device.timedRuns, 200))
+            return SampleStatistics.median(runs)
+        case .native:
+            return 0
+        }
+    }
+
+    /// A whole architecture, exported with seeded weights (ONNX Runtime) or built by the
+    /// engine (native), at batch 1.
+    func measure(_ architecture: Architecture) throws -> LatencyMeasurement {
+        guard architecture.family != .mamba else { throw LatencyError.unsupportedFamily(.mamba) }
+        let input = architecture.input
+        let shape = [1, input.channels, input.height, input.width]
+        switch device.runtime {
+        case .onnxruntime:
+            let data = try ONNXExporter.model(for: architecture, weights: .seeded(0)).serializedData()
+            return LatencyMeasurement(runMicroseconds: try onnxRunMicroseconds(modelData: data, inputShape: shape))
+        case .native:
+            let network = try NetworkBuilder.network(for: architecture, seed: 0)
+            network.setTrainingMode(false)
+            let images = Tensor(shape: shape, storage: BlockModels.sampleInput(count: shape.reduce(1, *)))
+            return LatencyMeasurement(runMicroseconds: nativeRunMicroseconds { withoutGradients { network(images) } })
+        }
+    }
+
+    /// An ONNX model file with one float input whose non-batch axes are fixed (batch 1).
+    func measure(modelAt url: URL) throws -> LatencyMeasurement {
+        guard let runtime else {
+            throw LatencyError.runtimeUnavailable("timing an .onnx file needs a device with runtime onnxruntime")
+        }
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw LatencyError.unreadableModel(path: url.relativePath, reason: error.localizedDescription)
+        }
+        let session = try InferenceSession(modelData: data, options: sessionOptions, runtime: runtime)
+        guard session.inputNames.count == 1, let dimensions = session.inputShapes.first,
+              dimensions.dropFirst().allSatisfy({ $0 != nil }) else {
+            throw LatencyError.unreadableModel(
+                path: url.relativePath, reason: "expected one float input with fixed sizes except the batch axis")
+        }
+        let shape = [1] + dimensions.dropFirst().map { $0! }
+        return LatencyMeasurement(runMicroseconds: try onnxRunMicroseconds(modelData: data, inputShape: shape))
+    }
+}
+
+/// Measures whole models end to end on a device, exactly as the profiler times blocks:
+/// same runtime, threads, warm-up and timed runs, batch 1.
+///
+/// ```swift
+/// let meter = try ModelLatencyMeter(device: DeviceProfile.load(contentsOf: deviceURL))
+/// let measured = try meter.measure(architecture)   // measured.medianMilliseconds
+/// ```
+public struct ModelLatencyMeter {
+    let timer: DeviceTimer
+
+    /// - Throws: ``LatencyError/runtimeUnavailable(_:)`` when the device's runtime cannot be loaded.
+    public init(device: DeviceProfile) throws {
+        timer = try DeviceTimer(device: device)
+        applyAffinity(device.cpuAffinity)
+    }
+
+    /// The runtime's name and version, e.g. `1.32.0` for ONNX Runtime.
+    public var runtimeVersion: String { timer.runtimeVersion }
+
+    /// Exports `architecture` with seeded weights (`.seeded(0)`) and times it end to end.
+    ///
+    /// - Throws: ``LatencyError/unsupportedFamily(_:)`` for mamba; runtime errors.
+    public func measure(_ architecture: Architecture) throws -> LatencyMeasurement {
+        try timer.measure(architecture)
+    }
+
+    /// Times an existing `.onnx` file (ONNX Runtime devices only).
+    ///
+    /// - Throws: ``LatencyError/unreadableModel(path:reason:)``,
+    ///   ``LatencyError/runtimeUnavailable(_:)`` on a native device, runtime errors.
+    public func measure(modelAt url: URL) throws -> LatencyMeasurement {
+        try timer.measure(modelAt: url)
+    }
+}
+
+/// Pins the process to `cores` (Linux `sched_setaffinity`); nil leaves it alone.
+///
+/// - Returns: false when the kernel refused (e.g. none of the cores exists).
+@discardableResult
+func applyAffinity(_ cores: [Int]?) -> Bool {
+    #if os(Linux)
+    guard let cores, !cores.isEmpty else { return true }
+    // Glibc declares sched_setaffinity only under _GNU_SOURCE, which Swift's Glibc module
+    // does not set: look it up in the already loaded C library instead.
+    typealias SetAffinity = @convention(c) (pid_t, Int, UnsafeRawPointer) -> Int32
+    guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "sched_setaffinity") else { return false }
+    var mask = [UInt8](repeating: 0, count: 128)  // 1024 CPUs, glibc's cpu_set_t
+    for core in cores where core < mask.count * 8 { mask[core / 8] |= UInt8(1 << (core % 8)) }
+    let setAffinity = unsafeBitCast(symbol, to: SetAffinity.self)
+    return mask.withUnsafeBytes { setAffinity(0, $0.count, $0.baseAddress!) } == 0
+    #else
+    return cores == nil
+    #endif
+}

@@ -1,0 +1,216 @@
+import ArgumentParser
+import EdgeNASCore
+import EdgeNASLatency
+import Foundation
+import Synchronization
+
+/// `edgenas profile`: per-block latency tables for a search space on a device.
+struct Profile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure the latency of every block a search space can produce, on this device.",
+        discussion: """
+        Lists every distinct block signature of the space (stem, each MBConv block with its \
+        input shape, head, ViT patch embedding, ViT layer, classifier), exports each one the \
+        table lacks as a small ONNX graph and times it in the device's runtime (ONNX Runtime's \
+        C API, or the engine for `runtime: native`): warm-up runs, then timed runs whose count, \
+        median, p90, mean and standard deviation are stored in an SQLite table with the \
+        runtime, its version and the threads.
+
+        Each block is committed as soon as it is measured. Ctrl-C (or a kill) loses nothing \
+        measured: run the same command again and it measures only what is missing. A file \
+        that is not an EdgeNAS table, or a table of another device, is refused and left as it is.
+
+        --calibrate N also times N sampled whole models end to end, the same way, and fits \
+        measured = a · sum + b, which `edgenas latency` and search apply to predictions.
+
+        Examples:
+          edgenas profile --space spaces/fmnist-mbconv-tiny.json --device devices/local.yaml --dry-run
+            fmnist-mbconv-tiny: 1190 block signatures, 1190 to measure on host-x86_64-ort-t1, about 0:40
+          edgenas profile --space spaces/fmnist-mbconv-tiny.json --device devices/local.yaml --calibrate 20
+          edgenas profile --space spaces/fmnist-vit.json --device devices/local.yaml \\
+              --table latency-tables/host-x86_64-ort-t1.sqlite
+        """
+    )
+
+    @Option(help: ArgumentHelp("The search-space file (edgenas.space/1, JSON or YAML).", valueName: "SPACE"))
+    var space: String
+
+    @Option(help: ArgumentHelp("The device file (devices/*.yaml).", valueName: "DEVICE.yaml"))
+    var device: String
+
+    @Option(help: ArgumentHelp("The latency table (default: latency-tables/<device id>.sqlite).", valueName: "path.sqlite"))
+    var table: String?
+
+    @Flag(help: "Print the number of signatures and the estimated time; measure nothing.")
+    var dryRun = false
+
+    @Option(help: ArgumentHelp("Also time N sampled whole models and fit the calibration line (N ≥ 2).",
+                               valueName: "N"))
+    var calibrate: Int?
+
+    @Option(help: ArgumentHelp("Seed of the models sampled for --calibrate.", valueName: "N"))
+    var seed: UInt64 = 1
+
+    func validate() throws {
+        if let calibrate, calibrate < 2 {
+            throw ValidationError("--calibrate fits a line and needs at least 2 models, got \(calibrate)")
+        }
+    }
+
+    func run() throws {
+        let searchSpace = try loadSpace(space)
+        let deviceProfile = try loadDevice(device)
+        let signatures = try blockSignatures(of: searchSpace, file: space)
+        let tablePath = try resolvedTablePath(table, device: deviceProfile, creating: !dryRun)
+
+        if dryRun {
+            var missingCount = signatures.count
+            if FileManager.default.fileExists(atPath: tablePath) {
+                let existing = try openTable(tablePath, device: deviceProfile, create: false)
+                missingCount = try existing.missingSignatures(signatures).count
+            }
+            let seconds = LatencyProfiler.estimatedSeconds(signatureCount: missingCount, device: deviceProfile)
+            print("\(searchSpace.name): \(signatures.count) block signatures, \(missingCount) to measure on " +
+                  "\(deviceProfile.id) (\(deviceProfile.warmupRuns) warm-up + \(deviceProfile.timedRuns) timed runs " +
+                  "each), about \(ProgressBar.clockText(seconds: seconds)) into \(tablePath)")
+            return
+        }
+
+        let latencyTable = try openTable(tablePath, device: deviceProfile, create: true)
+        let host = HostState.current()
+        for warning in host.warnings { writeToStandardError("warning: \(warning)\n") }
+        let profiler = try withCommandErrors { try LatencyProfiler(device: deviceProfile, table: latencyTable) }
+        InterruptFlag.install()
+
+        let start = ContinuousClock.now
+        var bar: ProgressBar?
+        let outcome = try withCommandErrors {
+            try profiler.profile(signatures, shouldStop: InterruptFlag.isSet) { done, total in
+                if bar == nil { bar = ProgressBar(total: total, label: "profile", unit: "blocks") }
+                bar?.update(done: done)
+            }
+        }
+        bar?.finish()
+        if outcome.interrupted {
+            throw interrupted("\(outcome.measured) block(s) measured in this run are saved in \(tablePath); " +
+                              "\(outcome.remaining) remain. Run the same command again to resume")
+        }
+        let elapsed = seconds(ContinuousClock.now - start)
+        print("\(searchSpace.name) on \(deviceProfile.id): \(signatures.count) block signatures, " +
+              "\(outcome.measured) measured now, \(outcome.alreadyStored) already in \(tablePath) " +
+              "(\(ProgressBar.clockText(seconds: elapsed)))")
+
+        guard let calibrate else { return }
+        var generator = SeededGenerator(seed: seed)
+        let architectures = (0..<calibrate).map { _ in searchSpace.sample(using: &generator) }
+        var calibrationBar: ProgressBar?
+        let fit = try withCommandErrors {
+            try profiler.calibrate(architectures, shouldStop: InterruptFlag.isSet) { done, total in
+                if calibrationBar == nil { calibrationBar = ProgressBar(total: total, label: "calibrate", unit: "models") }
+                calibrationBar?.update(done: done)
+            }
+        }
+        calibrationBar?.finish()
+        guard let fit else {
+            throw interrupted("calibration stopped; the models timed so far are saved in \(tablePath). " +
+                              "Run the same command again to finish it")
+        }
+        print(String(format: "calibration: measured = %.4f · sum %@ %.1f µs over %d %@ models, R² %.4f",
+                     fit.slope, fit.interceptMicroseconds < 0 ? "−" : "+", abs(fit.interceptMicroseconds),
+                     fit.sampleCount, fit.family, fit.rSquared))
+    }
+}
+
+// MARK: - Shared by profile, latency and validate
+
+/// Set by SIGINT/SIGTERM; long loops poll it between committed steps.
+enum InterruptFlag {
+    private static let flag = Atomic<Bool>(false)
+
+    /// Catches Ctrl-C and `kill` so the current measurement can finish and be committed.
+    static func install() {
+        let handler: @convention(c) (Int32) -> Void = { _ in InterruptFlag.flag.store(true, ordering: .relaxed) }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+        // A parent may have started us with these signals blocked (some test runners and
+        // process launchers do); a blocked Ctrl-C would never reach the handler.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+    }
+
+    static func isSet() -> Bool { flag.load(ordering: .relaxed) }
+}
+
+/// Exit status 130 (128 + SIGINT) after saying what was kept.
+func interrupted(_ message: String) -> ExitCode {
+    writeToStandardError("\ninterrupted: \(message)\n")
+    return ExitCode(130)
+}
+
+func writeToStandardError(_ text: String) {
+    FileHandle.standardError.write(Data(text.utf8))
+}
+
+func seconds(_ duration: Duration) -> Double {
+    let (whole, fraction) = duration.components
+    return Double(whole) + Double(fraction) * 1e-18
+}
+
+/// The validated space at `path`; a bad file is `CommandFailure.badInput`.
+func loadSpace(_ path: String) throws -> SearchSpace {
+    do { return try SearchSpace(contentsOf: URL(fileURLWithPath: path)) } catch {
+        throw CommandFailure.badInput("\(error)")
+    }
+}
+
+/// The device file at `path`; a bad file is `CommandFailure.badInput` naming the field.
+func loadDevice(_ path: String) throws -> DeviceProfile {
+    do { return try DeviceProfile.load(contentsOf: URL(fileURLWithPath: path)) } catch {
+        throw CommandFailure.badInput("\(error)")
+    }
+}
+
+func blockSignatures(of space: SearchSpace, file: String) throws -> [BlockSignature] {
+    do { return try space.blockSignatures() } catch {
+        throw CommandFailure.badInput("\(file): \(error)")
+    }
+}
+
+/// `--table` as given, or `latency-tables/<device id>.sqlite` (its directory created when
+/// `creating`). An explicit table's directory must exist.
+func resolvedTablePath(_ table: String?, device: DeviceProfile, creating: Bool) throws -> String {
+    let path = table ?? "latency-tables/\(device.id).sqlite"
+    let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+    var isDirectory: ObjCBool = false
+    if !FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
+        guard table == nil else {
+            throw CommandFailure.badInput("\(path): directory \(directory.relativePath) does not exist; create it first")
+        }
+        if creating { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
+    } else if !isDirectory.boolValue {
+        throw CommandFailure.badInput("\(path): \(directory.relativePath) is not a directory")
+    }
+    return path
+}
+
+func openTable(_ path: String, device: DeviceProfile?, create: Bool) throws -> LatencyTable {
+    try withCommandErrors { try LatencyTable(path: path, device: device, createIfMissing: create) }
+}
+
+/// Library errors a user can fix become `badInput` (exit 64); anything else is internal (70).
+func withCommandErrors<Value>(_ body: () throws -> Value) throws -> Value {
+    do {
+        return try body()
+    } catch let error as CommandFailure {
+        throw error
+    } catch let error as ExitCode {
+        throw error
+    } catch let error as LatencyError {
+        throw CommandFailure.badInput(error.description)
+    } catch {
+        throw CommandFailure.internalError("\(error)")
+    }
+}

@@ -1,0 +1,116 @@
+import ArgumentParser
+import EdgeNASCore
+import EdgeNASLatency
+import Foundation
+
+/// `edgenas validate`: how well a latency table predicts fresh, measured models.
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check a latency table's predictions against end-to-end measurements.",
+        discussion: """
+        Samples N architectures from the space (skipping those used for calibration), predicts \
+        each from the table, exports it with seeded weights and times it end to end in the \
+        table's runtime with the table's threads and run counts, then reports the fraction \
+        within ±5 % and ±10 %, the mean absolute percentage error (MAPE), Kendall's τ and \
+        Spearman's ρ between predicted and measured latencies.
+
+        --device DEVICE.yaml uses that file's run counts and CPU affinity instead of what the \
+        table recorded; it must be the table's device.
+
+        Examples:
+          edgenas validate --space spaces/fmnist-vit.json --table latency-tables/host-x86_64-ort-t1.sqlite --samples 30
+            30 models on host-x86_64-ort-t1: 93% within ±10%, 77% within ±5%, MAPE 3.4%, tau 0.95, rho 0.99
+          edgenas validate --space spaces/fmnist-mbconv-tiny.json --table latency-tables/host-x86_64-ort-t1.sqlite \\
+              --samples 50 --json
+        """
+    )
+
+    @Option(help: ArgumentHelp("The search-space file the table was profiled for.", valueName: "SPACE"))
+    var space: String
+
+    @Option(help: ArgumentHelp("The latency table written by `edgenas profile`.", valueName: "path.sqlite"))
+    var table: String
+
+    @Option(help: ArgumentHelp("Number of fresh architectures to measure.", valueName: "N"))
+    var samples: Int = 30
+
+    @Option(help: ArgumentHelp("Seed of the sampled architectures.", valueName: "N"))
+    var seed: UInt64 = 2
+
+    @Option(help: ArgumentHelp("The table's device file, for its run counts and CPU affinity.", valueName: "DEVICE.yaml"))
+    var device: String?
+
+    @Flag(help: "Print the report as one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard samples >= 2 else { throw ValidationError("--samples must be at least 2 for rank correlations, got \(samples)") }
+    }
+
+    func run() throws {
+        let searchSpace = try loadSpace(space)
+        _ = try blockSignatures(of: searchSpace, file: space)
+        let givenDevice = try device.map(loadDevice)
+        let latencyTable = try openTable(table, device: givenDevice, create: false)
+        let deviceProfile = try withCommandErrors { try givenDevice ?? latencyTable.recordedDevice() }
+        let predictor = try withCommandErrors { try LatencyPredictor(table: latencyTable) }
+        let calibrated = Set(try withCommandErrors { try latencyTable.calibrationSamples().map(\.architectureID) })
+
+        // Fresh: neither a calibration model nor a repeat within this run.
+        var generator = SeededGenerator(seed: seed)
+        var architectures: [Architecture] = []
+        var seen = calibrated
+        var draws = 0
+        while architectures.count < samples && draws < samples * 100 {
+            let candidate = searchSpace.sample(using: &generator)
+            draws += 1
+            if seen.insert(candidate.id).inserted { architectures.append(candidate) }
+        }
+        guard architectures.count == samples else {
+            throw CommandFailure.badInput("\(space): only \(architectures.count) fresh architectures in \(draws) draws; " +
+                                          "ask for fewer --samples")
+        }
+        let predictions = try withCommandErrors { try architectures.map { try predictor.predict($0) } }
+
+        let meter = try withCommandErrors { try ModelLatencyMeter(device: deviceProfile) }
+        InterruptFlag.install()
+        let bar = ProgressBar(total: architectures.count, label: "validate", unit: "models")
+        let start = ContinuousClock.now
+        var results: [LatencyValidation.Sample] = []
+        for (architecture, prediction) in zip(architectures, predictions) {
+            if InterruptFlag.isSet() { throw interrupted("validation stopped after \(results.count) models") }
+            let measured = try withCommandErrors { try meter.measure(architecture) }
+            results.append(LatencyValidation.Sample(architectureID: architecture.id,
+                                                    predictedMilliseconds: prediction.predictedMilliseconds,
+                                                    measuredMilliseconds: measured.medianMilliseconds))
+            bar.update(done: results.count)
+        }
+        bar.finish()
+        let report = LatencyValidation(deviceID: deviceProfile.id, samples: results,
+                                       elapsedSeconds: seconds(ContinuousClock.now - start))
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(Self.text(report))
+        }
+    }
+
+    static func text(_ report: LatencyValidation) -> String {
+        func percent(_ fraction: Double) -> String { String(format: "%.0f%%", fraction * 100) }
+        func optional(_ value: Double?) -> String { value.map { String(format: "%.3f", $0) } ?? "n/a" }
+        var lines = ["\(report.samples.count) models on \(report.deviceID): \(percent(report.within10Percent)) within " +
+                     "±10%, \(percent(report.within5Percent)) within ±5%, MAPE " +
+                     String(format: "%.2f%%", report.meanAbsolutePercentError) +
+                     ", tau \(optional(report.kendallTau)), rho \(optional(report.spearmanRho)) " +
+                     "(\(ProgressBar.clockText(seconds: report.elapsedSeconds)))"]
+        lines.append("  architecture       predicted_ms  measured_ms   error")
+        for sample in report.samples {
+            lines.append(String(format: "  %@  %12.4f %12.4f  %+6.2f%%", sample.architectureID.padding(
+                toLength: 16, withPad: " ", startingAt: 0), sample.predictedMilliseconds, sample.measuredMilliseconds,
+                sample.errorPercent))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
