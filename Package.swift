@@ -92,6 +92,7 @@ let package = Package(
         .testTarget(name: "EdgeNASONNXTests",
                     dependencies: ["EdgeNASONNX", "EdgeNASModels", "EdgeNASData", "TestSupport"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "EdgeNASProbesTests", dependencies: ["EdgeNASProbes", "EdgeNASData", "TestSupport"]),
         // Runs the built CLI as a process, as users and scripts do.
         .testTarget(name: "edgenasTests", dependencies: ["edgenas", "TestSupport"]),
     ],
