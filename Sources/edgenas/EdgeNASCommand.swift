@@ -13,7 +13,7 @@ struct EdgeNASCommand: ParsableCommand {
 
         Start with `edgenas demo` to check the engine on Fashion-MNIST.
         """,
-        subcommands: [Demo.self, Count.self, Sample.self, Train.self, Export.self, Bench.self]
+        subcommands: [Demo.self, Count.self, Sample.self, Train.self, Export.self, Bench.self, Rank.self]
     )
 
     /// Parses and runs a subcommand; a `CommandFailure` becomes one `error:` line on stderr
