@@ -19,7 +19,7 @@ extension Tensor {
                 }
             }
         }
-        return Tensor(shape: shape, storage: values, inputs: [input]) { result in
+        let output = Tensor(shape: shape, storage: values, inputs: [input]) { result in
             input.writeOrAccumulateGradient { inputGradient, accumulate in
                 input.storage.withUnsafeBufferPointer { x in
                     result.storage.withUnsafeBufferPointer { y in
@@ -37,6 +37,12 @@ extension Tensor {
                 }
             }
         }
+        if let recorder = ActivationRecorder.current, Self.preservesSign(function) { recorder.append(output) }
+        return output
+    }
+
+    private static func preservesSign(_ function: edgenas_unary) -> Bool {
+        [EDGENAS_RELU, EDGENAS_RELU6, EDGENAS_HARD_SWISH, EDGENAS_SILU, EDGENAS_GELU].contains(function)
     }
 }
 

@@ -13,7 +13,8 @@ struct EdgeNASCommand: ParsableCommand {
 
         Start with `edgenas demo` to check the engine on Fashion-MNIST.
         """,
-        subcommands: [Demo.self, Count.self, Sample.self, Train.self, Export.self, Bench.self, Profile.self, Latency.self, Validate.self]
+        subcommands: [Profile.self, Latency.self, Validate.self, Rank.self, Sample.self, Count.self, Train.self, Export.self,
+                      Demo.self, Bench.self]
     )
 
     /// Parses and runs a subcommand; a `CommandFailure` becomes one `error:` line on stderr
