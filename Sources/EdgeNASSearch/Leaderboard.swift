@@ -54,9 +54,9 @@ public struct Leaderboard: Sendable {
         self.entries = entries
     }
 
-    /// `rank,id,params,flops,predicted_latency_ms,<criteria…>,total,diverged`, one row per candidate.
+    /// `rank,id,params,flops,predicted_latency_ms,score_<criterion>…,total,diverged`, one row per candidate.
     public func csv() -> String {
-        let header = ["rank", "id", "params", "flops", "predicted_latency_ms"] + criteria.map(\.name) + ["total", "diverged"]
+        let header = ["rank", "id", "params", "flops", "predicted_latency_ms"] + criteria.map { "score_\($0.name)" } + ["total", "diverged"]
         var lines = [header.joined(separator: ",")]
         for entry in entries {
             var fields = [String(entry.rank), entry.id, String(entry.params), String(entry.flops),

@@ -75,7 +75,7 @@ public struct SearchReport {
         }
         lines.append("")
         if let plan {
-            lines += ["## Scoring plan", "", plan.summary, ""]
+            lines += ["## Scoring plan", "", "```", plan.summary, "```", ""]
         }
         if let winner = leaderboard.winner {
             lines += ["## Winner", ""]
@@ -84,7 +84,7 @@ public struct SearchReport {
                 + String(format: ", total score %.3f.", winner.total))
             lines += ["", "```json", winner.architectureJSON, "```", ""]
         }
-        lines += ["## Leaderboard (top 10 of \(leaderboard.entries.count))", ""]
+        lines += ["## Leaderboard (top \(min(10, leaderboard.entries.count)) of \(leaderboard.entries.count))", ""]
         let names = leaderboard.criteria.map(\.name)
         lines.append("| rank | id | Params | MFLOPs | latency ms | " + names.joined(separator: " | ") + " | total |")
         lines.append("|" + String(repeating: "---|", count: 6 + names.count))

@@ -22,6 +22,13 @@ enum StopRequest {
                 }
             }
         }
+        // A parent may have started us with these signals blocked (some test runners and
+        // process launchers do); a blocked Ctrl-C would never reach the handler.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
     }
 
     nonisolated(unsafe) private static var noticeText = ""

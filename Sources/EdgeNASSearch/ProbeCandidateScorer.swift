@@ -1,0 +1,116 @@
+import EdgeNASCore
+import EdgeNASProbes
+import Foundation
+
+/// Scores candidates with the six probes: the budget-adaptive evaluator calibrates (D, E) on
+/// the first candidates within a share of the budget, then every candidate is trained at
+/// that point, shrunk when the run falls behind its deadline.
+public final class ProbeCandidateScorer: CandidateScorer {
+    public let name = "probes"
+    public let criteria = ProbeKind.allCases.map { ScoreCriterion(name: $0.rawValue, lowerIsBetter: $0.lowerIsBetter) }
+    public let suite: ProbeSuite
+    /// Share of the total budget spent on calibration (the rest scores the candidates).
+    public let calibrationFraction: Double
+    /// How many candidates calibration ranks at its anchor points.
+    public let calibrationCandidates: Int
+    public let weights: [ProbeKind: Double]
+    private var schedule: ProbeBudgetSchedule?
+    /// Called when the run is late and candidates get a smaller (D, E).
+    public var onShrink: (String) -> Void = { _ in }
+
+    public init(suite: ProbeSuite, calibrationFraction: Double = 0.3, calibrationCandidates: Int = 4,
+                weights: [ProbeKind: Double] = [:]) {
+        self.suite = suite
+        self.calibrationFraction = calibrationFraction
+        self.calibrationCandidates = calibrationCandidates
+        self.weights = weights
+    }
+
+    public func plan(calibrationCandidates pool: [Architecture], totalBudgetSeconds: Double, candidateCount: Int,
+                     progress: @escaping (String) -> Void) throws -> ScoringPlan? {
+        let started = ContinuousClock.now
+        let evaluator = BudgetAdaptiveEvaluator(suite: suite, seed: suite.seed)
+        let chosen = Array(pool.prefix(max(3, calibrationCandidates)))
+        var lastStage = ""
+        var plan = try evaluator.plan(
+            calibrationCandidates: chosen,
+            perCandidateBudgetSeconds: (1 - calibrationFraction) * totalBudgetSeconds / Double(candidateCount),
+            calibrationBudgetSeconds: calibrationFraction * totalBudgetSeconds) { step in
+                // One line per stage change, e.g. "run 5/16: anchors D 256, candidate 1/4".
+                if step.stage != lastStage {
+                    lastStage = step.stage
+                    progress("calibration run \(step.completedRuns + 1)/\(step.totalRuns): \(step.stage)")
+                }
+            }
+        // Re-solve for what calibration really left over.
+        let spent = (ContinuousClock.now - started).inSeconds
+        plan = plan.replanned(perCandidateBudgetSeconds: max(totalBudgetSeconds - spent, 0) / Double(candidateCount))
+        schedule = ProbeBudgetSchedule(plan: plan)
+        return ScoringPlan(encoded: try JSONEncoder().encode(plan), summary: plan.summary)
+    }
+
+    public func adopt(_ stored: ScoringPlan) throws {
+        schedule = ProbeBudgetSchedule(plan: try JSONDecoder().decode(BudgetPlan.self, from: stored.encoded))
+    }
+
+    public func evaluate(_ architecture: Architecture, seed: UInt64, deadline: ContinuousClock.Instant,
+                         remainingCandidates: Int) throws -> CandidateEvaluation {
+        guard var schedule else { throw SearchError.badInput("the probe scorer has no plan: calibrate or adopt one first") }
+        let secondsLeft = (deadline - ContinuousClock.now).inSeconds
+        let setting = schedule.next(secondsLeft: secondsLeft, candidatesLeft: remainingCandidates)
+        if setting.shrunk {
+            onShrink("running late: the remaining \(remainingCandidates) candidates get D \(setting.dataVolume), E \(setting.epochs)")
+        }
+        let result = try suite.evaluate(architecture, dataVolume: setting.dataVolume, epochs: setting.epochs, seed: seed)
+        schedule.record(result)
+        self.schedule = schedule
+        return CandidateEvaluation(
+            rawScores: Dictionary(uniqueKeysWithValues: result.rawScores.map { ($0.key.rawValue, $0.value) }),
+            diverged: result.diverged.map(\.rawValue).sorted(), seconds: result.seconds)
+    }
+
+    public func totals(_ evaluations: [CandidateEvaluation]) -> [Double] {
+        let results = evaluations.map { evaluation in
+            ProbeResult(
+                rawScores: Dictionary(uniqueKeysWithValues: evaluation.rawScores.compactMap { key, value in
+                    ProbeKind(rawValue: key).map { ($0, value) }
+                }),
+                diverged: Set(evaluation.diverged.compactMap(ProbeKind.init(rawValue:))),
+                seconds: evaluation.seconds, dataVolume: 0, epochs: 0)
+        }
+        return ProbeAggregation.totals(results, weights: weights).map(\.total)
+    }
+}
+
+/// Scores candidates with one zero-cost proxy at initialisation (no training, no budget).
+public final class ProxyCandidateScorer: CandidateScorer {
+    public let proxy: ZeroCostProxy
+    public let batch: ProxyBatch
+    public var name: String { proxy.rawValue }
+    public var criteria: [ScoreCriterion] { [ScoreCriterion(name: proxy.rawValue, lowerIsBetter: false)] }
+
+    public init(proxy: ZeroCostProxy, batch: ProxyBatch) {
+        self.proxy = proxy
+        self.batch = batch
+    }
+
+    public func plan(calibrationCandidates: [Architecture], totalBudgetSeconds: Double, candidateCount: Int,
+                     progress: @escaping (String) -> Void) throws -> ScoringPlan? { nil }
+
+    public func adopt(_ plan: ScoringPlan) throws {}
+
+    public func evaluate(_ architecture: Architecture, seed: UInt64, deadline: ContinuousClock.Instant,
+                         remainingCandidates: Int) throws -> CandidateEvaluation {
+        let started = ContinuousClock.now
+        let value = try proxy.score(architecture, batch: batch, seed: seed)
+        // A proxy that is not finite (e.g. an overflowing synflow) ranks last, as a diverged probe does.
+        return CandidateEvaluation(rawScores: [proxy.rawValue: value], diverged: value.isFinite ? [] : [proxy.rawValue],
+                                   seconds: (ContinuousClock.now - started).inSeconds)
+    }
+
+    public func totals(_ evaluations: [CandidateEvaluation]) -> [Double] {
+        let values = evaluations.map { $0.rawScores[proxy.rawValue] ?? -.infinity }
+        let worst = values.filter(\.isFinite).min() ?? 0
+        return values.map { $0.isFinite ? $0 : worst - 1 }
+    }
+}

@@ -1,0 +1,426 @@
+import ArgumentParser
+import EdgeNASCore
+import EdgeNASData
+import EdgeNASLatency
+import EdgeNASModels
+import EdgeNASONNX
+import EdgeNASProbes
+import EdgeNASSearch
+import Foundation
+
+/// `edgenas search`: the main job. Sample candidates that meet the limits, score them with
+/// the probes within the budget, rank, and export the winner to ONNX.
+struct Search: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Search a space under Params/FLOPs/latency limits and export the best candidate.",
+        discussion: """
+            Draws --candidates architectures from the space that meet every limit (a candidate \
+            that breaks one is redrawn, at most --attempts times per candidate), scores them with \
+            the six vision probes within --budget (the budget-adaptive evaluator first picks the \
+            data volume and epochs that rank most reliably in that time), ranks them, and writes \
+            into the run folder:
+
+              winner.json        the winning architecture
+              leaderboard.csv    id, Params, FLOPs, predicted latency, per-probe scores, total, rank
+              leaderboard.jsonl  the same, one JSON object per line, architecture included
+              pareto.svg         score against predicted latency, Pareto front marked
+              report.md          settings, the fitted budget surface, the winner, time per phase
+              search.sqlite      the run's state: an interrupted run goes on with --resume
+
+            The winner is exported to exports/NAME.onnx (NAME = the run folder's name), optionally \
+            trained first (--train-epochs), checked, and timed end to end on the device so the \
+            report shows measured against predicted latency.
+
+            Latency limits need the device's latency table, filled by `edgenas profile`; a space \
+            with blocks the table lacks is refused before anything runs.
+
+            Exit status: 0 done, 64 bad input (files, options, a table that lacks blocks), \
+            65 infeasible limits (the error names the limit, the closest candidate and the \
+            loosest limit that would have admitted it), 70 internal error, 130 interrupted.
+
+            Examples:
+              edgenas profile --space spaces/fmnist-mbconv-tiny.json --device devices/local.yaml
+              edgenas search --space spaces/fmnist-mbconv-tiny.json --device devices/local.yaml \\
+                  --max-latency-ms 0.25 --budget 10m --candidates 16 --out runs/tiny
+              edgenas search --out runs/tiny --resume          # after Ctrl-C or a crash
+              edgenas search --space spaces/fmnist-vit.json --device devices/local.yaml \\
+                  --max-params 200000 --strategy evolution --budget 20m --candidates 24 --out runs/vit
+            """)
+
+    @Option(help: ArgumentHelp("The search space (edgenas.space/1, JSON or YAML). Not needed with --resume.", valueName: "SPACE"))
+    var space: String?
+
+    @Option(help: ArgumentHelp("The device description (devices/*.yaml) whose latency table predicts latency.", valueName: "DEVICE"))
+    var device: String?
+
+    @Option(help: ArgumentHelp("The latency table (default: latency-tables/<device id>.sqlite).", valueName: "TABLE"))
+    var table: String?
+
+    @Option(name: .customLong("max-latency-ms"), help: ArgumentHelp("Limit on predicted latency in milliseconds (needs --device).", valueName: "MS"))
+    var maxLatencyMilliseconds: Double?
+
+    @Option(name: .customLong("max-latency-quantile"),
+            help: ArgumentHelp("Set the latency limit to this quantile (0–1) of the space's predicted latencies, e.g. 0.5 keeps the faster half (needs --device).", valueName: "Q"))
+    var maxLatencyQuantile: Double?
+
+    @Option(help: ArgumentHelp("Limit on trainable parameters.", valueName: "N"))
+    var maxParams: Int?
+
+    @Option(name: .customLong("max-flops"), help: ArgumentHelp("Limit on FLOPs per image (2 × MACs).", valueName: "N"))
+    var maxFLOPs: Int?
+
+    @Option(help: ArgumentHelp("Total scoring time, e.g. 20m, 90s, 1h (calibration included).", valueName: "TIME"))
+    var budget: DurationArgument = DurationArgument(seconds: 1200)
+
+    @Option(help: ArgumentHelp("How many candidates to score.", valueName: "N"))
+    var candidates: Int = 20
+
+    @Option(help: ArgumentHelp("The run folder; its name names the export (exports/NAME.onnx).", valueName: "DIR"))
+    var out: String
+
+    @Flag(help: "Go on with the interrupted run in --out, rescoring nothing already scored.")
+    var resume = false
+
+    @Option(help: ArgumentHelp("random (the paper's default) or evolution (regularised evolution).", valueName: "NAME"))
+    var strategy: SearchStrategyKind = .random
+
+    @Option(help: ArgumentHelp("Evolution: population size (the first ones are random samples).", valueName: "N"))
+    var population: Int = 8
+
+    @Option(help: ArgumentHelp("Evolution: tournament size.", valueName: "N"))
+    var tournament: Int = 3
+
+    @Option(help: ArgumentHelp("Scorer: probes, or a zero-cost proxy (params, flops, synflow, snip, grad_norm, naswot).", valueName: "NAME"))
+    var scorer: String = "probes"
+
+    @Option(help: ArgumentHelp("Seed of sampling, mutation and probe data.", valueName: "N"))
+    var seed: UInt64 = 0
+
+    @Option(help: ArgumentHelp("Most draws per candidate before the limits are declared infeasible.", valueName: "N"))
+    var attempts: Int = 2000
+
+    @Option(help: ArgumentHelp("Real images for the probes and for training the winner (MNIST-format directory).", valueName: "DIR"))
+    var images: String = MNISTFormat.defaultDirectory.path
+
+    @Option(help: ArgumentHelp("Train the winner this many epochs on --images before export (0: export initial weights).", valueName: "N"))
+    var trainEpochs: Int = 0
+
+    @Option(help: ArgumentHelp("Where to write the winner (default: exports/NAME.onnx).", valueName: "FILE"))
+    var export: String?
+
+    @Flag(help: "Print the final result as one JSON object on standard output.")
+    var json = false
+
+    @OptionGroup var threadOptions: ThreadOptions
+
+    func validate() throws {
+        guard candidates >= 2 else { throw ValidationError("--candidates must be at least 2 (scores are relative), got \(candidates)") }
+        guard attempts >= 1 else { throw ValidationError("--attempts must be at least 1, got \(attempts)") }
+        guard population >= 2, tournament >= 1, tournament <= population else {
+            throw ValidationError("need --population ≥ 2 and 1 ≤ --tournament ≤ --population, got \(population) and \(tournament)")
+        }
+        if scorer == "probes" && (candidates < 3 || (strategy == .evolution && population < 3)) {
+            throw ValidationError("the probes calibrate on at least 3 candidates: use --candidates ≥ 3 (and --population ≥ 3 with evolution)")
+        }
+        guard trainEpochs >= 0 else { throw ValidationError("--train-epochs must be 0 or more, got \(trainEpochs)") }
+        if !resume && space == nil { throw ValidationError("--space is required (or --resume to go on with the run in --out)") }
+        if (maxLatencyMilliseconds != nil || maxLatencyQuantile != nil) && device == nil {
+            throw ValidationError("a latency limit needs --device (and its latency table, filled by `edgenas profile`)")
+        }
+        if maxLatencyMilliseconds != nil && maxLatencyQuantile != nil {
+            throw ValidationError("give --max-latency-ms or --max-latency-quantile, not both")
+        }
+        if let maxLatencyQuantile, !(maxLatencyQuantile > 0 && maxLatencyQuantile <= 1) {
+            throw ValidationError("--max-latency-quantile must be in (0, 1], got \(maxLatencyQuantile)")
+        }
+        do { try SearchConstraints(maxParams: maxParams, maxFLOPs: maxFLOPs, maxLatencyMilliseconds: maxLatencyMilliseconds).validate() } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func run() throws {
+        threadOptions.apply()
+        let folder = URL(fileURLWithPath: out, isDirectory: true)
+        let runName = folder.lastPathComponent
+        let databasePath = folder.appendingPathComponent(SearchDatabase.fileName).path
+        let clock = ContinuousClock()
+
+        // Open the run: a new folder, or the interrupted one with its stored settings.
+        let database: SearchDatabase
+        let settings: SearchSettings
+        let searchSpace: SearchSpace
+        let spacePath: String?
+        if resume {
+            database = try searchFailure { try SearchDatabase(path: databasePath, create: false) }
+            guard let stored = try database.decodedSetting("settings", as: SearchSettings.self) else {
+                throw CommandFailure.badInput("\(databasePath): the run has no settings (it was created by an older or broken run); start it again in a new folder")
+            }
+            settings = stored
+            searchSpace = try searchFailure { try SearchSpace(jsonData: Data(stored.spaceJSON.utf8), file: "\(databasePath) (stored space)") }
+            spacePath = space
+            if space != nil {
+                let given = try makeSettings(space: try loadSpace(space!), deviceID: stored.deviceID,
+                                             maxLatencyMilliseconds: maxLatencyQuantile == nil ? maxLatencyMilliseconds
+                                                 : stored.constraints.maxLatencyMilliseconds)
+                let differences = stored.differences(from: given)
+                if !differences.isEmpty {
+                    throw CommandFailure.badInput("--resume: the run in \(out) was started with other settings: "
+                        + differences.joined(separator: "; ") + ". Resume without them, or start a new run with another --out")
+                }
+            }
+        } else {
+            if FileManager.default.fileExists(atPath: databasePath) {
+                throw CommandFailure.badInput("\(out) already holds a search; add --resume to go on with it, or choose another --out")
+            }
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            spacePath = space
+            searchSpace = try loadSpace(space!)
+            let latencyLimit = try resolvedLatencyLimit(space: searchSpace)
+            settings = try makeSettings(space: searchSpace, deviceID: try device.map { try loadDevice($0).id },
+                                        maxLatencyMilliseconds: latencyLimit)
+            database = try searchFailure { try SearchDatabase(path: databasePath, create: true) }
+            try database.setEncodedSetting("settings", settings)
+        }
+        _ = spacePath
+
+        // Latency prediction from the device's table, checked against the whole space up front.
+        let latency = try openLatency(space: searchSpace, deviceID: settings.deviceID)
+        let costModel = Self.costModel(latency)
+
+        let scoringScorer = try makeScorer(named: settings.scorer, space: searchSpace, seed: settings.seed)
+        StopRequest.install(notice: "\nstopping after the current candidate (Ctrl-C again to quit at once; --resume goes on)\n")
+
+        var scoringBar: ProgressBar?
+        let runner = SearchRunner(
+            space: searchSpace, settings: settings, database: database, costModel: costModel, scorer: scoringScorer,
+            attemptsPerCandidate: attempts,
+            events: { event in
+                switch event {
+                case let .sampled(found, needed, attempts, rejected):
+                    if found == needed { log("sampled \(found) candidates meeting the limits in \(attempts) draws (\(rejected) rejected)") }
+                case let .planning(message):
+                    log("plan: \(message)")
+                case let .planned(plan):
+                    log(plan.summary)
+                case let .scoringStarted(alreadyScored, total):
+                    if alreadyScored > 0 { log("resuming: \(alreadyScored) of \(total) candidates already scored") }
+                    scoringBar = ProgressBar(total: total, label: "search", unit: "cand")
+                    scoringBar?.update(done: alreadyScored)
+                case let .scored(done, _, _, best):
+                    let bestText = best.map { String(format: "best %@ %.2f", $0.id, $0.total) } ?? ""
+                    scoringBar?.update(done: done, extra: bestText)
+                }
+            },
+            shouldStop: { StopRequest.isRequested })
+
+        let leaderboard: Leaderboard
+        do {
+            leaderboard = try runner.run()
+            scoringBar?.finish()
+        } catch let error as SearchError {
+            scoringBar?.finish()
+            switch error {
+            case .interrupted: throw CommandFailure.interrupted(error.description)
+            case .infeasible: throw CommandFailure.infeasible(error.description)
+            case .badInput, .runDatabase: throw CommandFailure.badInput(error.description)
+            }
+        }
+        guard let winner = leaderboard.winner else { throw CommandFailure.internalError("the search scored no candidate") }
+
+        // Export the winner, optionally trained, and time it on the device.
+        let exportStart = clock.now
+        let exportPath = export ?? "exports/\(runName).onnx"
+        let winnerArchitecture = try Architecture(jsonData: Data(winner.architectureJSON.utf8))
+        let exported = try exportWinner(winnerArchitecture, to: exportPath, latency: latency,
+                                        predicted: winner.predictedLatencyMilliseconds, limit: settings.constraints.maxLatencyMilliseconds)
+        try database.addPhaseTime("export", seconds: (clock.now - exportStart).inSeconds)
+
+        let report = SearchReport(runName: runName, settings: settings, tablePath: latency?.tablePath, leaderboard: leaderboard,
+                                  plan: try database.decodedSetting("plan", as: ScoringPlan.self), phases: try database.phaseTimes(),
+                                  sampling: runner.samplingAttempts, export: exported)
+        try RunFolder.writeOutputs(in: folder, leaderboard: leaderboard, report: report)
+        try printResult(winner: winner, export: exported, folder: folder, leaderboard: leaderboard)
+    }
+
+    // MARK: Steps
+
+    private static func costModel(_ latency: OpenedLatency?) -> CostModel {
+        guard let predictor = latency?.predictor else { return CostModel(predictLatencyMilliseconds: nil) }
+        return CostModel(predictLatencyMilliseconds: { architecture in try predictor.predict(architecture).predictedMilliseconds })
+    }
+
+    private func makeSettings(space: SearchSpace, deviceID: String?, maxLatencyMilliseconds: Double?) throws -> SearchSettings {
+        SearchSettings(
+            spaceName: space.name, spaceJSON: space.canonicalJSON, deviceID: deviceID,
+            constraints: SearchConstraints(maxParams: maxParams, maxFLOPs: maxFLOPs, maxLatencyMilliseconds: maxLatencyMilliseconds),
+            budgetSeconds: budget.seconds, candidateCount: candidates, strategy: strategy, seed: seed, scorer: scorer,
+            population: population, tournament: tournament)
+    }
+
+    /// `--max-latency-ms`, or the latency at `--max-latency-quantile` of the space on the device.
+    private func resolvedLatencyLimit(space: SearchSpace) throws -> Double? {
+        guard let maxLatencyQuantile else { return maxLatencyMilliseconds }
+        guard let latency = try openLatency(space: space, deviceID: nil) else { return nil }
+        let model = Self.costModel(latency)
+        let limit = try model.latencyQuantile(maxLatencyQuantile, of: space, seed: seed)
+        // Three decimals, rounded up, so the printed limit is the one applied.
+        let rounded = (limit * 1000).rounded(.up) / 1000
+        log(String(format: "latency limit %.3f ms: the %.0f%% quantile of predicted latency over 1000 samples of %@",
+                   rounded, maxLatencyQuantile * 100, space.name))
+        return rounded
+    }
+
+    private func loadSpace(_ path: String) throws -> SearchSpace {
+        let loaded: SearchSpace
+        do { loaded = try SearchSpace(contentsOf: URL(fileURLWithPath: path)) } catch { throw CommandFailure.badInput("\(error)") }
+        // Refused before any sampling: the probes train candidates and the winner is exported.
+        guard loaded.family != .mamba else {
+            throw CommandFailure.badInput("\(path): Mamba spaces cannot be searched yet: the engine has no Mamba network "
+                + "to train on the probes or export; search an mbconv or vit space")
+        }
+        return loaded
+    }
+
+    private func loadDevice(_ path: String) throws -> DeviceProfile {
+        do { return try DeviceProfile.load(contentsOf: URL(fileURLWithPath: path)) } catch { throw CommandFailure.badInput("\(error)") }
+    }
+
+    struct OpenedLatency {
+        var device: DeviceProfile
+        var tablePath: String
+        var predictor: LatencyPredictor
+    }
+
+    /// The predictor for the device's table, or nil when no device is given; refuses a table
+    /// that lacks any block the space can produce, naming the command that fills it.
+    private func openLatency(space: SearchSpace, deviceID: String?) throws -> OpenedLatency? {
+        guard let devicePath = device else {
+            if deviceID != nil { throw CommandFailure.badInput("this run was started with a device: resume it with the same --device") }
+            return nil
+        }
+        let profile = try loadDevice(devicePath)
+        let tablePath = table ?? "latency-tables/\(profile.id).sqlite"
+        let profileCommand = "edgenas profile --space \(space.name == "" ? "SPACE" : (self.space ?? "SPACE")) --device \(devicePath) --table \(tablePath)"
+        guard FileManager.default.fileExists(atPath: tablePath) else {
+            throw CommandFailure.badInput("\(tablePath): no latency table for device \(profile.id); fill it with `\(profileCommand)`")
+        }
+        do {
+            let latencyTable = try LatencyTable(path: tablePath, device: profile, createIfMissing: false)
+            let missing = try latencyTable.missingSignatures(try space.blockSignatures())
+            if !missing.isEmpty {
+                let shown = missing.prefix(3).map(\.key).joined(separator: ", ")
+                throw CommandFailure.badInput("\(tablePath) lacks \(missing.count) block(s) of space \(space.name) "
+                    + "(first: \(shown)); fill them with `\(profileCommand)`")
+            }
+            return OpenedLatency(device: profile, tablePath: tablePath, predictor: try LatencyPredictor(table: latencyTable))
+        } catch let failure as CommandFailure {
+            throw failure
+        } catch {
+            throw CommandFailure.badInput("\(error)")
+        }
+    }
+
+    private func exportWinner(_ architecture: Architecture, to path: String, latency: OpenedLatency?,
+                              predicted: Double?, limit: Double?) throws -> WinnerExport {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let network = try buildNetwork(architecture, seed: seed)
+        var accuracy: Double?
+        if trainEpochs > 0 {
+            log("training the winner \(architecture.id) for \(trainEpochs) epoch(s) on \(images)")
+            let (training, test) = try loadImageSplits(images)
+            let configuration = TrainingConfiguration(epochs: trainEpochs, seed: seed)
+            let report = try runTraining(network, configuration: configuration, training: training, test: test, log: log)
+            accuracy = report.testAccuracy.map { $0 * 100 }
+        }
+        network.setTrainingMode(false)
+        do {
+            try ONNXExporter.model(for: architecture, network: network).write(to: url)
+        } catch let error as ONNXExportError {
+            if case .checkerRejected = error { throw CommandFailure.internalError("\(error)") }
+            throw CommandFailure.badInput("\(error)")
+        }
+        var measured: Double?
+        if let latency {
+            log("timing \(path) on \(latency.device.id)")
+            do { measured = try ModelLatencyMeter(device: latency.device).measure(modelAt: url).medianMilliseconds } catch {
+                throw CommandFailure.internalError("timing the exported winner failed: \(error)")
+            }
+        }
+        return WinnerExport(path: path, measuredLatencyMilliseconds: measured, predictedLatencyMilliseconds: predicted,
+                            latencyLimitMilliseconds: limit, testAccuracyPercent: accuracy, trainingEpochs: trainEpochs)
+    }
+
+    private func printResult(winner: LeaderboardEntry, export: WinnerExport, folder: URL, leaderboard: Leaderboard) throws {
+        if json {
+            var object: [String: Any] = [
+                "run": folder.path, "winner": winner.id, "params": winner.params, "flops": winner.flops,
+                "total_score": winner.total, "candidates": leaderboard.entries.count, "export": export.path,
+                "scores": winner.scores,
+            ]
+            object["predicted_latency_ms"] = winner.predictedLatencyMilliseconds
+            object["measured_latency_ms"] = export.measuredLatencyMilliseconds
+            object["latency_limit_met"] = export.meetsLatencyLimit
+            object["test_accuracy_percent"] = export.testAccuracyPercent
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("winner \(winner.id): Params \(winner.params), FLOPs \(winner.flops), total score \(String(format: "%.3f", winner.total))")
+        if let predicted = winner.predictedLatencyMilliseconds {
+            var line = String(format: "latency: predicted %.3f ms", predicted)
+            if let measured = export.measuredLatencyMilliseconds {
+                line += String(format: ", measured %.3f ms in the deployment runtime (%+.1f%%)", measured, (export.predictionError ?? 0) * 100)
+            }
+            if let limit = export.latencyLimitMilliseconds {
+                line += String(format: "; limit %.3f ms %@", limit, export.meetsLatencyLimit == false ? "NOT met" : "met")
+            }
+            print(line)
+        }
+        if let accuracy = export.testAccuracyPercent { print(String(format: "test accuracy after %d epoch(s): %.2f%%", trainEpochs, accuracy)) }
+        print("exported \(export.path)")
+        print("run folder \(folder.path): winner.json, leaderboard.csv/.jsonl, pareto.svg, report.md")
+    }
+
+    /// The probes (data generated once from the seed, at the space's resolution) or a zero-cost proxy.
+    private func makeScorer(named name: String, space: SearchSpace, seed: UInt64) throws -> CandidateScorer {
+        let images: ImageDataset
+        do { images = try MNISTFormat.load(directory: URL(fileURLWithPath: self.images, isDirectory: true), split: .train) } catch {
+            throw CommandFailure.badInput("\(error) (--images names the MNIST-format directory of real images)")
+        }
+        if name == "probes" {
+            var configuration = ProbeConfiguration()
+            configuration.resolution = space.input.height
+            do {
+                let scorer = ProbeCandidateScorer(suite: try ProbeSuite(configuration: configuration, images: images, seed: seed))
+                scorer.onShrink = { log($0) }
+                return scorer
+            } catch {
+                throw CommandFailure.badInput("\(error)")
+            }
+        }
+        guard let proxy = ZeroCostProxy(rawValue: name) else {
+            throw CommandFailure.badInput("--scorer \(name): expected probes, "
+                + ZeroCostProxy.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return ProxyCandidateScorer(proxy: proxy, batch: ProxyBatch(dataset: images, count: 64, seed: seed))
+    }
+
+    private func log(_ message: String) {
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+
+    private func searchFailure<Value>(_ body: () throws -> Value) throws -> Value {
+        do { return try body() } catch let error as SearchError { throw CommandFailure.badInput(error.description) }
+        catch { throw CommandFailure.badInput("\(error)") }
+    }
+}
+
+extension SearchStrategyKind: ExpressibleByArgument {}
+
+extension Duration {
+    var inSeconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+
+/// The README's job on a tiny space, end to end through the built binary: profile a device
+/// in ONNX Runtime, search under Params and latency limits, export and time the winner.
+@Suite(.serialized) struct SearchCommandTests {
+    /// 28×28 input (the probe and proxy images are Fashion-MNIST-sized) with few, small blocks.
+    static let space = """
+        {"format": "edgenas.space/1", "name": "test-search-tiny", "family": "mbconv",
+         "input": {"channels": 1, "height": 28, "width": 28}, "classes": 10, "activation": "relu6",
+         "stem": {"channels": 4, "kernel": 3, "stride": 2},
+         "stages": [
+           {"channels": [8, 12], "stride": 2, "depth": [1, 2], "kernel": [3, 5], "expand": [1, 2], "se": [false, true]},
+           {"channels": [12, 16], "stride": 2, "depth": [1], "kernel": [3], "expand": [2, 4], "se": [false]}],
+         "head": {"channels": [0, 32]}}
+        """
+
+    struct Inputs {
+        var folder: URL
+        var space: String
+        var device: String
+        var table: String
+        var images: String
+    }
+
+    /// Writes the space, an ONNX Runtime device with few runs, and a tiny MNIST-format dataset.
+    static func inputs() throws -> Inputs {
+        let folder = try makeTemporaryDirectory("search")
+        let space = folder.appendingPathComponent("space.json")
+        try Data(Self.space.utf8).write(to: space)
+        let device = folder.appendingPathComponent("device.yaml")
+        try Data("id: test-ort-t1\nruntime: onnxruntime\nthreads: 1\nwarmup_runs: 3\ntimed_runs: 15\n".utf8).write(to: device)
+        let images = try FakeMNIST.write(into: folder.appendingPathComponent("images"))
+        return Inputs(folder: folder, space: space.path, device: device.path,
+                      table: folder.appendingPathComponent("table.sqlite").path, images: images.path)
+    }
+
+    @Test func profileSearchAndExportAWinnerThatMeetsTheLimits() throws {
+        let inputs = try Self.inputs()
+        let profile = try runEdgenas(["profile", "--space", inputs.space, "--device", inputs.device, "--table", inputs.table,
+                                      "--calibrate", "3"])
+        #expect(profile.status == 0, "\(profile.standardError)")
+
+        let run = inputs.folder.appendingPathComponent("runs/tiny").path
+        let export = inputs.folder.appendingPathComponent("exports/tiny.onnx").path
+        let maxParams = 6000
+        let search = try runEdgenas([
+            "search", "--space", inputs.space, "--device", inputs.device, "--table", inputs.table,
+            "--max-latency-quantile", "0.7", "--max-params", String(maxParams), "--scorer", "synflow",
+            "--candidates", "5", "--budget", "30s", "--train-epochs", "1", "--images", inputs.images,
+            "--out", run, "--export", export, "--json"])
+        #expect(search.status == 0, "\(search.standardError)")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(search.standardOutput.utf8)) as? [String: Any],
+                                  "stdout should be one JSON object: \(search.standardOutput)")
+        let limitLine = try #require(search.standardError.split(separator: "\n").first { $0.hasPrefix("latency limit ") })
+        let limit = try #require(Double(limitLine.split(separator: " ")[2]))
+        #expect(try #require(result["params"] as? Int) <= maxParams)
+        #expect(try #require(result["predicted_latency_ms"] as? Double) <= limit)
+        // The exported winner ran in ONNX Runtime: that is where its measured latency comes from.
+        #expect(try #require(result["measured_latency_ms"] as? Double) > 0)
+        #expect(result["test_accuracy_percent"] is Double)
+        #expect(FileManager.default.fileExists(atPath: export))
+        for name in ["winner.json", "leaderboard.csv", "leaderboard.jsonl", "pareto.svg", "report.md", "search.sqlite"] {
+            #expect(FileManager.default.fileExists(atPath: "\(run)/\(name)"), "\(name) missing")
+        }
+        let leaderboard = try String(contentsOfFile: "\(run)/leaderboard.jsonl", encoding: .utf8).split(separator: "\n")
+        #expect(leaderboard.count == 5)
+        for line in leaderboard {
+            let entry = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(try #require(entry["params"] as? Int) <= maxParams)
+            #expect(try #require(entry["predicted_latency_ms"] as? Double) <= limit)
+        }
+        let report = try String(contentsOfFile: "\(run)/report.md", encoding: .utf8)
+        #expect(report.contains("Measured latency in the deployment runtime"))
+
+        // A finished run resumes to the same leaderboard without scoring anything again.
+        let again = try runEdgenas(["search", "--out", run, "--resume", "--device", inputs.device, "--table", inputs.table,
+                                    "--images", inputs.images, "--export", export, "--json"])
+        #expect(again.status == 0, "\(again.standardError)")
+        #expect(again.standardError.contains("5 of 5 candidates already scored"))
+        #expect(try String(contentsOfFile: "\(run)/leaderboard.jsonl", encoding: .utf8).split(separator: "\n") == leaderboard)
+    }
+
+    @Test func anInterruptedSearchResumesWhereItStopped() throws {
+        let inputs = try Self.inputs()
+        let run = inputs.folder.appendingPathComponent("runs/interrupted").path
+        let arguments = ["search", "--space", inputs.space, "--scorer", "snip", "--candidates", "40", "--budget", "60s",
+                         "--images", inputs.images, "--out", run, "--export", inputs.folder.appendingPathComponent("i.onnx").path]
+        // Ctrl-C as soon as the first progress line shows that scoring has begun.
+        let first = try runEdgenas(arguments, interruptWhen: { $0.contains("search: ") })
+        #expect(first.status == 130, "\(first.standardError)")
+        #expect(first.standardError.contains("--resume"))
+        let scoredBefore = try #require(first.standardError.split(separator: "\n").last { $0.hasPrefix("error: interrupted: ") })
+        #expect(!scoredBefore.contains("interrupted: 40 of 40"))
+        let second = try runEdgenas(arguments + ["--resume"])
+        #expect(second.status == 0, "\(second.standardError)")
+        let resumedFrom = try #require(second.standardError.split(separator: "\n").first { $0.hasPrefix("resuming: ") })
+        // What the interrupted run saved is exactly what the resumed run did not score again.
+        #expect(scoredBefore.dropFirst("error: interrupted: ".count).prefix(while: { $0 != " " })
+                == resumedFrom.dropFirst("resuming: ".count).prefix(while: { $0 != " " }))
+        let rows = try String(contentsOfFile: "\(run)/leaderboard.csv", encoding: .utf8).split(separator: "\n")
+        #expect(rows.count == 41)
+        // Resuming with other terms is refused rather than mixing two searches.
+        let changed = try runEdgenas(["search", "--space", inputs.space, "--scorer", "snip", "--candidates", "50",
+                                      "--images", inputs.images, "--out", run, "--resume"])
+        #expect(changed.status == 64)
+        #expect(changed.standardError.contains("--candidates (40 vs 50)"))
+    }
+
+    @Test func infeasibleLimitsAndMissingTablesExitWithTheirOwnCodes() throws {
+        let inputs = try Self.inputs()
+        let infeasible = try runEdgenas(["search", "--space", inputs.space, "--max-params", "100", "--scorer", "params",
+                                         "--candidates", "3", "--attempts", "200", "--images", inputs.images,
+                                         "--out", inputs.folder.appendingPathComponent("runs/none").path])
+        #expect(infeasible.status == 65)
+        #expect(infeasible.standardError.contains("--max-params broken by 200 of 200"))
+        #expect(infeasible.standardError.contains("Loosest limits that would have admitted it: --max-params "))
+
+        let noTable = try runEdgenas(["search", "--space", inputs.space, "--device", inputs.device, "--table", inputs.table,
+                                      "--max-latency-ms", "1", "--scorer", "params", "--candidates", "3", "--images", inputs.images,
+                                      "--out", inputs.folder.appendingPathComponent("runs/notable").path])
+        #expect(noTable.status == 64)
+        #expect(noTable.standardError.contains("edgenas profile --space \(inputs.space) --device \(inputs.device)"))
+
+        let mamba = inputs.folder.appendingPathComponent("mamba.json")
+        try Data("""
+            {"format": "edgenas.space/1", "name": "m", "family": "mamba", "input": {"channels": 1, "height": 28, "width": 28},
+             "classes": 10, "patch": [7], "embed": [32], "depth": [1], "state": [4], "expand": [2], "conv": [4]}
+            """.utf8).write(to: mamba)
+        let refused = try runEdgenas(["search", "--space", mamba.path, "--scorer", "params", "--candidates", "3",
+                                      "--out", inputs.folder.appendingPathComponent("runs/mamba").path])
+        #expect(refused.status == 64)
+        #expect(refused.standardError.contains("Mamba spaces cannot be searched yet"))
+    }
+}
