@@ -71,8 +71,8 @@ public struct CalibrationSample: Sendable, Codable, Equatable, FetchableRecord, 
     }
 }
 
-/// The per-device, per-family correction `measured = slope · sum + intercept`, least
-/// squares over the family's calibration samples.
+/// The per-device, per-family correction `measured = slope · sum + intercept`, a robust
+/// line through the family's calibration samples.
 public struct LatencyCalibration: Sendable, Codable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "calibration"
     /// The family the line was fitted on (CNN and transformer blocks fuse differently).
@@ -100,27 +100,34 @@ public struct LatencyCalibration: Sendable, Codable, Equatable, FetchableRecord,
         case fittedAt = "fitted_at"
     }
 
-    /// Least-squares line through (sum, measured); needs two distinct sums.
+    /// The Theil–Sen line through (sum, measured): slope = median of the pairwise slopes,
+    /// intercept = median of measured − slope · sum.
+    ///
+    /// Robust rather than least squares: on a shared machine one model timed while another
+    /// job ran can read several times too slow, and least squares would tilt the line for
+    /// every prediction; Theil–Sen ignores up to about 29 % of such points.
+    /// `rSquared` is 1 − SS_residual / SS_total of this line over all samples.
     ///
     /// - Throws: ``LatencyError/tooFewCalibrationModels(_:)`` with fewer than 2 samples.
     public static func fit(_ samples: [CalibrationSample], family: String, fittedAt: String) throws -> LatencyCalibration {
         guard samples.count >= 2 else { throw LatencyError.tooFewCalibrationModels(samples.count) }
         let x = samples.map(\.blockSumMicroseconds), y = samples.map(\.measuredMedianMicroseconds)
-        let meanX = SampleStatistics.mean(x), meanY = SampleStatistics.mean(y)
-        var sxx = 0.0, sxy = 0.0, syy = 0.0
-        for (xi, yi) in zip(x, y) {
-            sxx += (xi - meanX) * (xi - meanX)
-            sxy += (xi - meanX) * (yi - meanY)
-            syy += (yi - meanY) * (yi - meanY)
+        var slopes: [Double] = []
+        for i in x.indices {
+            for j in x.indices where j > i && x[j] != x[i] { slopes.append((y[j] - y[i]) / (x[j] - x[i])) }
         }
         // All sums equal: no slope to fit, keep the sums' scale and correct the offset.
-        let slope = sxx > 0 ? sxy / sxx : 1
-        let intercept = meanY - slope * meanX
-        var residual = 0.0
-        for (xi, yi) in zip(x, y) { residual += (yi - (slope * xi + intercept)) * (yi - (slope * xi + intercept)) }
-        let rSquared = syy > 0 ? 1 - residual / syy : 1
-        return LatencyCalibration(family: family, slope: slope, interceptMicroseconds: intercept, sampleCount: samples.count,
-                                  rSquared: rSquared, fittedAt: fittedAt)
+        let slope = slopes.isEmpty ? 1 : SampleStatistics.median(slopes)
+        let intercept = SampleStatistics.median(zip(x, y).map { $1 - slope * $0 })
+        let meanY = SampleStatistics.mean(y)
+        var residual = 0.0, total = 0.0
+        for (xi, yi) in zip(x, y) {
+            residual += (yi - (slope * xi + intercept)) * (yi - (slope * xi + intercept))
+            total += (yi - meanY) * (yi - meanY)
+        }
+        let rSquared = total > 0 ? 1 - residual / total : 1
+        return LatencyCalibration(family: family, slope: slope, interceptMicroseconds: intercept,
+                                  sampleCount: samples.count, rSquared: rSquared, fittedAt: fittedAt)
     }
 }
 

@@ -321,6 +321,13 @@ extension Architecture {
         }
         let fit = try LatencyCalibration.fit(samples, family: "vit", fittedAt: "now")
         #expect(abs(fit.slope - 1.2) < 1e-12 && abs(fit.interceptMicroseconds - 10) < 1e-9 && abs(fit.rSquared - 1) < 1e-12)
+        // One model timed while the machine was busy (6× too slow) must not tilt the line.
+        let busy = samples + [CalibrationSample(architectureID: "busy", family: "vit", architecture: "{}",
+                                                blockSumMicroseconds: 300, measuredMedianMicroseconds: 2220, measuredAt: "now"),
+                              CalibrationSample(architectureID: "a3", family: "vit", architecture: "{}",
+                                                blockSumMicroseconds: 500, measuredMedianMicroseconds: 610, measuredAt: "now")]
+        let robust = try LatencyCalibration.fit(busy, family: "vit", fittedAt: "now")
+        #expect(abs(robust.slope - 1.2) < 1e-9 && abs(robust.interceptMicroseconds - 10) < 1e-9 && robust.rSquared < 0.5)
         #expect(throws: LatencyError.tooFewCalibrationModels(1)) {
             try LatencyCalibration.fit(Array(samples.prefix(1)), family: "vit", fittedAt: "now")
         }
