@@ -192,12 +192,16 @@ public final class LatencyTable: Sendable {
         configuration.busyMode = .timeout(30)
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
-            try Self.migrator.migrate(pool)
+            do {
+                try Self.migrator.migrate(pool)
+            } catch {
+                // Two profilers creating one new file: the other may have applied the
+                // migration between our check and our write; then there is nothing left to do.
+                try Self.migrator.migrate(pool)
+            }
             try pool.write { db in
                 let now = Self.timestamp()
-                if let existing = try LatencyTableMetadata.fetchOne(db) {
-                    if let device { try Self.check(existing, against: device, path: path) }
-                } else {
+                if try LatencyTableMetadata.fetchOne(db) == nil {
                     guard let device else { throw LatencyError.deviceRequired(path: path) }
                     try LatencyTableMetadata(
                         schemaVersion: Self.schemaVersion, deviceID: device.id, deviceDescription: device.description,
@@ -206,6 +210,9 @@ public final class LatencyTable: Sendable {
                         hostCPUModel: HostState.cpuModel(), createdAt: now, updatedAt: now,
                         runOverheadMicroseconds: nil
                     ).insert(db)
+                }
+                if let device, let existing = try LatencyTableMetadata.fetchOne(db) {
+                    try Self.check(existing, against: device, path: path)
                 }
             }
         } catch let error as LatencyError {
@@ -363,6 +370,11 @@ public final class LatencyTable: Sendable {
             for record in try StoredBlockLatency.filter(keys: unique).fetchAll(db) { result[record.signature] = record }
             return result
         }
+    }
+
+    /// Whether `signature` has a measurement (another profiler may have stored it meanwhile).
+    public func contains(_ signature: BlockSignature) throws -> Bool {
+        try pool.read { db in try StoredBlockLatency.exists(db, key: signature.key) }
     }
 
     /// Number of measured blocks.

@@ -393,6 +393,31 @@ extension Architecture {
         #expect(prediction.calibrated && prediction.predictedMilliseconds.isFinite)
     }
 
+    @Test func twoProfilersOnOneTableShareTheWork() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("t.sqlite").path
+        let device = testDevice("test-native-t1", runtime: .native)
+        let signatures = try tinySpace().blockSignatures()
+        let outcomes = Mutex<[LatencyProfiler.Outcome]>([])
+        let failures = Mutex<[String]>([])
+        _ = try LatencyTable(path: path, device: device, createIfMissing: true)
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            do {
+                let table = try LatencyTable(path: path, device: device, createIfMissing: false)
+                let outcome = try LatencyProfiler(device: device, table: table).profile(signatures)
+                outcomes.withLock { $0.append(outcome) }
+            } catch {
+                failures.withLock { $0.append("profiler \(worker): \(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 } == [])
+        let results = outcomes.withLock { $0 }
+        #expect(results.count == 2 && results.allSatisfy { $0.measured + $0.alreadyStored == signatures.count })
+        #expect(results.map(\.measured).reduce(0, +) == signatures.count, "\(results)")
+        #expect(try LatencyTable(path: path, device: nil, createIfMissing: false).blockCount() == signatures.count)
+    }
+
     @Test func modelMeterTimesArchitecturesAndFiles() throws {
         guard runtimeFound else { return }
         let directory = try temporaryDirectory()
