@@ -25,7 +25,10 @@ public struct LatencyProfiler {
         self.device = device
         self.table = table
         timer = try DeviceTimer(device: device)
-        applyAffinity(device.cpuAffinity)
+        guard applyAffinity(device.cpuAffinity) else {
+            throw LatencyError.affinityRefused(deviceID: device.id, cores: device.cpuAffinity ?? [],
+                                               available: ProcessInfo.processInfo.activeProcessorCount)
+        }
     }
 
     /// The runtime's version as stored in the table.

@@ -431,6 +431,12 @@ extension Architecture {
         let file = directory.appendingPathComponent("m.onnx")
         try ONNXExporter.export(architecture, to: file)
         #expect(try meter.measure(modelAt: file).count == 3)
+        var pinned = testDevice()
+        pinned.cpuAffinity = [100_000]
+        #expect(throws: LatencyError.affinityRefused(deviceID: pinned.id, cores: [100_000],
+                                                     available: ProcessInfo.processInfo.activeProcessorCount)) {
+            try ModelLatencyMeter(device: pinned)
+        }
         let missing = directory.appendingPathComponent("none.onnx")
         #expect(throws: LatencyError.self) { try meter.measure(modelAt: missing) }
     }
