@@ -15,7 +15,7 @@ enum BlockModels {
     /// Name of the block graph's only output.
     static let outputName = "output"
 
-    /// A carrier architecture that contains `block`, and where it sits in that network.
+    /// A carrier architecture whose network contains `block` as its first part of that kind.
     static func carrier(for block: ProfiledBlock, inputChannels: Int = 1) -> Architecture {
         // Any valid neighbour will do: only the block's own weights are exported.
         let neutralBlock = MBConvBlock(kernel: 1, expand: 1, se: false)

@@ -27,6 +27,8 @@ public enum LatencyError: Error, Equatable, Sendable, CustomStringConvertible {
     case unreadableModel(path: String, reason: String)
     /// Calibration needs at least two models for a line fit.
     case tooFewCalibrationModels(Int)
+    /// The kernel refused the device's `cpu_affinity` (no listed CPU exists here).
+    case affinityRefused(deviceID: String, cores: [Int], available: Int)
 
     public var description: String {
         switch self {
@@ -62,6 +64,9 @@ public enum LatencyError: Error, Equatable, Sendable, CustomStringConvertible {
             return "cannot time models: \(reason)"
         case let .unreadableModel(path, reason):
             return "\(path): cannot time this model: \(reason)"
+        case let .affinityRefused(deviceID, cores, available):
+            return "device '\(deviceID)': cannot pin to cpu_affinity \(cores): this machine has CPUs 0-\(available - 1); "
+                + "fix cpu_affinity in the device file or remove it"
         case let .tooFewCalibrationModels(count):
             return "calibration fits a line and needs at least 2 models, got \(count)"
         }

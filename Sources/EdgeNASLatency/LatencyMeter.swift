@@ -132,7 +132,10 @@ public struct ModelLatencyMeter {
     /// - Throws: ``LatencyError/runtimeUnavailable(_:)`` when the device's runtime cannot be loaded.
     public init(device: DeviceProfile) throws {
         timer = try DeviceTimer(device: device)
-        applyAffinity(device.cpuAffinity)
+        guard applyAffinity(device.cpuAffinity) else {
+            throw LatencyError.affinityRefused(deviceID: device.id, cores: device.cpuAffinity ?? [],
+                                               available: ProcessInfo.processInfo.activeProcessorCount)
+        }
     }
 
     /// The runtime's name and version, e.g. `1.32.0` for ONNX Runtime.

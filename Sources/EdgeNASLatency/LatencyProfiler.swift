@@ -25,7 +25,10 @@ public struct LatencyProfiler {
         self.device = device
         self.table = table
         timer = try DeviceTimer(device: device)
-        applyAffinity(device.cpuAffinity)
+        guard applyAffinity(device.cpuAffinity) else {
+            throw LatencyError.affinityRefused(deviceID: device.id, cores: device.cpuAffinity ?? [],
+                                               available: ProcessInfo.processInfo.activeProcessorCount)
+        }
     }
 
     /// The runtime's version as stored in the table.
@@ -41,7 +44,7 @@ public struct LatencyProfiler {
     public struct Outcome: Sendable, Equatable {
         /// Blocks measured and stored by this run.
         public var measured: Int
-        /// Blocks that were already in the table.
+        /// Blocks that were already in the table, or that another profiler stored meanwhile.
         public var alreadyStored: Int
         /// Blocks still missing (nonzero only when stopped early).
         public var remaining: Int
@@ -60,20 +63,26 @@ public struct LatencyProfiler {
         let missing = try table.missingSignatures(signatures)
         let alreadyStored = Set(signatures.map(\.key)).count - missing.count
         try prepareTable()
-        var measured = 0
+        var measured = 0, storedElsewhere = 0
         progress(0, missing.count)
-        for signature in missing {
+        for (index, signature) in missing.enumerated() {
             if shouldStop() {
-                return Outcome(measured: measured, alreadyStored: alreadyStored, remaining: missing.count - measured,
-                               interrupted: true)
+                return Outcome(measured: measured, alreadyStored: alreadyStored + storedElsewhere,
+                               remaining: missing.count - index, interrupted: true)
             }
-            let measurement = try timer.measure(signature.block)
-            try table.record(signature, measurement, runtime: device.runtime, runtimeVersion: timer.runtimeVersion,
-                             threads: device.threads)
-            measured += 1
-            progress(measured, missing.count)
+            // A second profiler on the same table may have measured it since the run started.
+            if try table.contains(signature) {
+                storedElsewhere += 1
+            } else {
+                let measurement = try timer.measure(signature.block)
+                let stored = try table.record(signature, measurement, runtime: device.runtime,
+                                              runtimeVersion: timer.runtimeVersion, threads: device.threads)
+                if stored { measured += 1 } else { storedElsewhere += 1 }
+            }
+            progress(index + 1, missing.count)
         }
-        return Outcome(measured: measured, alreadyStored: alreadyStored, remaining: 0, interrupted: false)
+        return Outcome(measured: measured, alreadyStored: alreadyStored + storedElsewhere, remaining: 0,
+                       interrupted: false)
     }
 
     /// Stores the host state and, on the table's first run, the runtime's per-call overhead.

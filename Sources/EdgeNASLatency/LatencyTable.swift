@@ -71,8 +71,8 @@ public struct CalibrationSample: Sendable, Codable, Equatable, FetchableRecord, 
     }
 }
 
-/// The per-device, per-family correction `measured = slope · sum + intercept`, least
-/// squares over the family's calibration samples.
+/// The per-device, per-family correction `measured = slope · sum + intercept`, a robust
+/// line through the family's calibration samples.
 public struct LatencyCalibration: Sendable, Codable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "calibration"
     /// The family the line was fitted on (CNN and transformer blocks fuse differently).
@@ -100,27 +100,34 @@ public struct LatencyCalibration: Sendable, Codable, Equatable, FetchableRecord,
         case fittedAt = "fitted_at"
     }
 
-    /// Least-squares line through (sum, measured); needs two distinct sums.
+    /// The Theil–Sen line through (sum, measured): slope = median of the pairwise slopes,
+    /// intercept = median of measured − slope · sum.
+    ///
+    /// Robust rather than least squares: on a shared machine one model timed while another
+    /// job ran can read several times too slow, and least squares would tilt the line for
+    /// every prediction; Theil–Sen ignores up to about 29 % of such points.
+    /// `rSquared` is 1 − SS_residual / SS_total of this line over all samples.
     ///
     /// - Throws: ``LatencyError/tooFewCalibrationModels(_:)`` with fewer than 2 samples.
     public static func fit(_ samples: [CalibrationSample], family: String, fittedAt: String) throws -> LatencyCalibration {
         guard samples.count >= 2 else { throw LatencyError.tooFewCalibrationModels(samples.count) }
         let x = samples.map(\.blockSumMicroseconds), y = samples.map(\.measuredMedianMicroseconds)
-        let meanX = SampleStatistics.mean(x), meanY = SampleStatistics.mean(y)
-        var sxx = 0.0, sxy = 0.0, syy = 0.0
-        for (xi, yi) in zip(x, y) {
-            sxx += (xi - meanX) * (xi - meanX)
-            sxy += (xi - meanX) * (yi - meanY)
-            syy += (yi - meanY) * (yi - meanY)
+        var slopes: [Double] = []
+        for i in x.indices {
+            for j in x.indices where j > i && x[j] != x[i] { slopes.append((y[j] - y[i]) / (x[j] - x[i])) }
         }
         // All sums equal: no slope to fit, keep the sums' scale and correct the offset.
-        let slope = sxx > 0 ? sxy / sxx : 1
-        let intercept = meanY - slope * meanX
-        var residual = 0.0
-        for (xi, yi) in zip(x, y) { residual += (yi - (slope * xi + intercept)) * (yi - (slope * xi + intercept)) }
-        let rSquared = syy > 0 ? 1 - residual / syy : 1
-        return LatencyCalibration(family: family, slope: slope, interceptMicroseconds: intercept, sampleCount: samples.count,
-                                  rSquared: rSquared, fittedAt: fittedAt)
+        let slope = slopes.isEmpty ? 1 : SampleStatistics.median(slopes)
+        let intercept = SampleStatistics.median(zip(x, y).map { $1 - slope * $0 })
+        let meanY = SampleStatistics.mean(y)
+        var residual = 0.0, total = 0.0
+        for (xi, yi) in zip(x, y) {
+            residual += (yi - (slope * xi + intercept)) * (yi - (slope * xi + intercept))
+            total += (yi - meanY) * (yi - meanY)
+        }
+        let rSquared = total > 0 ? 1 - residual / total : 1
+        return LatencyCalibration(family: family, slope: slope, interceptMicroseconds: intercept,
+                                  sampleCount: samples.count, rSquared: rSquared, fittedAt: fittedAt)
     }
 }
 
@@ -185,12 +192,16 @@ public final class LatencyTable: Sendable {
         configuration.busyMode = .timeout(30)
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
-            try Self.migrator.migrate(pool)
+            do {
+                try Self.migrator.migrate(pool)
+            } catch {
+                // Two profilers creating one new file: the other may have applied the
+                // migration between our check and our write; then there is nothing left to do.
+                try Self.migrator.migrate(pool)
+            }
             try pool.write { db in
                 let now = Self.timestamp()
-                if let existing = try LatencyTableMetadata.fetchOne(db) {
-                    if let device { try Self.check(existing, against: device, path: path) }
-                } else {
+                if try LatencyTableMetadata.fetchOne(db) == nil {
                     guard let device else { throw LatencyError.deviceRequired(path: path) }
                     try LatencyTableMetadata(
                         schemaVersion: Self.schemaVersion, deviceID: device.id, deviceDescription: device.description,
@@ -199,6 +210,9 @@ public final class LatencyTable: Sendable {
                         hostCPUModel: HostState.cpuModel(), createdAt: now, updatedAt: now,
                         runOverheadMicroseconds: nil
                     ).insert(db)
+                }
+                if let device, let existing = try LatencyTableMetadata.fetchOne(db) {
+                    try Self.check(existing, against: device, path: path)
                 }
             }
         } catch let error as LatencyError {
@@ -356,6 +370,11 @@ public final class LatencyTable: Sendable {
             for record in try StoredBlockLatency.filter(keys: unique).fetchAll(db) { result[record.signature] = record }
             return result
         }
+    }
+
+    /// Whether `signature` has a measurement (another profiler may have stored it meanwhile).
+    public func contains(_ signature: BlockSignature) throws -> Bool {
+        try pool.read { db in try StoredBlockLatency.exists(db, key: signature.key) }
     }
 
     /// Number of measured blocks.

@@ -25,7 +25,8 @@ struct Profile: ParsableCommand {
 
         Examples:
           edgenas profile --space spaces/fmnist-mbconv-tiny.json --device devices/local.yaml --dry-run
-            fmnist-mbconv-tiny: 1190 block signatures, 1190 to measure on host-x86_64-ort-t1, about 0:40
+            fmnist-mbconv-tiny: 548 block signatures, 548 to measure on host-x86_64-ort-t1 (20 warm-up + 200 timed \
+        runs each), about 0:20 into latency-tables/host-x86_64-ort-t1.sqlite
           edgenas profile --space spaces/fmnist-mbconv-tiny.json --device devices/local.yaml --calibrate 20
           edgenas profile --space spaces/fmnist-vit.json --device devices/local.yaml \\
               --table latency-tables/host-x86_64-ort-t1.sqlite
@@ -118,6 +119,11 @@ struct Profile: ParsableCommand {
         print(String(format: "calibration: measured = %.4f · sum %@ %.1f µs over %d %@ models, R² %.4f",
                      fit.slope, fit.interceptMicroseconds < 0 ? "−" : "+", abs(fit.interceptMicroseconds),
                      fit.sampleCount, fit.family, fit.rSquared))
+        if fit.rSquared < 0.9 {
+            writeToStandardError(String(format: "warning: calibration R² %.3f is low: some models were probably timed while "
+                + "the machine was busy (the fit is robust to a few). Add models with --calibrate N --seed S on an idle "
+                + "machine; every model of the family in the table is used\n", fit.rSquared))
+        }
     }
 }
 

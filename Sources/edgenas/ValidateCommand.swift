@@ -73,6 +73,8 @@ struct Validate: ParsableCommand {
         let predictions = try withCommandErrors { try architectures.map { try predictor.predict($0) } }
 
         let meter = try withCommandErrors { try ModelLatencyMeter(device: deviceProfile) }
+        // Load that differs from when the table was measured shifts every measurement.
+        for warning in HostState.current().warnings { writeToStandardError("warning: \(warning)\n") }
         InterruptFlag.install()
         let bar = ProgressBar(total: architectures.count, label: "validate", unit: "models")
         let start = ContinuousClock.now

@@ -321,6 +321,13 @@ extension Architecture {
         }
         let fit = try LatencyCalibration.fit(samples, family: "vit", fittedAt: "now")
         #expect(abs(fit.slope - 1.2) < 1e-12 && abs(fit.interceptMicroseconds - 10) < 1e-9 && abs(fit.rSquared - 1) < 1e-12)
+        // One model timed while the machine was busy (6× too slow) must not tilt the line.
+        let busy = samples + [CalibrationSample(architectureID: "busy", family: "vit", architecture: "{}",
+                                                blockSumMicroseconds: 300, measuredMedianMicroseconds: 2220, measuredAt: "now"),
+                              CalibrationSample(architectureID: "a3", family: "vit", architecture: "{}",
+                                                blockSumMicroseconds: 500, measuredMedianMicroseconds: 610, measuredAt: "now")]
+        let robust = try LatencyCalibration.fit(busy, family: "vit", fittedAt: "now")
+        #expect(abs(robust.slope - 1.2) < 1e-9 && abs(robust.interceptMicroseconds - 10) < 1e-9 && robust.rSquared < 0.5)
         #expect(throws: LatencyError.tooFewCalibrationModels(1)) {
             try LatencyCalibration.fit(Array(samples.prefix(1)), family: "vit", fittedAt: "now")
         }
@@ -386,6 +393,31 @@ extension Architecture {
         #expect(prediction.calibrated && prediction.predictedMilliseconds.isFinite)
     }
 
+    @Test func twoProfilersOnOneTableShareTheWork() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("t.sqlite").path
+        let device = testDevice("test-native-t1", runtime: .native)
+        let signatures = try tinySpace().blockSignatures()
+        let outcomes = Mutex<[LatencyProfiler.Outcome]>([])
+        let failures = Mutex<[String]>([])
+        _ = try LatencyTable(path: path, device: device, createIfMissing: true)
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            do {
+                let table = try LatencyTable(path: path, device: device, createIfMissing: false)
+                let outcome = try LatencyProfiler(device: device, table: table).profile(signatures)
+                outcomes.withLock { $0.append(outcome) }
+            } catch {
+                failures.withLock { $0.append("profiler \(worker): \(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 } == [])
+        let results = outcomes.withLock { $0 }
+        #expect(results.count == 2 && results.allSatisfy { $0.measured + $0.alreadyStored == signatures.count })
+        #expect(results.map(\.measured).reduce(0, +) == signatures.count, "\(results)")
+        #expect(try LatencyTable(path: path, device: nil, createIfMissing: false).blockCount() == signatures.count)
+    }
+
     @Test func modelMeterTimesArchitecturesAndFiles() throws {
         guard runtimeFound else { return }
         let directory = try temporaryDirectory()
@@ -399,6 +431,12 @@ extension Architecture {
         let file = directory.appendingPathComponent("m.onnx")
         try ONNXExporter.export(architecture, to: file)
         #expect(try meter.measure(modelAt: file).count == 3)
+        var pinned = testDevice()
+        pinned.cpuAffinity = [100_000]
+        #expect(throws: LatencyError.affinityRefused(deviceID: pinned.id, cores: [100_000],
+                                                     available: ProcessInfo.processInfo.activeProcessorCount)) {
+            try ModelLatencyMeter(device: pinned)
+        }
         let missing = directory.appendingPathComponent("none.onnx")
         #expect(throws: LatencyError.self) { try meter.measure(modelAt: missing) }
     }
