@@ -211,7 +211,7 @@ public struct BudgetAdaptiveEvaluator {
     public var pilotDataVolume: Int
     public var seed: UInt64
 
-    public init(suite: ProbeSuite, maximumAnchorEpochs: Int = 4, pilotDataVolume: Int = 64, seed: UInt64 = 0) {
+    public init(suite: ProbeSuite, maximumAnchorEpochs: Int = 3, pilotDataVolume: Int = 64, seed: UInt64 = 0) {
         self.suite = suite
         self.maximumAnchorEpochs = maximumAnchorEpochs
         self.pilotDataVolume = pilotDataVolume
@@ -262,7 +262,8 @@ public struct BudgetAdaptiveEvaluator {
             let affordable = perCandidate / (pilotCost.perSampleEpoch * Double(epochs) * 1.25)
             frontier = max(Double(4 * batch), min(frontier, affordable))
         }
-        let top = max(suite.effectiveDataVolume(Int(frontier / 2)), suite.effectiveDataVolume(4 * pilot))
+        // Three distinct volumes at least (a quadratic in D), however small the budget.
+        let top = max(suite.effectiveDataVolume(Int(frontier / 2)), pilot + 2 * batch)
         let middle = min(max(suite.effectiveDataVolume(Int((Double(pilot) * Double(top)).squareRoot())), pilot + batch), top - batch)
         for volume in [middle, top] {
             for (index, candidate) in candidates.enumerated() {

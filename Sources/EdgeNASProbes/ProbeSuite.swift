@@ -206,11 +206,21 @@ public final class ProbeSuite: @unchecked Sendable {
         }
         var generator = SeededGenerator(seed: seed ^ 0x5851_F42D_4C95_7F2D)
         let head = Linear(inFeatures: network.featureCount, outFeatures: configuration.outputCount(kind), using: &generator)
+        let data = training[kind]!
+        if !data.regressionTargets.isEmpty, let bias = head.bias {
+            // Regression heads start at the training targets' mean, so that a few dozen steps
+            // go into the signal rather than into learning the offset.
+            let outputs = data.targetsPerSample
+            for output in 0..<outputs {
+                var sum = 0.0
+                for sample in 0..<dataVolume { sum += Double(data.regressionTargets[sample * outputs + output]) }
+                bias.storage[output] = Float(sum / Double(dataVolume))
+            }
+        }
         // The architecture's own classifier is not trained: it gets no gradient.
         let parameters = network.namedParameters().filter { !$0.name.hasPrefix("classifier.") }.map(\.tensor) + head.parameters
         let optimizer = AdamW(parameters: parameters, learningRate: configuration.learningRate,
                               weightDecay: configuration.weightDecay)
-        let data = training[kind]!
         let batch = configuration.batchSize
         var scores: [Int: Double] = [:]
         network.setTrainingMode(true)
@@ -311,4 +321,5 @@ public final class ProbeSuite: @unchecked Sendable {
     /// Held-out samples of one probe, for tests of determinism.
     func heldOutInputs(_ kind: ProbeKind) -> [Float] { evaluation[kind]!.inputs }
     func trainingInputs(_ kind: ProbeKind) -> [Float] { training[kind]!.inputs }
+    func heldOutRegressionTargets(_ kind: ProbeKind) -> [Float] { evaluation[kind]!.regressionTargets }
 }

@@ -168,3 +168,47 @@ enum FakeMNIST {
         [UInt8(value >> 24 & 0xff), UInt8(value >> 16 & 0xff), UInt8(value >> 8 & 0xff), UInt8(value & 0xff)]
     }
 }
+
+@Suite(.serialized) struct RankCommandTests {
+    @Test func aBadLineExitsWith64AndNamesTheFileAndLine() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let records = try ReferenceData.jsonLines("groundtruth-dev.jsonl")
+        var lines = try records.prefix(2).map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
+        var broken = records[2]
+        var arch = broken["arch"] as! [String: Any]
+        arch["classes"] = 0
+        broken["arch"] = arch
+        lines.append(String(decoding: try JSONSerialization.data(withJSONObject: broken), as: UTF8.self))
+        let file = directory.appendingPathComponent("pool.jsonl")
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
+        let result = try edgenas(["rank", "--archs", file.path, "--scorer", "params"])
+        #expect(result.status == 64, "\(result.standardError)")
+        #expect(result.standardError.contains("pool.jsonl:3: arch: classes"), "\(result.standardError)")
+
+        try Data("{\"id\": \"a\"}\n".utf8).write(to: file)
+        let missing = try edgenas(["rank", "--archs", file.path, "--scorer", "flops"])
+        #expect(missing.status == 64)
+        #expect(missing.standardError.contains("pool.jsonl:1: missing \"arch\""), "\(missing.standardError)")
+    }
+
+    @Test func paramsScoresPrintJSONWithCorrelationsPerFamily() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let records = try ReferenceData.jsonLines("groundtruth-dev.jsonl")
+        let chosen = Array(records.prefix(3)) + Array(records.suffix(3))
+        let text = try chosen.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }.joined(separator: "\n")
+        let file = directory.appendingPathComponent("pool.jsonl")
+        try Data(text.utf8).write(to: file)
+        let result = try edgenas(["rank", "--archs", file.path, "--scorer", "params", "--json"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        let scores = try #require(object["scores"] as? [[String: Any]])
+        #expect(scores.count == 6)
+        #expect(scores.map { $0["id"] as? String } == chosen.map { $0["id"] as? String })
+        #expect((scores[0]["score"] as? Double) == Double(chosen[0]["params"] as! Int))
+        let correlations = try #require(object["correlations"] as? [String: Any])
+        let params = try #require(correlations["params"] as? [String: Any])
+        #expect(Set(params.keys) == ["all", "mbconv", "vit"])
+    }
+}
