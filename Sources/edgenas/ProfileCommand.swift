@@ -81,12 +81,12 @@ struct Profile: ParsableCommand {
         let host = HostState.current()
         for warning in host.warnings { writeToStandardError("warning: \(warning)\n") }
         let profiler = try withCommandErrors { try LatencyProfiler(device: deviceProfile, table: latencyTable) }
-        InterruptFlag.install()
+        StopRequest.install()
 
         let start = ContinuousClock.now
         var bar: ProgressBar?
         let outcome = try withCommandErrors {
-            try profiler.profile(signatures, shouldStop: InterruptFlag.isSet) { done, total in
+            try profiler.profile(signatures, shouldStop: { StopRequest.isRequested }) { done, total in
                 if bar == nil { bar = ProgressBar(total: total, label: "profile", unit: "blocks") }
                 bar?.update(done: done)
             }
@@ -106,7 +106,7 @@ struct Profile: ParsableCommand {
         let architectures = (0..<calibrate).map { _ in searchSpace.sample(using: &generator) }
         var calibrationBar: ProgressBar?
         let fit = try withCommandErrors {
-            try profiler.calibrate(architectures, shouldStop: InterruptFlag.isSet) { done, total in
+            try profiler.calibrate(architectures, shouldStop: { StopRequest.isRequested }) { done, total in
                 if calibrationBar == nil { calibrationBar = ProgressBar(total: total, label: "calibrate", unit: "models") }
                 calibrationBar?.update(done: done)
             }
@@ -124,99 +124,5 @@ struct Profile: ParsableCommand {
                 + "the machine was busy (the fit is robust to a few). Add models with --calibrate N --seed S on an idle "
                 + "machine; every model of the family in the table is used\n", fit.rSquared))
         }
-    }
-}
-
-// MARK: - Shared by profile, latency and validate
-
-/// Set by SIGINT/SIGTERM; long loops poll it between committed steps.
-enum InterruptFlag {
-    private static let flag = Atomic<Bool>(false)
-
-    /// Catches Ctrl-C and `kill` so the current measurement can finish and be committed.
-    static func install() {
-        let handler: @convention(c) (Int32) -> Void = { _ in InterruptFlag.flag.store(true, ordering: .relaxed) }
-        signal(SIGINT, handler)
-        signal(SIGTERM, handler)
-        // A parent may have started us with these signals blocked (some test runners and
-        // process launchers do); a blocked Ctrl-C would never reach the handler.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGINT)
-        sigaddset(&signals, SIGTERM)
-        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
-    }
-
-    static func isSet() -> Bool { flag.load(ordering: .relaxed) }
-}
-
-/// Exit status 130 (128 + SIGINT) after saying what was kept.
-func interrupted(_ message: String) -> ExitCode {
-    writeToStandardError("\ninterrupted: \(message)\n")
-    return ExitCode(130)
-}
-
-func writeToStandardError(_ text: String) {
-    FileHandle.standardError.write(Data(text.utf8))
-}
-
-func seconds(_ duration: Duration) -> Double {
-    let (whole, fraction) = duration.components
-    return Double(whole) + Double(fraction) * 1e-18
-}
-
-/// The validated space at `path`; a bad file is `CommandFailure.badInput`.
-func loadSpace(_ path: String) throws -> SearchSpace {
-    do { return try SearchSpace(contentsOf: URL(fileURLWithPath: path)) } catch {
-        throw CommandFailure.badInput("\(error)")
-    }
-}
-
-/// The device file at `path`; a bad file is `CommandFailure.badInput` naming the field.
-func loadDevice(_ path: String) throws -> DeviceProfile {
-    do { return try DeviceProfile.load(contentsOf: URL(fileURLWithPath: path)) } catch {
-        throw CommandFailure.badInput("\(error)")
-    }
-}
-
-func blockSignatures(of space: SearchSpace, file: String) throws -> [BlockSignature] {
-    do { return try space.blockSignatures() } catch {
-        throw CommandFailure.badInput("\(file): \(error)")
-    }
-}
-
-/// `--table` as given, or `latency-tables/<device id>.sqlite` (its directory created when
-/// `creating`). An explicit table's directory must exist.
-func resolvedTablePath(_ table: String?, device: DeviceProfile, creating: Bool) throws -> String {
-    let path = table ?? "latency-tables/\(device.id).sqlite"
-    let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-    var isDirectory: ObjCBool = false
-    if !FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) {
-        guard table == nil else {
-            throw CommandFailure.badInput("\(path): directory \(directory.relativePath) does not exist; create it first")
-        }
-        if creating { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) }
-    } else if !isDirectory.boolValue {
-        throw CommandFailure.badInput("\(path): \(directory.relativePath) is not a directory")
-    }
-    return path
-}
-
-func openTable(_ path: String, device: DeviceProfile?, create: Bool) throws -> LatencyTable {
-    try withCommandErrors { try LatencyTable(path: path, device: device, createIfMissing: create) }
-}
-
-/// Library errors a user can fix become `badInput` (exit 64); anything else is internal (70).
-func withCommandErrors<Value>(_ body: () throws -> Value) throws -> Value {
-    do {
-        return try body()
-    } catch let error as CommandFailure {
-        throw error
-    } catch let error as ExitCode {
-        throw error
-    } catch let error as LatencyError {
-        throw CommandFailure.badInput(error.description)
-    } catch {
-        throw CommandFailure.internalError("\(error)")
     }
 }

@@ -131,8 +131,8 @@ final class ProgressBar {
     }
 
     private func unitsPerSecond(elapsed: Duration) -> Double? {
-        let seconds = Self.seconds(elapsed)
-        return seconds > 0 && done > 0 ? Double(done) / seconds : nil
+        let elapsedSeconds = seconds(elapsed)
+        return elapsedSeconds > 0 && done > 0 ? Double(done) / elapsedSeconds : nil
     }
 
     private func rateText(elapsed: Duration) -> String {
@@ -149,7 +149,7 @@ final class ProgressBar {
         let countText = String(repeating: " ", count: max(0, String(total).count - String(done).count))
             + "\(done)/\(total)"
         let paddedPercent = String(repeating: " ", count: max(0, 4 - percentText.count)) + percentText
-        var timeText = Self.clockText(seconds: Self.seconds(elapsed))
+        var timeText = Self.clockText(seconds: seconds(elapsed))
         if done < total {
             timeText += " < " + (remainingSeconds(elapsed: elapsed).map(Self.clockText(seconds:)) ?? "?")
         }
@@ -168,13 +168,13 @@ final class ProgressBar {
         var parts: [String]
         if isFinished {
             parts = [
-                "\(label): \(done)/\(total) \(unit) in \(Self.clockText(seconds: Self.seconds(elapsed)))",
+                "\(label): \(done)/\(total) \(unit) in \(Self.clockText(seconds: seconds(elapsed)))",
                 rateText(elapsed: elapsed),
             ]
         } else {
             parts = [
                 "\(label): \(done)/\(total) \(unit) (\(percentText))", rateText(elapsed: elapsed),
-                "elapsed \(Self.clockText(seconds: Self.seconds(elapsed)))",
+                "elapsed \(Self.clockText(seconds: seconds(elapsed)))",
                 "ETA " + (remainingSeconds(elapsed: elapsed).map(Self.clockText(seconds:)) ?? "?"),
             ]
         }
@@ -206,11 +206,6 @@ final class ProgressBar {
         case 9.995..<99.95: return rounded(value, decimals: 1)
         default: return rounded(value, decimals: 2)
         }
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) + Double(attoseconds) * 1e-18
     }
 
     // MARK: - Terminal

@@ -159,7 +159,7 @@ struct Search: ParsableCommand {
             searchSpace = try searchFailure { try SearchSpace(jsonData: Data(stored.spaceJSON.utf8), file: "\(databasePath) (stored space)") }
             spacePath = space
             if space != nil {
-                let given = try makeSettings(space: try loadSpace(space!), deviceID: stored.deviceID,
+                let given = try makeSettings(space: try loadSearchableSpace(space!), deviceID: stored.deviceID,
                                              maxLatencyMilliseconds: maxLatencyQuantile == nil ? maxLatencyMilliseconds
                                                  : stored.constraints.maxLatencyMilliseconds)
                 let differences = stored.differences(from: given)
@@ -174,7 +174,7 @@ struct Search: ParsableCommand {
             }
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             spacePath = space
-            searchSpace = try loadSpace(space!)
+            searchSpace = try loadSearchableSpace(space!)
             let latencyLimit = try resolvedLatencyLimit(space: searchSpace)
             settings = try makeSettings(space: searchSpace, deviceID: try device.map { try loadDevice($0).id },
                                         maxLatencyMilliseconds: latencyLimit)
@@ -233,7 +233,7 @@ struct Search: ParsableCommand {
         let winnerArchitecture = try Architecture(jsonData: Data(winner.architectureJSON.utf8))
         let exported = try exportWinner(winnerArchitecture, to: exportPath, latency: latency,
                                         predicted: winner.predictedLatencyMilliseconds, limit: settings.constraints.maxLatencyMilliseconds)
-        try database.addPhaseTime("export", seconds: (clock.now - exportStart).inSeconds)
+        try database.addPhaseTime("export", seconds: seconds(clock.now - exportStart))
 
         let report = SearchReport(runName: runName, settings: settings, tablePath: latency?.tablePath, leaderboard: leaderboard,
                                   plan: try database.decodedSetting("plan", as: ScoringPlan.self), phases: try database.phaseTimes(),
@@ -270,19 +270,14 @@ struct Search: ParsableCommand {
         return rounded
     }
 
-    private func loadSpace(_ path: String) throws -> SearchSpace {
-        let loaded: SearchSpace
-        do { loaded = try SearchSpace(contentsOf: URL(fileURLWithPath: path)) } catch { throw CommandFailure.badInput("\(error)") }
+    private func loadSearchableSpace(_ path: String) throws -> SearchSpace {
+        let loaded = try loadSpace(path)
         // Refused before any sampling: the probes train candidates and the winner is exported.
         guard loaded.family != .mamba else {
             throw CommandFailure.badInput("\(path): Mamba spaces cannot be searched yet: the engine has no Mamba network "
                 + "to train on the probes or export; search an mbconv or vit space")
         }
         return loaded
-    }
-
-    private func loadDevice(_ path: String) throws -> DeviceProfile {
-        do { return try DeviceProfile.load(contentsOf: URL(fileURLWithPath: path)) } catch { throw CommandFailure.badInput("\(error)") }
     }
 
     struct OpenedLatency {
@@ -300,24 +295,18 @@ struct Search: ParsableCommand {
         }
         let profile = try loadDevice(devicePath)
         let tablePath = table ?? "latency-tables/\(profile.id).sqlite"
-        let profileCommand = "edgenas profile --space \(space.name == "" ? "SPACE" : (self.space ?? "SPACE")) --device \(devicePath) --table \(tablePath)"
+        let profileCommand = "edgenas profile --space \(self.space ?? "SPACE") --device \(devicePath) --table \(tablePath)"
         guard FileManager.default.fileExists(atPath: tablePath) else {
             throw CommandFailure.badInput("\(tablePath): no latency table for device \(profile.id); fill it with `\(profileCommand)`")
         }
-        do {
-            let latencyTable = try LatencyTable(path: tablePath, device: profile, createIfMissing: false)
-            let missing = try latencyTable.missingSignatures(try space.blockSignatures())
-            if !missing.isEmpty {
-                let shown = missing.prefix(3).map(\.key).joined(separator: ", ")
-                throw CommandFailure.badInput("\(tablePath) lacks \(missing.count) block(s) of space \(space.name) "
-                    + "(first: \(shown)); fill them with `\(profileCommand)`")
-            }
-            return OpenedLatency(device: profile, tablePath: tablePath, predictor: try LatencyPredictor(table: latencyTable))
-        } catch let failure as CommandFailure {
-            throw failure
-        } catch {
-            throw CommandFailure.badInput("\(error)")
+        let latencyTable = try openTable(tablePath, device: profile, create: false)
+        let missing = try withCommandErrors { try latencyTable.missingSignatures(try blockSignatures(of: space, file: self.space ?? space.name)) }
+        if !missing.isEmpty {
+            let shown = missing.prefix(3).map(\.key).joined(separator: ", ")
+            throw CommandFailure.badInput("\(tablePath) lacks \(missing.count) block(s) of space \(space.name) "
+                + "(first: \(shown)); fill them with `\(profileCommand)`")
         }
+        return OpenedLatency(device: profile, tablePath: tablePath, predictor: try withCommandErrors { try LatencyPredictor(table: latencyTable) })
     }
 
     private func exportWinner(_ architecture: Architecture, to path: String, latency: OpenedLatency?,
@@ -417,10 +406,3 @@ struct Search: ParsableCommand {
 }
 
 extension SearchStrategyKind: ExpressibleByArgument {}
-
-extension Duration {
-    var inSeconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
-    }
-}

@@ -10,7 +10,7 @@ enum StopRequest {
     static var isRequested: Bool { count.load(ordering: .relaxed) > 0 }
 
     /// Installs the handlers; `notice` is written to standard error on the first signal.
-    static func install(notice: String) {
+    static func install(notice: String = "\nstopping after the current step (Ctrl-C again to quit at once)\n") {
         noticeText = notice
         for signalNumber in [SIGINT, SIGTERM] {
             signal(signalNumber) { _ in

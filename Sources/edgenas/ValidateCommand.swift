@@ -75,12 +75,12 @@ struct Validate: ParsableCommand {
         let meter = try withCommandErrors { try ModelLatencyMeter(device: deviceProfile) }
         // Load that differs from when the table was measured shifts every measurement.
         for warning in HostState.current().warnings { writeToStandardError("warning: \(warning)\n") }
-        InterruptFlag.install()
+        StopRequest.install()
         let bar = ProgressBar(total: architectures.count, label: "validate", unit: "models")
         let start = ContinuousClock.now
         var results: [LatencyValidation.Sample] = []
         for (architecture, prediction) in zip(architectures, predictions) {
-            if InterruptFlag.isSet() { throw interrupted("validation stopped after \(results.count) models") }
+            if StopRequest.isRequested { throw interrupted("validation stopped after \(results.count) models") }
             let measured = try withCommandErrors { try meter.measure(architecture) }
             results.append(LatencyValidation.Sample(architectureID: architecture.id,
                                                     predictedMilliseconds: prediction.predictedMilliseconds,

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The built `edgenas` binary: the test runner lives in the build products directory, next to it.
-func builtEdgenasBinary() throws -> URL {
+func edgenasBinary() throws -> URL {
     let products = Bundle.main.bundleURL.deletingLastPathComponent()
     let candidates = [products.appendingPathComponent("edgenas"), Bundle.main.bundleURL.appendingPathComponent("edgenas")]
     guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
@@ -15,7 +15,7 @@ func builtEdgenasBinary() throws -> URL {
 func runEdgenas(_ arguments: [String], interruptAfter: Double? = nil, interruptWhen: (@Sendable (String) -> Bool)? = nil)
     throws -> (status: Int32, standardOutput: String, standardError: String) {
     let process = Process()
-    process.executableURL = try builtEdgenasBinary()
+    process.executableURL = try edgenasBinary()
     process.arguments = arguments
     let output = Pipe(), error = Pipe()
     process.standardOutput = output

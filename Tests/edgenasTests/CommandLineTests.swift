@@ -2,41 +2,14 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Runs the built `edgenas` binary as a user would and returns its exit code and output.
-private func edgenas(_ arguments: [String]) throws -> (status: Int32, standardOutput: String, standardError: String) {
-    // The test runner lives in the build products directory, next to the CLI.
-    let products = Bundle.main.bundleURL.deletingLastPathComponent()
-    let candidates = [products.appendingPathComponent("edgenas"), Bundle.main.bundleURL.appendingPathComponent("edgenas")]
-    guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-        throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "edgenas binary not found near \(products.path)"])
-    }
-    let process = Process()
-    process.executableURL = binary
-    process.arguments = arguments
-    let output = Pipe(), error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = error.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
-}
-
-private func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("edgenas-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
 @Suite(.serialized) struct CommandLineTests {
     @Test func countPrintsTheGoldenCostsAsJSON() throws {
         let record = try ReferenceData.jsonLines("cost-golden.jsonl")[3]
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("arch.json")
         try ReferenceData.architectureData(of: record).write(to: file)
-        let result = try edgenas(["count", file.path, "--json"])
+        let result = try runEdgenas(["count", file.path, "--json"])
         #expect(result.status == 0, "\(result.standardError)")
         let printed = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Int]
         #expect(printed == ["params": record["params"] as! Int, "macs": record["macs"] as! Int, "flops": record["flops"] as! Int])
@@ -44,9 +17,9 @@ private func temporaryDirectory() throws -> URL {
 
     @Test func sampleIsDeterministicPerSeed() throws {
         let space = ReferenceData.directory.appendingPathComponent("spaces/fmnist-vit.json").path
-        let first = try edgenas(["sample", "--space", space, "--seed", "4", "--count", "3"])
-        let again = try edgenas(["sample", "--space", space, "--seed", "4", "--count", "3"])
-        let other = try edgenas(["sample", "--space", space, "--seed", "5", "--count", "3"])
+        let first = try runEdgenas(["sample", "--space", space, "--seed", "4", "--count", "3"])
+        let again = try runEdgenas(["sample", "--space", space, "--seed", "4", "--count", "3"])
+        let other = try runEdgenas(["sample", "--space", space, "--seed", "5", "--count", "3"])
         #expect(first.status == 0, "\(first.standardError)")
         #expect(first.standardOutput.split(separator: "\n").count == 3)
         #expect(first.standardOutput == again.standardOutput)
@@ -54,7 +27,7 @@ private func temporaryDirectory() throws -> URL {
     }
 
     @Test func badArchitectureExitsWith64AndNamesThePath() throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(at: directory) }
         var arch = try JSONSerialization.jsonObject(with: ReferenceData.architectureData(
             of: ReferenceData.jsonLines("cost-golden.jsonl")[0])) as! [String: Any]
@@ -66,7 +39,7 @@ private func temporaryDirectory() throws -> URL {
         let file = directory.appendingPathComponent("bad.json")
         try JSONSerialization.data(withJSONObject: arch).write(to: file)
         for command in [["count", file.path], ["train", file.path, "--out", directory.appendingPathComponent("m.ckpt").path]] {
-            let result = try edgenas(command)
+            let result = try runEdgenas(command)
             #expect(result.status == 64, "\(command[0]): \(result.standardError)")
             #expect(result.standardError.contains("stages[0].blocks[0].kernel: expected one of 1, 3, 5, 7, got 4"),
                     "\(command[0]): \(result.standardError)")
@@ -75,13 +48,13 @@ private func temporaryDirectory() throws -> URL {
     }
 
     @Test func trainWritesACheckpointAndReportsAccuracy() throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(at: directory) }
         let data = try FakeMNIST.write(into: directory.appendingPathComponent("data"))
         let file = directory.appendingPathComponent("arch.json")
         try Data(FakeMNIST.tinyArchitecture.utf8).write(to: file)
         let checkpoint = directory.appendingPathComponent("model.ckpt")
-        let result = try edgenas(["train", file.path, "--epochs", "1", "--batch-size", "32", "--data", data.path,
+        let result = try runEdgenas(["train", file.path, "--epochs", "1", "--batch-size", "32", "--data", data.path,
                                   "--out", checkpoint.path, "--threads", "1"])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("test accuracy:"), "\(result.standardOutput)")
@@ -89,30 +62,30 @@ private func temporaryDirectory() throws -> URL {
     }
 
     @Test func trainRefusesAMissingDatasetWithTheFix() throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("arch.json")
         try Data(FakeMNIST.tinyArchitecture.utf8).write(to: file)
-        let result = try edgenas(["train", file.path, "--data", directory.appendingPathComponent("nowhere").path,
+        let result = try runEdgenas(["train", file.path, "--data", directory.appendingPathComponent("nowhere").path,
                                   "--out", directory.appendingPathComponent("m.ckpt").path])
         #expect(result.status == 64)
         #expect(result.standardError.contains("nowhere"), "\(result.standardError)")
     }
 
     @Test func exportWritesACheckedModelAndRefusesAForeignCheckpoint() throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(at: directory) }
         let file = directory.appendingPathComponent("arch.json")
         try Data(FakeMNIST.tinyArchitecture.utf8).write(to: file)
         let model = directory.appendingPathComponent("model.onnx")
-        let exported = try edgenas(["export", file.path, "--out", model.path])
+        let exported = try runEdgenas(["export", file.path, "--out", model.path])
         #expect(exported.status == 0, "\(exported.standardError)")
         #expect(exported.standardOutput.contains("checker passed"), "\(exported.standardOutput)")
         #expect(FileManager.default.fileExists(atPath: model.path))
 
         let foreign = directory.appendingPathComponent("foreign.ckpt")
         try Data("not a checkpoint".utf8).write(to: foreign)
-        let refused = try edgenas(["export", file.path, "--weights", foreign.path,
+        let refused = try runEdgenas(["export", file.path, "--weights", foreign.path,
                                    "--out", directory.appendingPathComponent("other.onnx").path])
         #expect(refused.status == 64)
         #expect(refused.standardError.contains("not an EdgeNAS checkpoint"), "\(refused.standardError)")
@@ -120,18 +93,18 @@ private func temporaryDirectory() throws -> URL {
     }
 
     @Test func invalidOptionsAreRejectedBeforeAnyWork() throws {
-        let result = try edgenas(["bench", "train", "--arch", "x.json", "--batch", "1"])
+        let result = try runEdgenas(["bench", "train", "--arch", "x.json", "--batch", "1"])
         #expect(result.status == 64)
         #expect(result.standardError.contains("--batch must be at least 2, got 1"), "\(result.standardError)")
         for command in [["demo"], ["train", "x.json", "--out", "m.ckpt"], ["bench", "ops"], ["bench", "train", "--arch", "x.json"]] {
-            let threads = try edgenas(command + ["--threads", "0"])
+            let threads = try runEdgenas(command + ["--threads", "0"])
             #expect(threads.status == 64, "\(command)")
             #expect(threads.standardError.contains("--threads must be at least 1, got 0"), "\(command): \(threads.standardError)")
         }
     }
 
     @Test func helpTeachesEveryCommand() throws {
-        let result = try edgenas(["--help"])
+        let result = try runEdgenas(["--help"])
         #expect(result.status == 0)
         for command in ["demo", "count", "sample", "train", "export", "bench"] {
             #expect(result.standardOutput.contains(command), "help lacks \(command)")
@@ -171,7 +144,7 @@ enum FakeMNIST {
 
 @Suite(.serialized) struct RankCommandTests {
     @Test func aBadLineExitsWith64AndNamesTheFileAndLine() throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(at: directory) }
         let records = try ReferenceData.jsonLines("groundtruth-dev.jsonl")
         var lines = try records.prefix(2).map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }
@@ -182,25 +155,25 @@ enum FakeMNIST {
         lines.append(String(decoding: try JSONSerialization.data(withJSONObject: broken), as: UTF8.self))
         let file = directory.appendingPathComponent("pool.jsonl")
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: file)
-        let result = try edgenas(["rank", "--archs", file.path, "--scorer", "params"])
+        let result = try runEdgenas(["rank", "--archs", file.path, "--scorer", "params"])
         #expect(result.status == 64, "\(result.standardError)")
         #expect(result.standardError.contains("pool.jsonl:3: arch: classes"), "\(result.standardError)")
 
         try Data("{\"id\": \"a\"}\n".utf8).write(to: file)
-        let missing = try edgenas(["rank", "--archs", file.path, "--scorer", "flops"])
+        let missing = try runEdgenas(["rank", "--archs", file.path, "--scorer", "flops"])
         #expect(missing.status == 64)
         #expect(missing.standardError.contains("pool.jsonl:1: missing \"arch\""), "\(missing.standardError)")
     }
 
     @Test func paramsScoresPrintJSONWithCorrelationsPerFamily() throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(at: directory) }
         let records = try ReferenceData.jsonLines("groundtruth-dev.jsonl")
         let chosen = Array(records.prefix(3)) + Array(records.suffix(3))
         let text = try chosen.map { String(decoding: try JSONSerialization.data(withJSONObject: $0), as: UTF8.self) }.joined(separator: "\n")
         let file = directory.appendingPathComponent("pool.jsonl")
         try Data(text.utf8).write(to: file)
-        let result = try edgenas(["rank", "--archs", file.path, "--scorer", "params", "--json"])
+        let result = try runEdgenas(["rank", "--archs", file.path, "--scorer", "params", "--json"])
         #expect(result.status == 0, "\(result.standardError)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
         let scores = try #require(object["scores"] as? [[String: Any]])

@@ -1,44 +1,8 @@
 import Foundation
 import Testing
 
-/// The built `edgenas` binary, next to the test runner.
-private func edgenasBinary() throws -> URL {
-    let products = Bundle.main.bundleURL.deletingLastPathComponent()
-    let candidates = [products.appendingPathComponent("edgenas"), Bundle.main.bundleURL.appendingPathComponent("edgenas")]
-    guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-        throw CocoaError(.fileNoSuchFile, userInfo: [NSLocalizedDescriptionKey: "edgenas binary not found near \(products.path)"])
-    }
-    return binary
-}
-
-/// Runs `edgenas` with `arguments`; `interruptAfter` sends SIGINT after that many seconds.
-private func edgenas(_ arguments: [String], interruptAfter: Double? = nil)
-    throws -> (status: Int32, standardOutput: String, standardError: String) {
-    let process = Process()
-    process.executableURL = try edgenasBinary()
-    process.arguments = arguments
-    let output = Pipe(), error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    if let interruptAfter {
-        Thread.sleep(forTimeInterval: interruptAfter)
-        kill(process.processIdentifier, SIGINT)
-    }
-    let outputData = output.fileHandleForReading.readDataToEndOfFile()
-    let errorData = error.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
-}
-
 private let repository = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-private func temporaryDirectory() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("edgenas-latency-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
 /// A two-stage space with 14 block signatures and a native-engine device with few runs.
 private func writeTinyInputs(into directory: URL) throws -> (space: String, device: String) {
@@ -59,10 +23,10 @@ private func writeTinyInputs(into directory: URL) throws -> (space: String, devi
 
 @Suite(.serialized) struct LatencyCommandTests {
     @Test func dryRunCountsSignaturesAndWritesNothing() throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory("latency-cli")
         defer { try? FileManager.default.removeItem(at: directory) }
         let table = directory.appendingPathComponent("t.sqlite").path
-        let result = try edgenas(["profile", "--space", repository.appendingPathComponent("spaces/fmnist-vit.json").path,
+        let result = try runEdgenas(["profile", "--space", repository.appendingPathComponent("spaces/fmnist-vit.json").path,
                                   "--device", repository.appendingPathComponent("devices/local.yaml").path,
                                   "--table", table, "--dry-run"])
         #expect(result.status == 0, "\(result.standardError)")
@@ -71,24 +35,24 @@ private func writeTinyInputs(into directory: URL) throws -> (space: String, devi
     }
 
     @Test func profilePredictValidateAndResume() throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory("latency-cli")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (space, device) = try writeTinyInputs(into: directory)
         let table = directory.appendingPathComponent("t.sqlite").path
 
-        let profiled = try edgenas(["profile", "--space", space, "--device", device, "--table", table, "--calibrate", "3"])
+        let profiled = try runEdgenas(["profile", "--space", space, "--device", device, "--table", table, "--calibrate", "3"])
         #expect(profiled.status == 0, "\(profiled.standardError)")
         #expect(profiled.standardOutput.contains("test-tiny on test-native-t1: 14 block signatures, 14 measured now, 0 already"))
         #expect(profiled.standardOutput.contains("over 3 mbconv models"))
         #expect(profiled.standardError.contains("profile: 14/14 blocks"))
 
-        let again = try edgenas(["profile", "--space", space, "--device", device, "--table", table])
+        let again = try runEdgenas(["profile", "--space", space, "--device", device, "--table", table])
         #expect(again.standardOutput.contains("14 block signatures, 0 measured now, 14 already"), "\(again.standardError)")
 
-        let sampled = try edgenas(["sample", "--space", space, "--seed", "4"])
+        let sampled = try runEdgenas(["sample", "--space", space, "--seed", "4"])
         let architecture = directory.appendingPathComponent("arch.json")
         try Data(sampled.standardOutput.utf8).write(to: architecture)
-        let predicted = try edgenas(["latency", architecture.path, "--table", table, "--json"])
+        let predicted = try runEdgenas(["latency", architecture.path, "--table", table, "--json"])
         #expect(predicted.status == 0, "\(predicted.standardError)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(predicted.standardOutput.utf8)) as? [String: Any])
         let milliseconds = try #require(json["predicted_ms"] as? Double)
@@ -96,7 +60,7 @@ private func writeTinyInputs(into directory: URL) throws -> (space: String, devi
         #expect(milliseconds > 0 && json["calibrated"] as? Bool == true)
         #expect(blocks.first?["signature"] as? String == "mbconv_stem/in=12x12x1/out=4/k=3/s=2/act=relu6")
 
-        let validated = try edgenas(["validate", "--space", space, "--table", table, "--samples", "3", "--json"])
+        let validated = try runEdgenas(["validate", "--space", space, "--table", table, "--samples", "3", "--json"])
         #expect(validated.status == 0, "\(validated.standardError)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(validated.standardOutput.utf8)) as? [String: Any])
         #expect((report["samples"] as? [Any])?.count == 3)
@@ -106,19 +70,19 @@ private func writeTinyInputs(into directory: URL) throws -> (space: String, devi
     }
 
     @Test func badTablesAndSpacesExitWith64() throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory("latency-cli")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (space, device) = try writeTinyInputs(into: directory)
         let corrupt = directory.appendingPathComponent("corrupt.sqlite")
         let bytes = Data("not a database at all\n".utf8)
         try bytes.write(to: corrupt)
-        let refused = try edgenas(["profile", "--space", space, "--device", device, "--table", corrupt.path])
+        let refused = try runEdgenas(["profile", "--space", space, "--device", device, "--table", corrupt.path])
         #expect(refused.status == 64)
         #expect(refused.standardError.split(separator: "\n").last.map(String.init) == "error: \(corrupt.path): not a latency table (file is "
                 + "not a database); it was left untouched. Move it away or pass another --table path")
         #expect(try Data(contentsOf: corrupt) == bytes)
 
-        let mamba = try edgenas(["profile", "--space", repository.appendingPathComponent("spaces/fmnist-mamba.json").path,
+        let mamba = try runEdgenas(["profile", "--space", repository.appendingPathComponent("spaces/fmnist-mamba.json").path,
                                  "--device", device, "--dry-run"])
         if FileManager.default.fileExists(atPath: repository.appendingPathComponent("spaces/fmnist-mamba.json").path) {
             #expect(mamba.status == 64)
@@ -126,18 +90,18 @@ private func writeTinyInputs(into directory: URL) throws -> (space: String, devi
         }
 
         let table = directory.appendingPathComponent("t.sqlite").path
-        _ = try edgenas(["profile", "--space", space, "--device", device, "--table", table])
+        _ = try runEdgenas(["profile", "--space", space, "--device", device, "--table", table])
         let vit = directory.appendingPathComponent("vit.json")
-        let sampled = try edgenas(["sample", "--space", repository.appendingPathComponent("spaces/fmnist-vit.json").path])
+        let sampled = try runEdgenas(["sample", "--space", repository.appendingPathComponent("spaces/fmnist-vit.json").path])
         try Data(sampled.standardOutput.utf8).write(to: vit)
-        let missing = try edgenas(["latency", vit.path, "--table", table])
+        let missing = try runEdgenas(["latency", vit.path, "--table", table])
         #expect(missing.status == 64)
         #expect(missing.standardError.contains("block(s) not measured: vit_patch_embed/"), "\(missing.standardError)")
         #expect(missing.standardError.contains("`edgenas profile --space SPACE --device DEVICE.yaml --table \(table)`"))
     }
 
     @Test func interruptedProfileKeepsWhatItMeasuredAndResumes() throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory("latency-cli")
         defer { try? FileManager.default.removeItem(at: directory) }
         // Enough runs per block that the whole space takes far longer than the wait.
         let device = directory.appendingPathComponent("slow.yaml").path
@@ -145,14 +109,14 @@ private func writeTinyInputs(into directory: URL) throws -> (space: String, devi
             .write(to: URL(fileURLWithPath: device))
         let space = repository.appendingPathComponent("spaces/fmnist-mbconv-tiny.json").path
         let table = directory.appendingPathComponent("t.sqlite").path
-        let stopped = try edgenas(["profile", "--space", space, "--device", device, "--table", table], interruptAfter: 3)
+        let stopped = try runEdgenas(["profile", "--space", space, "--device", device, "--table", table], interruptAfter: 3)
         #expect(stopped.status == 130, "\(stopped.standardError)")
         let saved = try #require(stopped.standardError.split(separator: "\n").last { $0.hasPrefix("interrupted: ") })
         let count = try #require(Int(saved.dropFirst("interrupted: ".count).prefix { $0.isNumber }))
         #expect(saved.hasSuffix("Run the same command again to resume"), "\(saved)")
         #expect(count > 0 && count < 548, "\(saved)")
 
-        let dryRun = try edgenas(["profile", "--space", space, "--device", device, "--table", table, "--dry-run"])
+        let dryRun = try runEdgenas(["profile", "--space", space, "--device", device, "--table", table, "--dry-run"])
         #expect(dryRun.standardOutput.hasPrefix("fmnist-mbconv-tiny: 548 block signatures, \(548 - count) to measure"),
                 "\(dryRun.standardOutput)")
     }
