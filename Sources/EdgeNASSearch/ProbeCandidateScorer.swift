@@ -36,10 +36,10 @@ public final class ProbeCandidateScorer: CandidateScorer {
             calibrationCandidates: chosen,
             perCandidateBudgetSeconds: (1 - calibrationFraction) * totalBudgetSeconds / Double(candidateCount),
             calibrationBudgetSeconds: calibrationFraction * totalBudgetSeconds) { step in
-                // One line per stage change, e.g. "run 5/16: anchors D 256, candidate 1/4".
+                // One line per stage change, e.g. "calibration 4/16 runs done: anchors D 256, candidate 1/4".
                 if step.stage != lastStage {
                     lastStage = step.stage
-                    progress("calibration run \(step.completedRuns + 1)/\(step.totalRuns): \(step.stage)")
+                    progress("calibration \(step.completedRuns)/\(step.totalRuns) runs done: \(step.stage)")
                 }
             }
         // Re-solve for what calibration really left over.
