@@ -246,11 +246,9 @@ struct Rank: ParsableCommand {
             }
             results.append(result)
             if let current = plan {
-                let predicted = current.cost.measuredSeconds(BudgetPoint(dataVolume: Double(result.dataVolume), epochs: Double(result.epochs)))
                 let ratios = results.map { $0.seconds / max(1e-9, current.cost.measuredSeconds(
                     BudgetPoint(dataVolume: Double($0.dataVolume), epochs: Double($0.epochs)))) }
                 slowdown = max(0.5, SampleStatistics.mean(ratios))
-                _ = predicted
             }
             let divergedText = result.diverged.isEmpty ? "" : ", diverged " + result.diverged.map(\.rawValue).sorted().joined(separator: ",")
             bar.update(done: index + 1, extra: String(format: "%@ %.1f s%@", entry.id, result.seconds, divergedText))
@@ -361,12 +359,11 @@ struct RankOutcome {
         let hasAccuracy = entries.contains { $0.testAccuracy != nil }
         var rows: [(String, [Double])] = [(scorer, scores)]
         if scorer != "params" { rows.append(("params", params)) }
-        if let probeResults {
+        if let standardized {
             for kind in ProbeKind.allCases {
                 // Sign-flipped, diverged → worst, as in the total.
-                rows.append((kind.rawValue, standardized!.map { $0[kind] ?? 0 }))
+                rows.append((kind.rawValue, standardized.map { $0[kind] ?? 0 }))
             }
-            _ = probeResults
         }
         if json {
             var object: [String: Any] = ["scorer": scorer, "wall_seconds": wallSeconds]
