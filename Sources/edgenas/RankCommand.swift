@@ -46,7 +46,7 @@ struct Rank: ParsableCommand {
     var scorer: String = "probes"
 
     @Option(help: ArgumentHelp("Total wall-time budget of probe scoring, e.g. 20m, 90s, 1h.", valueName: "DURATION"))
-    var budget: String = "20m"
+    var budget: DurationArgument = DurationArgument(seconds: 1200)
 
     @Option(help: "Share of the budget spent calibrating D and E (probes only).")
     var calibrationFraction: Double = 0.3
@@ -78,7 +78,6 @@ struct Rank: ParsableCommand {
         guard scorer == "probes" || ZeroCostProxy(rawValue: scorer) != nil else {
             throw ValidationError("--scorer must be probes, \(ZeroCostProxy.allCases.map(\.rawValue).joined(separator: ", ")); got \(scorer)")
         }
-        _ = try Self.seconds(budget)
         guard calibrationFraction > 0 && calibrationFraction < 0.9 else {
             throw ValidationError("--calibration-fraction must be in (0, 0.9), got \(calibrationFraction)")
         }
@@ -89,27 +88,6 @@ struct Rank: ParsableCommand {
         if let dataVolume, dataVolume < 2 { throw ValidationError("--data-volume must be at least 2, got \(dataVolume)") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         if let weights { _ = try Self.parseWeights(weights) }
-    }
-
-    /// Seconds in "20m", "90s", "1h", "1h30m" or a bare number of seconds.
-    static func seconds(_ text: String) throws -> Double {
-        if let plain = Double(text), plain > 0 { return plain }
-        var total = 0.0, number = ""
-        for character in text {
-            if character.isNumber || character == "." { number.append(character); continue }
-            let unit: Double
-            switch character {
-            case "h": unit = 3600
-            case "m": unit = 60
-            case "s": unit = 1
-            default: throw ValidationError("--budget: unknown unit \"\(character)\" in \(text); use e.g. 20m, 90s or 1h")
-            }
-            guard let value = Double(number) else { throw ValidationError("--budget: expected a number before \"\(character)\" in \(text)") }
-            total += value * unit
-            number = ""
-        }
-        guard number.isEmpty, total > 0 else { throw ValidationError("--budget must be a positive duration like 20m, got \(text)") }
-        return total
     }
 
     static func parseWeights(_ text: String) throws -> [ProbeKind: Double] {
@@ -167,7 +145,7 @@ struct Rank: ParsableCommand {
     }
 
     private func scoreWithProbes(_ entries: [RankEntry], started: Date) throws -> RankOutcome {
-        let budgetSeconds = try Self.seconds(budget)
+        let budgetSeconds = budget.seconds
         let weights = try weights.map(Self.parseWeights) ?? [:]
         let resolution = entries[0].architecture.input.height
         for entry in entries {
@@ -222,21 +200,19 @@ struct Rank: ParsableCommand {
         }
         let bar = ProgressBar(total: count, label: "probes", unit: "arch")
         var results: [ProbeResult] = []
-        var slowdown = 1.0  // measured / predicted seconds so far
+        var schedule = plan.map(ProbeBudgetSchedule.init)
         for (index, entry) in entries.enumerated() {
-            if let current = plan {
+            if var current = schedule {
                 // Deadline-aware: shrink (D, E) for the rest when the remaining share no longer pays for them.
-                let share = (budgetSeconds - Date().timeIntervalSince(started)) / Double(count - index)
-                if current.cost.measuredSeconds(BudgetPoint(dataVolume: Double(dataVolume), epochs: Double(epochs))) * slowdown > share * 1.05 {
-                    let shrunk = current.replanned(perCandidateBudgetSeconds: max(share / slowdown, 0))
-                    if shrunk.dataVolume * shrunk.epochs < dataVolume * epochs {
-                        ProgressBar.writeToStandardError("\nrunning late: candidates \(index + 1)… get D \(shrunk.dataVolume), "
-                                                         + "E \(shrunk.epochs) instead of D \(dataVolume), E \(epochs)\n")
-                        dataVolume = shrunk.dataVolume
-                        epochs = shrunk.epochs
-                        outcome.shrunkAt = outcome.shrunkAt ?? index
-                    }
+                let setting = current.next(secondsLeft: budgetSeconds - Date().timeIntervalSince(started), candidatesLeft: count - index)
+                if setting.shrunk {
+                    ProgressBar.writeToStandardError("\nrunning late: candidates \(index + 1)… get D \(setting.dataVolume), "
+                                                     + "E \(setting.epochs) instead of D \(dataVolume), E \(epochs)\n")
+                    outcome.shrunkAt = outcome.shrunkAt ?? index
                 }
+                dataVolume = setting.dataVolume
+                epochs = setting.epochs
+                schedule = current
             }
             let result: ProbeResult
             do {
@@ -245,11 +221,7 @@ struct Rank: ParsableCommand {
                 throw CommandFailure.badInput("\(archs):\(entry.line) (\(entry.id)): \(error)")
             }
             results.append(result)
-            if let current = plan {
-                let ratios = results.map { $0.seconds / max(1e-9, current.cost.measuredSeconds(
-                    BudgetPoint(dataVolume: Double($0.dataVolume), epochs: Double($0.epochs)))) }
-                slowdown = max(0.5, SampleStatistics.mean(ratios))
-            }
+            schedule?.record(result)
             let divergedText = result.diverged.isEmpty ? "" : ", diverged " + result.diverged.map(\.rawValue).sorted().joined(separator: ",")
             bar.update(done: index + 1, extra: String(format: "%@ %.1f s%@", entry.id, result.seconds, divergedText))
         }

@@ -55,16 +55,21 @@ import Testing
         }
     }
 
-    @Test func replanningStaysWithinTheBudgetAndUsesMoreWhenGivenMore() {
+    /// A plan on a concave surface with cost 0.01 s per sample-epoch + 1 s, anchors up to D 384, E 4.
+    static func examplePlan() -> BudgetPlan {
         let surface = ResponseSurface(coefficients: [0, 2e-3, 0.3, -1e-6, -0.03, 0])
         let cost = ProbeCostModel(secondsPerSampleEpoch: 0.01, fixedSeconds: 1, secondsPerSample: 0.02, secondsPerEpoch: 2)
         let anchors = [64, 160, 384].flatMap { d in (1...4).map { BudgetAnchor(dataVolume: d, epochs: $0, reliability: 0, seconds: 0) } }
         let placeholder = BudgetChoice(dataVolume: 64, epochs: 1, predictedReliability: 0, predictedSeconds: 0)
-        let plan = BudgetPlan(dataVolume: 64, epochs: 1, coefficients: surface.coefficients, rSquared: 1, predictedReliability: 0,
-                              predictedSeconds: 0, perCandidateBudgetSeconds: 0, anchors: anchors, referenceDataVolume: 384,
-                              referenceEpochs: 4, cost: cost, range: BudgetRange(dataVolume: 64...384, epochs: 1...4), batchSize: 32,
-                              linearCostOptimum: nil, measuredCostOptimum: nil, usedGridFallback: true, dataOnly: placeholder,
-                              epochsOnly: placeholder, calibrationSeconds: 0)
+        return BudgetPlan(dataVolume: 64, epochs: 1, coefficients: surface.coefficients, rSquared: 1, predictedReliability: 0,
+                          predictedSeconds: 0, perCandidateBudgetSeconds: 0, anchors: anchors, referenceDataVolume: 384,
+                          referenceEpochs: 4, cost: cost, range: BudgetRange(dataVolume: 64...384, epochs: 1...4), batchSize: 32,
+                          linearCostOptimum: nil, measuredCostOptimum: nil, usedGridFallback: true, dataOnly: placeholder,
+                          epochsOnly: placeholder, calibrationSeconds: 0)
+    }
+
+    @Test func replanningStaysWithinTheBudgetAndUsesMoreWhenGivenMore() {
+        let plan = Self.examplePlan()
         let small = plan.replanned(perCandidateBudgetSeconds: 5), large = plan.replanned(perCandidateBudgetSeconds: 12)
         #expect(small.predictedSeconds <= 5 && large.predictedSeconds <= 12)
         #expect(large.dataVolume * large.epochs > small.dataVolume * small.epochs)
@@ -72,5 +77,24 @@ import Testing
         #expect(large.predictedReliability >= large.epochsOnly.predictedReliability - 1e-12)
         #expect(large.dataVolume % 32 == 0)
         #expect(!large.summary.isEmpty && large.summary.contains("R²"))
+    }
+
+    @Test func theScheduleShrinksOnlyWhenTheRunFallsBehind() {
+        var schedule = ProbeBudgetSchedule(plan: Self.examplePlan().replanned(perCandidateBudgetSeconds: 12))
+        let start = (schedule.dataVolume, schedule.epochs)
+        let planned = schedule.plan.cost.measuredSeconds(BudgetPoint(dataVolume: Double(start.0), epochs: Double(start.1)))
+        // On time: 10 candidates left with 10 planned shares of time keep the plan.
+        let onTime = schedule.next(secondsLeft: 10 * planned, candidatesLeft: 10)
+        #expect(!onTime.shrunk && onTime.dataVolume == start.0 && onTime.epochs == start.1)
+        // Candidates ran twice as slow as the cost model says: the same time left now buys less.
+        for _ in 0..<3 {
+            schedule.record(ProbeResult(rawScores: [:], diverged: [], seconds: 2 * planned, dataVolume: start.0, epochs: start.1))
+        }
+        #expect(abs(schedule.slowdown - 2) < 1e-9)
+        let late = schedule.next(secondsLeft: 10 * planned, candidatesLeft: 10)
+        #expect(late.shrunk)
+        #expect(late.dataVolume * late.epochs < start.0 * start.1)
+        let shrunkSeconds = schedule.plan.cost.measuredSeconds(BudgetPoint(dataVolume: Double(late.dataVolume), epochs: Double(late.epochs)))
+        #expect(2 * shrunkSeconds <= planned * 1.05)
     }
 }
