@@ -44,3 +44,25 @@ public enum ProbeAggregation {
         return filled.map { ($0 - mean) / deviation }
     }
 }
+
+extension ProbeResult {
+    /// One candidate's results from several probe seeds at the same (D, E), as one result:
+    /// each probe's raw score is the mean over the seeds where it stayed finite, and a probe
+    /// that diverged under every seed stays diverged. Averaging seeds cuts the seed noise
+    /// that dominates brief probe training.
+    public static func seedAverage(_ results: [ProbeResult]) -> ProbeResult {
+        precondition(!results.isEmpty, "seedAverage of no results")
+        var scores: [ProbeKind: Double] = [:]
+        var diverged: Set<ProbeKind> = []
+        for kind in ProbeKind.allCases {
+            let values = results.compactMap { $0.diverged.contains(kind) ? nil : $0.rawScores[kind] }.filter(\.isFinite)
+            if values.isEmpty {
+                if results.contains(where: { $0.diverged.contains(kind) }) { diverged.insert(kind) }
+            } else {
+                scores[kind] = SampleStatistics.mean(values)
+            }
+        }
+        return ProbeResult(rawScores: scores, diverged: diverged, seconds: results.reduce(0) { $0 + $1.seconds },
+                           dataVolume: results[0].dataVolume, epochs: results[0].epochs)
+    }
+}

@@ -60,6 +60,9 @@ struct Rank: ParsableCommand {
     @Option(help: "Fixed epochs per probe (with --data-volume: skips calibration).")
     var epochs: Int?
 
+    @Option(help: "Most probe seeds averaged per candidate when the budget leaves time for more passes (1: never).")
+    var maximumSeeds: Int = 3
+
     @Option(help: ArgumentHelp("Probe weights, e.g. lgj=1,oip=1,rm=0.5 (unnamed probes weigh 1).", valueName: "LIST"))
     var weights: String?
 
@@ -81,6 +84,7 @@ struct Rank: ParsableCommand {
         guard calibrationFraction > 0 && calibrationFraction < 0.9 else {
             throw ValidationError("--calibration-fraction must be in (0, 0.9), got \(calibrationFraction)")
         }
+        guard maximumSeeds >= 1 else { throw ValidationError("--maximum-seeds must be at least 1, got \(maximumSeeds)") }
         guard calibrationCandidates >= 3 else { throw ValidationError("--calibration-candidates must be at least 3") }
         guard (dataVolume == nil) == (epochs == nil) else {
             throw ValidationError("--data-volume and --epochs go together (both fix the probe budget)")
@@ -226,6 +230,25 @@ struct Rank: ParsableCommand {
             bar.update(done: index + 1, extra: String(format: "%@ %.1f s%@", entry.id, result.seconds, divergedText))
         }
         bar.finish()
+        // Leftover budget buys whole extra passes with new probe seeds at each candidate's
+        // (D, E), averaged per candidate: every candidate keeps the same number of seeds, so
+        // scores stay comparable, and the seed noise of brief training shrinks.
+        var passes = [results]
+        let passSeconds = results.reduce(0) { $0 + $1.seconds }
+        while plan != nil, passes.count < maximumSeeds, budgetSeconds - Date().timeIntervalSince(started) >= 1.1 * passSeconds {
+            let passSeed = seed &+ UInt64(passes.count) &* 0x9E37_79B9
+            let passBar = ProgressBar(total: count, label: "probes seed \(passes.count + 1)", unit: "arch")
+            var pass: [ProbeResult] = []
+            for (index, entry) in entries.enumerated() {
+                pass.append(try suite.evaluate(entry.architecture, dataVolume: results[index].dataVolume,
+                                               epochs: results[index].epochs, seed: passSeed))
+                passBar.update(done: index + 1)
+            }
+            passBar.finish()
+            passes.append(pass)
+        }
+        results = entries.indices.map { index in ProbeResult.seedAverage(passes.map { $0[index] }) }
+        outcome.seedCount = passes.count
         let totals = ProbeAggregation.totals(results, weights: weights)
         outcome.scores = totals.map(\.total)
         outcome.probeResults = results
@@ -311,6 +334,8 @@ struct RankOutcome {
     var budgetSeconds: Double?
     var wallSeconds = 0.0
     var shrunkAt: Int?
+    /// Probe seeds averaged per candidate (extra seeds use budget left after the first pass).
+    var seedCount = 1
 
     /// Kendall tau and Spearman rho of `values` against test accuracy, per subset.
     static func correlations(_ values: [Double], entries: [RankEntry]) -> [(subset: String, count: Int, tau: Double?, rho: Double?)] {
@@ -365,6 +390,7 @@ struct RankOutcome {
             }
             if let budgetSeconds { object["budget_seconds"] = budgetSeconds }
             if let shrunkAt { object["shrunk_from_candidate"] = shrunkAt }
+            object["probe_seeds"] = seedCount
             if let plan, let data = try? JSONEncoder().encode(plan),
                let planObject = try? JSONSerialization.jsonObject(with: data) { object["plan"] = planObject }
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
@@ -405,6 +431,7 @@ struct RankOutcome {
                          (wallSeconds / budgetSeconds - 1) * 100))
         }
         if let shrunkAt { print("note: from candidate \(shrunkAt + 1) on, (D, E) was reduced to keep to the budget") }
+        if seedCount > 1 { print("note: each candidate's probe scores are the mean of \(seedCount) probe seeds (budget left after the first pass)") }
         fflush(nil)
     }
 }

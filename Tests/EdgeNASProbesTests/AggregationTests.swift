@@ -44,3 +44,16 @@ private func result(_ scores: [ProbeKind: Double], diverged: Set<ProbeKind> = []
         #expect(totals.allSatisfy { $0.standardized[.oip] == 0 && $0.total == 0 })
     }
 }
+
+struct SeedAverageTests {
+    @Test func seedsAreAveragedPerProbeAndOnlyAlwaysDivergedProbesStayDiverged() {
+        let first = ProbeResult(rawScores: [.lgj: 1, .csb: 0.5], diverged: [.mf, .rm], seconds: 2, dataVolume: 64, epochs: 2)
+        let second = ProbeResult(rawScores: [.lgj: 3, .csb: 0.7, .mf: 0.4], diverged: [.rm], seconds: 3, dataVolume: 64, epochs: 2)
+        let average = ProbeResult.seedAverage([first, second])
+        #expect(average.rawScores[.lgj] == 2)
+        #expect(abs(average.rawScores[.csb]! - 0.6) < 1e-12)
+        #expect(average.rawScores[.mf] == 0.4)
+        #expect(average.diverged == [.rm])
+        #expect(average.seconds == 5 && average.dataVolume == 64 && average.epochs == 2)
+    }
+}
