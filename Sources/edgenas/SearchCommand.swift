@@ -42,7 +42,7 @@ struct Search: ParsableCommand {
               edgenas profile --space spaces/fmnist-mbconv-tiny.json --device devices/local.yaml
               edgenas search --space spaces/fmnist-mbconv-tiny.json --device devices/local.yaml \\
                   --max-latency-ms 0.25 --budget 10m --candidates 16 --out runs/tiny
-              edgenas search --out runs/tiny --resume          # after Ctrl-C or a crash
+              edgenas search --out runs/tiny --resume          # after Ctrl-C or a crash (same device and table)
               edgenas search --space spaces/fmnist-vit.json --device devices/local.yaml \\
                   --max-params 200000 --strategy evolution --budget 20m --candidates 24 --out runs/vit
             """)
@@ -149,7 +149,6 @@ struct Search: ParsableCommand {
         let database: SearchDatabase
         let settings: SearchSettings
         let searchSpace: SearchSpace
-        let spacePath: String?
         if resume {
             database = try searchFailure { try SearchDatabase(path: databasePath, create: false) }
             guard let stored = try database.decodedSetting("settings", as: SearchSettings.self) else {
@@ -157,7 +156,6 @@ struct Search: ParsableCommand {
             }
             settings = stored
             searchSpace = try searchFailure { try SearchSpace(jsonData: Data(stored.spaceJSON.utf8), file: "\(databasePath) (stored space)") }
-            spacePath = space
             if space != nil {
                 let given = try makeSettings(space: try loadSearchableSpace(space!), deviceID: stored.deviceID,
                                              maxLatencyMilliseconds: maxLatencyQuantile == nil ? maxLatencyMilliseconds
@@ -173,7 +171,6 @@ struct Search: ParsableCommand {
                 throw CommandFailure.badInput("\(out) already holds a search; add --resume to go on with it, or choose another --out")
             }
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            spacePath = space
             searchSpace = try loadSearchableSpace(space!)
             let latencyLimit = try resolvedLatencyLimit(space: searchSpace)
             settings = try makeSettings(space: searchSpace, deviceID: try device.map { try loadDevice($0).id },
@@ -181,10 +178,16 @@ struct Search: ParsableCommand {
             database = try searchFailure { try SearchDatabase(path: databasePath, create: true) }
             try database.setEncodedSetting("settings", settings)
         }
-        _ = spacePath
 
         // Latency prediction from the device's table, checked against the whole space up front.
-        let latency = try openLatency(space: searchSpace, deviceID: settings.deviceID)
+        // A resumed run finds its device and table where the first run found them, unless told otherwise.
+        let devicePath = try device ?? database.setting("device_path")
+        let tablePath = try table ?? database.setting("table_path")
+        let latency = try openLatency(space: searchSpace, deviceID: settings.deviceID, devicePath: devicePath, tablePath: tablePath)
+        if let latency, let devicePath {
+            try database.setSetting("device_path", devicePath)
+            try database.setSetting("table_path", latency.tablePath)
+        }
         let costModel = Self.costModel(latency)
 
         let scoringScorer = try makeScorer(named: settings.scorer, space: searchSpace, seed: settings.seed)
@@ -260,7 +263,7 @@ struct Search: ParsableCommand {
     /// `--max-latency-ms`, or the latency at `--max-latency-quantile` of the space on the device.
     private func resolvedLatencyLimit(space: SearchSpace) throws -> Double? {
         guard let maxLatencyQuantile else { return maxLatencyMilliseconds }
-        guard let latency = try openLatency(space: space, deviceID: nil) else { return nil }
+        guard let latency = try openLatency(space: space, deviceID: nil, devicePath: device, tablePath: table) else { return nil }
         let model = Self.costModel(latency)
         let limit = try model.latencyQuantile(maxLatencyQuantile, of: space, seed: seed)
         // Three decimals, rounded up, so the printed limit is the one applied.
@@ -288,13 +291,16 @@ struct Search: ParsableCommand {
 
     /// The predictor for the device's table, or nil when no device is given; refuses a table
     /// that lacks any block the space can produce, naming the command that fills it.
-    private func openLatency(space: SearchSpace, deviceID: String?) throws -> OpenedLatency? {
-        guard let devicePath = device else {
-            if deviceID != nil { throw CommandFailure.badInput("this run was started with a device: resume it with the same --device") }
+    private func openLatency(space: SearchSpace, deviceID: String?, devicePath: String?, tablePath: String?) throws -> OpenedLatency? {
+        guard let devicePath else {
+            if deviceID != nil { throw CommandFailure.badInput("this run was started with device \(deviceID!): resume it with its --device") }
             return nil
         }
         let profile = try loadDevice(devicePath)
-        let tablePath = table ?? "latency-tables/\(profile.id).sqlite"
+        if let deviceID, profile.id != deviceID {
+            throw CommandFailure.badInput("\(devicePath) describes device \(profile.id), but this run was started on \(deviceID)")
+        }
+        let tablePath = tablePath ?? "latency-tables/\(profile.id).sqlite"
         let profileCommand = "edgenas profile --space \(self.space ?? "SPACE") --device \(devicePath) --table \(tablePath)"
         guard FileManager.default.fileExists(atPath: tablePath) else {
             throw CommandFailure.badInput("\(tablePath): no latency table for device \(profile.id); fill it with `\(profileCommand)`")

@@ -73,12 +73,15 @@ import Testing
         let report = try String(contentsOfFile: "\(run)/report.md", encoding: .utf8)
         #expect(report.contains("Measured latency in the deployment runtime"))
 
-        // A finished run resumes to the same leaderboard without scoring anything again.
-        let again = try runEdgenas(["search", "--out", run, "--resume", "--device", inputs.device, "--table", inputs.table,
-                                    "--images", inputs.images, "--export", export, "--json"])
+        // A finished run resumes to the same leaderboard without scoring anything again; it
+        // finds its device and table where the first run found them.
+        let again = try runEdgenas(["search", "--out", run, "--resume", "--images", inputs.images, "--export", export, "--json"])
         #expect(again.status == 0, "\(again.standardError)")
         #expect(again.standardError.contains("5 of 5 candidates already scored"))
         #expect(try String(contentsOfFile: "\(run)/leaderboard.jsonl", encoding: .utf8).split(separator: "\n") == leaderboard)
+        let resumed = try #require(try JSONSerialization.jsonObject(with: Data(again.standardOutput.utf8)) as? [String: Any])
+        #expect(resumed["winner"] as? String == result["winner"] as? String)
+        #expect(resumed["measured_latency_ms"] is Double)
     }
 
     @Test func anInterruptedSearchResumesWhereItStopped() throws {
