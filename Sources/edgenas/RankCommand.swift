@@ -230,18 +230,20 @@ struct Rank: ParsableCommand {
             bar.update(done: index + 1, extra: String(format: "%@ %.1f s%@", entry.id, result.seconds, divergedText))
         }
         bar.finish()
-        // Leftover budget buys whole extra passes with new probe seeds at each candidate's
-        // (D, E), averaged per candidate: every candidate keeps the same number of seeds, so
-        // scores stay comparable, and the seed noise of brief training shrinks.
+        // Leftover budget buys extra passes over every candidate with a new probe seed, at one
+        // (D, E) sized to the time left, averaged per candidate: every candidate gets the same
+        // passes, so scores stay comparable, and the seed noise of brief training shrinks.
         var passes = [results]
-        let passSeconds = results.reduce(0) { $0 + $1.seconds }
-        while plan != nil, passes.count < maximumSeeds, budgetSeconds - Date().timeIntervalSince(started) >= 1.1 * passSeconds {
+        while let current = schedule, passes.count < maximumSeeds,
+              let extra = current.extraPassSetting(secondsLeft: budgetSeconds - Date().timeIntervalSince(started), candidates: count) {
             let passSeed = seed &+ UInt64(passes.count) &* 0x9E37_79B9
-            let passBar = ProgressBar(total: count, label: "probes seed \(passes.count + 1)", unit: "arch")
+            let passBar = ProgressBar(total: count, label: "probes seed \(passes.count + 1) (D \(extra.dataVolume), E \(extra.epochs))",
+                                      unit: "arch")
             var pass: [ProbeResult] = []
             for (index, entry) in entries.enumerated() {
-                pass.append(try suite.evaluate(entry.architecture, dataVolume: results[index].dataVolume,
-                                               epochs: results[index].epochs, seed: passSeed))
+                let result = try suite.evaluate(entry.architecture, dataVolume: extra.dataVolume, epochs: extra.epochs, seed: passSeed)
+                pass.append(result)
+                schedule?.record(result)
                 passBar.update(done: index + 1)
             }
             passBar.finish()

@@ -97,4 +97,15 @@ import Testing
         let shrunkSeconds = schedule.plan.cost.measuredSeconds(BudgetPoint(dataVolume: Double(late.dataVolume), epochs: Double(late.epochs)))
         #expect(2 * shrunkSeconds <= planned * 1.05)
     }
+
+    @Test func anExtraSeedPassFitsTheTimeLeftOrIsSkipped() throws {
+        let schedule = ProbeBudgetSchedule(plan: Self.examplePlan().replanned(perCandidateBudgetSeconds: 6))
+        let cost = schedule.plan.cost
+        // Plenty of time: a pass at the plan's own size or larger fits.
+        let roomy = try #require(schedule.extraPassSetting(secondsLeft: 10 * 6, candidates: 10))
+        #expect(cost.measuredSeconds(BudgetPoint(dataVolume: Double(roomy.dataVolume), epochs: Double(roomy.epochs))) * 10 <= 60)
+        // Barely more than the fixed cost per candidate: nothing useful fits.
+        #expect(schedule.extraPassSetting(secondsLeft: 10 * cost.fixedSeconds, candidates: 10) == nil)
+        #expect(schedule.extraPassSetting(secondsLeft: 0, candidates: 10) == nil)
+    }
 }
