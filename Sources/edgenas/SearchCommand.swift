@@ -191,7 +191,8 @@ struct Search: ParsableCommand {
         let costModel = Self.costModel(latency)
 
         let scoringScorer = try makeScorer(named: settings.scorer, space: searchSpace, seed: settings.seed)
-        StopRequest.install(notice: "\nstopping after the current candidate (Ctrl-C again to quit at once; --resume goes on)\n")
+        StopRequest.install(notice: "\nstopping after the current candidate, or after calibration while it runs "
+                                + "(Ctrl-C again to quit at once; --resume goes on)\n")
 
         var scoringBar: ProgressBar?
         let runner = SearchRunner(
