@@ -218,6 +218,20 @@ public struct BudgetAdaptiveEvaluator {
         self.seed = seed
     }
 
+    /// Splits a total budget the way `rank` and `search` both spend it: calibration may use
+    /// `calibrationFraction` of it (less what `secondsSpent()` already reports gone), the rest
+    /// is shared by `candidateCount` candidates, and the plan is then re-solved for the time
+    /// really left, since calibration rarely takes exactly its share.
+    public func plan(calibrationCandidates: [Architecture], totalBudgetSeconds: Double, candidateCount: Int,
+                     calibrationFraction: Double, secondsSpent: () -> Double,
+                     progress: (CalibrationProgress) -> Void = { _ in }) throws -> BudgetPlan {
+        let plan = try plan(calibrationCandidates: calibrationCandidates,
+                            perCandidateBudgetSeconds: (1 - calibrationFraction) * totalBudgetSeconds / Double(candidateCount),
+                            calibrationBudgetSeconds: calibrationFraction * totalBudgetSeconds - secondsSpent(),
+                            progress: progress)
+        return plan.replanned(perCandidateBudgetSeconds: max(totalBudgetSeconds - secondsSpent(), 0) / Double(candidateCount))
+    }
+
     /// Calibrates on `calibrationCandidates` and returns the plan for `perCandidateBudgetSeconds`.
     ///
     /// - Parameter calibrationBudgetSeconds: wall time calibration may take in all; the

@@ -32,19 +32,15 @@ public final class ProbeCandidateScorer: CandidateScorer {
         let evaluator = BudgetAdaptiveEvaluator(suite: suite, seed: suite.seed)
         let chosen = Array(pool.prefix(max(3, calibrationCandidates)))
         var lastStage = ""
-        var plan = try evaluator.plan(
-            calibrationCandidates: chosen,
-            perCandidateBudgetSeconds: (1 - calibrationFraction) * totalBudgetSeconds / Double(candidateCount),
-            calibrationBudgetSeconds: calibrationFraction * totalBudgetSeconds) { step in
+        let plan = try evaluator.plan(
+            calibrationCandidates: chosen, totalBudgetSeconds: totalBudgetSeconds, candidateCount: candidateCount,
+            calibrationFraction: calibrationFraction, secondsSpent: { (ContinuousClock.now - started).inSeconds }) { step in
                 // One line per stage change, e.g. "calibration 4/16 runs done: anchors D 256, candidate 1/4".
                 if step.stage != lastStage {
                     lastStage = step.stage
                     progress("calibration \(step.completedRuns)/\(step.totalRuns) runs done: \(step.stage)")
                 }
             }
-        // Re-solve for what calibration really left over.
-        let spent = (ContinuousClock.now - started).inSeconds
-        plan = plan.replanned(perCandidateBudgetSeconds: max(totalBudgetSeconds - spent, 0) / Double(candidateCount))
         schedule = ProbeBudgetSchedule(plan: plan)
         return ScoringPlan(encoded: try JSONEncoder().encode(plan), summary: plan.summary)
     }

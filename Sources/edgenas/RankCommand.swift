@@ -179,13 +179,12 @@ struct Rank: ParsableCommand {
                                               + "pass --data-volume and --epochs to score fewer")
             }
             let calibration = calibrationSet(entries)
-            let calibrationBudget = calibrationFraction * budgetSeconds - Date().timeIntervalSince(started)
-            let perCandidate = (1 - calibrationFraction) * budgetSeconds / Double(count)
             var bar: ProgressBar?
             let evaluator = BudgetAdaptiveEvaluator(suite: suite, seed: seed)
             do {
-                plan = try evaluator.plan(calibrationCandidates: calibration.map(\.architecture), perCandidateBudgetSeconds: perCandidate,
-                                          calibrationBudgetSeconds: calibrationBudget) { progress in
+                plan = try evaluator.plan(calibrationCandidates: calibration.map(\.architecture), totalBudgetSeconds: budgetSeconds,
+                                          candidateCount: count, calibrationFraction: calibrationFraction,
+                                          secondsSpent: { Date().timeIntervalSince(started) }) { progress in
                     if bar == nil { bar = ProgressBar(total: progress.totalRuns, label: "calibration", unit: "run") }
                     bar?.update(done: progress.completedRuns, extra: progress.stage)
                 }
@@ -195,9 +194,6 @@ struct Rank: ParsableCommand {
                 throw CommandFailure.training("budget calibration failed: \(error)")
             }
             bar?.finish()
-            // Re-solve for what is really left (calibration rarely takes exactly its share).
-            let left = budgetSeconds - Date().timeIntervalSince(started)
-            plan = plan!.replanned(perCandidateBudgetSeconds: left / Double(count))
             dataVolume = plan!.dataVolume
             epochs = plan!.epochs
             ProgressBar.writeToStandardError(plan!.summary + "\n")

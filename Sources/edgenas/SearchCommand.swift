@@ -406,7 +406,7 @@ struct Search: ParsableCommand {
     }
 
     private func log(_ message: String) {
-        FileHandle.standardError.write(Data((message + "\n").utf8))
+        writeToStandardError(message + "\n")
     }
 
     private func searchFailure<Value>(_ body: () throws -> Value) throws -> Value {
