@@ -1,5 +1,6 @@
 import EdgeNASCore
 import EdgeNASProbes
+import EdgeNASSelection
 import Foundation
 
 /// Scores candidates with the six probes: the budget-adaptive evaluator calibrates (D, E) on
@@ -18,7 +19,7 @@ public final class ProbeCandidateScorer: CandidateScorer {
     /// Called when the run is late and candidates get a smaller (D, E).
     public var onShrink: (String) -> Void = { _ in }
 
-    public init(suite: ProbeSuite, calibrationFraction: Double = 0.3, calibrationCandidates: Int = 4,
+    public init(suite: ProbeSuite, calibrationFraction: Double = 0.3, calibrationCandidates: Int = 8,
                 weights: [ProbeKind: Double] = [:]) {
         self.suite = suite
         self.calibrationFraction = calibrationFraction
@@ -30,7 +31,8 @@ public final class ProbeCandidateScorer: CandidateScorer {
                      progress: @escaping (String) -> Void) throws -> ScoringPlan? {
         let started = ContinuousClock.now
         let evaluator = BudgetAdaptiveEvaluator(suite: suite, seed: suite.seed)
-        let chosen = Array(pool.prefix(max(3, calibrationCandidates)))
+        // Calibration sees the pool's small and large candidates, not whichever came first.
+        let chosen = ProbeStage.calibrationSet(pool, count: max(3, calibrationCandidates)).map { pool[$0] }
         var lastStage = ""
         let plan = try evaluator.plan(
             calibrationCandidates: chosen, totalBudgetSeconds: totalBudgetSeconds, candidateCount: candidateCount,

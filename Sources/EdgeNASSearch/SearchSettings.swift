@@ -1,4 +1,5 @@
 import EdgeNASCore
+import EdgeNASSelection
 import Foundation
 
 /// How candidates are proposed.
@@ -27,10 +28,16 @@ public struct SearchSettings: Codable, Sendable, Equatable {
     /// and tournament size.
     public var population: Int
     public var tournament: Int
+    /// Share of the budget for the final stage on the task (pipeline scorer; nil in runs
+    /// stored before the final stage existed, which had none).
+    public var finalStageShare: Double?
+    /// λ of the capacity prior in the final stage's rung scores.
+    public var capacityPriorWeight: Double?
 
     public init(spaceName: String, spaceJSON: String, deviceID: String?, constraints: SearchConstraints,
                 budgetSeconds: Double, candidateCount: Int, strategy: SearchStrategyKind, seed: UInt64,
-                scorer: String, population: Int, tournament: Int) {
+                scorer: String, population: Int, tournament: Int, finalStageShare: Double? = nil,
+                capacityPriorWeight: Double? = nil) {
         self.spaceName = spaceName
         self.spaceJSON = spaceJSON
         self.deviceID = deviceID
@@ -42,6 +49,17 @@ public struct SearchSettings: Codable, Sendable, Equatable {
         self.scorer = scorer
         self.population = population
         self.tournament = tournament
+        self.finalStageShare = finalStageShare
+        self.capacityPriorWeight = capacityPriorWeight
+    }
+
+    /// The selection mode of the scorer, nil for a zero-cost proxy.
+    public var selectionMode: SelectionMode? { SelectionMode(rawValue: scorer) }
+
+    /// The share of the budget the final stage gets: F for the pipeline, all for `task`, none otherwise.
+    public var effectiveFinalStageShare: Double {
+        guard let mode = selectionMode else { return 0 }
+        return SelectionSettings(mode: mode, finalStageShare: finalStageShare ?? 0).effectiveFinalStageShare
     }
 
     /// The fields in which `other` differs from these settings, for a resume error.
@@ -55,6 +73,12 @@ public struct SearchSettings: Codable, Sendable, Equatable {
         if strategy != other.strategy { fields.append("--strategy (\(strategy.rawValue) vs \(other.strategy.rawValue))") }
         if seed != other.seed { fields.append("--seed (\(seed) vs \(other.seed))") }
         if scorer != other.scorer { fields.append("--scorer (\(scorer) vs \(other.scorer))") }
+        if finalStageShare != other.finalStageShare {
+            fields.append("--final-stage-share (\(finalStageShare.map { "\($0)" } ?? "none") vs \(other.finalStageShare.map { "\($0)" } ?? "none"))")
+        }
+        if capacityPriorWeight != other.capacityPriorWeight {
+            fields.append("--prior-weight (\(capacityPriorWeight.map { "\($0)" } ?? "none") vs \(other.capacityPriorWeight.map { "\($0)" } ?? "none"))")
+        }
         if strategy == .evolution && (population != other.population || tournament != other.tournament) {
             fields.append("--population/--tournament (\(population)/\(tournament) vs \(other.population)/\(other.tournament))")
         }

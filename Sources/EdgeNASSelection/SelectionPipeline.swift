@@ -90,6 +90,21 @@ public final class SelectionPipeline {
         self.shouldStop = shouldStop
     }
 
+    /// The order in which candidates enter the final stage (and rank when they do not):
+    /// the probe total alone in `probes` mode, the prior alone in `task` mode, and
+    /// z(probe total) + prior in `pipeline` mode, so that the probes decide across families
+    /// and the prior within one.
+    public static func screeningScores(mode: SelectionMode, probeTotals: [Double]?, prior: [Double]) -> [Double] {
+        let probeZ = probeTotals.map(CapacityPrior.standardized)
+        return prior.indices.map { index in
+            switch mode {
+            case .probes: return probeTotals?[index] ?? 0
+            case .task: return prior[index]
+            case .pipeline: return (probeZ?[index] ?? 0) + prior[index]
+            }
+        }
+    }
+
     public func run(_ candidates: [SelectionCandidate], budgetSeconds: Double) throws -> SelectionOutcome {
         let clock = ContinuousClock()
         let start = clock.now
@@ -102,14 +117,7 @@ public final class SelectionPipeline {
                      shouldStop: shouldStop)
         }
         let probeSeconds = (clock.now - start).seconds
-        let probeZ = probe.map { CapacityPrior.standardized($0.totals.map(\.total)) }
-        let screening: [Double] = candidates.indices.map { index in
-            switch settings.mode {
-            case .probes: return probe!.totals[index].total
-            case .task: return prior[index]
-            case .pipeline: return (probeZ?[index] ?? 0) + prior[index]
-            }
-        }
+        let screening = Self.screeningScores(mode: settings.mode, probeTotals: probe?.totals.map(\.total), prior: prior)
         var finalStage: FinalStageOutcome?
         let priorByID = Dictionary(uniqueKeysWithValues: zip(candidates.map(\.id), prior))
         if share > 0, let task {

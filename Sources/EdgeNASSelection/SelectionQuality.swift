@@ -10,6 +10,12 @@ public struct SelectionQualityRow: Sendable, Codable, Equatable {
     /// Mean top-1 regret in accuracy points under the limits at ``SelectionRegret/limitQuantiles``
     /// of the subset's costs, with each limit's value.
     public var regret: RegretSummary?
+
+    enum CodingKeys: String, CodingKey {
+        case scorer, subset, count, regret
+        case kendallTau = "kendall_tau"
+        case spearmanRho = "spearman_rho"
+    }
 }
 
 /// Rank correlations and regret, overall and per family, for several scorers at once.

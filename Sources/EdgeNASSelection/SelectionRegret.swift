@@ -57,4 +57,10 @@ public struct RegretSummary: Sendable, Codable, Equatable {
     /// Accuracy points lost at each limit.
     public var regretPoints: [Double]
     public var meanRegretPoints: Double
+
+    enum CodingKeys: String, CodingKey {
+        case limits
+        case regretPoints = "regret_points"
+        case meanRegretPoints = "mean_regret_points"
+    }
 }

@@ -279,6 +279,11 @@ public struct FinalStageOutcome: Sendable {
     /// results[r] are rung r's results, in its plan's order.
     public var results: [[RungResult]]
 
+    public init(plans: [RungPlan], results: [[RungResult]]) {
+        self.plans = plans
+        self.results = results
+    }
+
     public var trainedSeconds: Double { results.joined().reduce(0) { $0 + $1.seconds } }
 }
 

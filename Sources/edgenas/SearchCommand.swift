@@ -6,6 +6,8 @@ import EdgeNASModels
 import EdgeNASONNX
 import EdgeNASProbes
 import EdgeNASSearch
+import EdgeNASSelection
+import EdgeNASTensor
 import Foundation
 
 /// `edgenas search`: the main job. Sample candidates that meet the limits, score them with
@@ -90,8 +92,14 @@ struct Search: ParsableCommand {
     @Option(help: ArgumentHelp("Evolution: tournament size.", valueName: "N"))
     var tournament: Int = 3
 
-    @Option(help: ArgumentHelp("Scorer: probes, or a zero-cost proxy (params, flops, synflow, snip, grad_norm, naswot).", valueName: "NAME"))
-    var scorer: String = "probes"
+    @Option(help: ArgumentHelp("Scorer: pipeline (probes, then successive halving on the task), probes, task, or a zero-cost proxy (params, flops, synflow, snip, grad_norm, naswot).", valueName: "NAME"))
+    var scorer: String = SelectionMode.pipeline.rawValue
+
+    @Option(help: ArgumentHelp("Share of the budget for the final stage on the task (pipeline scorer; the probes get the rest).", valueName: "F"))
+    var finalStageShare: Double = SelectionSettings.defaultFinalStageShare
+
+    @Option(help: ArgumentHelp("Weight of the capacity prior z(log Params) in a final-stage rung's score.", valueName: "W"))
+    var priorWeight: Double = FinalStageSettings().capacityPriorWeight
 
     @Option(help: ArgumentHelp("Seed of sampling, mutation and probe data.", valueName: "N"))
     var seed: UInt64 = 0
@@ -119,7 +127,10 @@ struct Search: ParsableCommand {
         guard population >= 2, tournament >= 1, tournament <= population else {
             throw ValidationError("need --population ≥ 2 and 1 ≤ --tournament ≤ --population, got \(population) and \(tournament)")
         }
-        if scorer == "probes" && (candidates < 3 || (strategy == .evolution && population < 3)) {
+        guard finalStageShare >= 0 && finalStageShare <= 1 else { throw ValidationError("--final-stage-share must be in [0, 1], got \(finalStageShare)") }
+        guard priorWeight >= 0 && priorWeight.isFinite else { throw ValidationError("--prior-weight must be 0 or more, got \(priorWeight)") }
+        let probesCalibrate = scorer == SelectionMode.probes.rawValue || (scorer == SelectionMode.pipeline.rawValue && finalStageShare < 1)
+        if probesCalibrate && (candidates < 3 || (strategy == .evolution && population < 3)) {
             throw ValidationError("the probes calibrate on at least 3 candidates: use --candidates ≥ 3 (and --population ≥ 3 with evolution)")
         }
         guard trainEpochs >= 0 else { throw ValidationError("--train-epochs must be 0 or more, got \(trainEpochs)") }
@@ -190,14 +201,21 @@ struct Search: ParsableCommand {
         }
         let costModel = Self.costModel(latency)
 
-        let scoringScorer = try makeScorer(named: settings.scorer, space: searchSpace, seed: settings.seed)
+        let images = try loadTrainingImages()
+        let scoringScorer = try makeScorer(named: settings.scorer, space: searchSpace, images: images, seed: settings.seed)
+        var task: ImageClassificationTask?
+        if settings.effectiveFinalStageShare > 0 {
+            do { task = try ImageClassificationTask(training: images, seed: settings.seed) } catch let error as TaskError {
+                throw CommandFailure.badInput("\(self.images): \(error)")
+            }
+        }
         StopRequest.install(notice: "\nstopping after the current candidate, or after calibration while it runs "
                                 + "(Ctrl-C again to quit at once; --resume goes on)\n")
 
         var scoringBar: ProgressBar?
         let runner = SearchRunner(
             space: searchSpace, settings: settings, database: database, costModel: costModel, scorer: scoringScorer,
-            attemptsPerCandidate: attempts,
+            task: task, attemptsPerCandidate: attempts,
             events: { event in
                 switch event {
                 case let .sampled(found, needed, attempts, rejected):
@@ -213,6 +231,13 @@ struct Search: ParsableCommand {
                 case let .scored(done, _, _, best):
                     let bestText = best.map { String(format: "best %@ %.2f", $0.id, $0.total) } ?? ""
                     scoringBar?.update(done: done, extra: bestText)
+                case let .finalStage(.rungStarted(plan, predictedSeconds)):
+                    scoringBar?.finish()
+                    log(String(format: "final stage rung %d: %d candidates × %@ (about %.0f s)", plan.rung, plan.candidateIDs.count,
+                               plan.fidelity.description, predictedSeconds))
+                    scoringBar = ProgressBar(total: plan.candidateIDs.count, label: "rung \(plan.rung)", unit: "cand")
+                case let .finalStage(.unitDone(result, done, _)):
+                    scoringBar?.update(done: done, extra: String(format: "%@ val %.4f", result.candidateID, result.validationAccuracy))
                 }
             },
             shouldStop: { StopRequest.isRequested })
@@ -241,7 +266,7 @@ struct Search: ParsableCommand {
 
         let report = SearchReport(runName: runName, settings: settings, tablePath: latency?.tablePath, leaderboard: leaderboard,
                                   plan: try database.decodedSetting("plan", as: ScoringPlan.self), phases: try database.phaseTimes(),
-                                  sampling: runner.samplingAttempts, export: exported)
+                                  sampling: runner.samplingAttempts, export: exported, rungResults: try database.rungResults())
         try RunFolder.writeOutputs(in: folder, leaderboard: leaderboard, report: report)
         try printResult(winner: winner, export: exported, folder: folder, leaderboard: leaderboard)
     }
@@ -258,7 +283,9 @@ struct Search: ParsableCommand {
             spaceName: space.name, spaceJSON: space.canonicalJSON, deviceID: deviceID,
             constraints: SearchConstraints(maxParams: maxParams, maxFLOPs: maxFLOPs, maxLatencyMilliseconds: maxLatencyMilliseconds),
             budgetSeconds: budget.seconds, candidateCount: candidates, strategy: strategy, seed: seed, scorer: scorer,
-            population: population, tournament: tournament)
+            population: population, tournament: tournament,
+            finalStageShare: scorer == SelectionMode.pipeline.rawValue ? finalStageShare : nil,
+            capacityPriorWeight: SelectionMode(rawValue: scorer).map { $0 == .probes ? nil : priorWeight } ?? nil)
     }
 
     /// `--max-latency-ms`, or the latency at `--max-latency-quantile` of the space on the device.
@@ -381,13 +408,21 @@ struct Search: ParsableCommand {
         print("run folder \(folder.path): winner.json, leaderboard.csv/.jsonl, pareto.svg, report.md")
     }
 
-    /// The probes (data generated once from the seed, at the space's resolution) or a zero-cost proxy.
-    private func makeScorer(named name: String, space: SearchSpace, seed: UInt64) throws -> CandidateScorer {
-        let images: ImageDataset
-        do { images = try MNISTFormat.load(directory: URL(fileURLWithPath: self.images, isDirectory: true), split: .train) } catch {
+    private func loadTrainingImages() throws -> ImageDataset {
+        do { return try MNISTFormat.load(directory: URL(fileURLWithPath: self.images, isDirectory: true), split: .train) } catch {
             throw CommandFailure.badInput("\(error) (--images names the MNIST-format directory of real images)")
         }
-        if name == "probes" {
+    }
+
+    /// The candidate scorer before the final stage: the probes (data generated once from the
+    /// seed, at the space's resolution) for `pipeline` and `probes`, Params for `task` (its
+    /// screening is the capacity prior alone), or a zero-cost proxy.
+    private func makeScorer(named name: String, space: SearchSpace, images: ImageDataset, seed: UInt64) throws -> CandidateScorer {
+        let mode = SelectionMode(rawValue: name)
+        if mode == .task || (mode == .pipeline && finalStageShare >= 1) {
+            return ProxyCandidateScorer(proxy: .params, batch: ProxyBatch(images: Tensor.zeros([1, 1, 1, 1]), labels: [0]))
+        }
+        if mode != nil {
             var configuration = ProbeConfiguration()
             configuration.resolution = space.input.height
             do {
@@ -399,7 +434,7 @@ struct Search: ParsableCommand {
             }
         }
         guard let proxy = ZeroCostProxy(rawValue: name) else {
-            throw CommandFailure.badInput("--scorer \(name): expected probes, "
+            throw CommandFailure.badInput("--scorer \(name): expected pipeline, probes, task, "
                 + ZeroCostProxy.allCases.map(\.rawValue).joined(separator: ", "))
         }
         return ProxyCandidateScorer(proxy: proxy, batch: ProxyBatch(dataset: images, count: 64, seed: seed))
