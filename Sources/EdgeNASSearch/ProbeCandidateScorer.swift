@@ -30,19 +30,17 @@ public final class ProbeCandidateScorer: CandidateScorer {
     public func plan(calibrationCandidates pool: [Architecture], totalBudgetSeconds: Double, candidateCount: Int,
                      progress: @escaping (String) -> Void) throws -> ScoringPlan? {
         let started = ContinuousClock.now
-        let evaluator = BudgetAdaptiveEvaluator(suite: suite, seed: suite.seed)
-        // Calibration sees the pool's small and large candidates, not whichever came first.
-        let chosen = ProbeStage.calibrationSet(pool, count: max(3, calibrationCandidates)).map { pool[$0] }
         var lastStage = ""
-        let plan = try evaluator.plan(
-            calibrationCandidates: chosen, totalBudgetSeconds: totalBudgetSeconds, candidateCount: candidateCount,
-            calibrationFraction: calibrationFraction, secondsSpent: { (ContinuousClock.now - started).inSeconds }) { step in
-                // One line per stage change, e.g. "calibration 4/16 runs done: anchors D 256, candidate 1/4".
-                if step.stage != lastStage {
-                    lastStage = step.stage
-                    progress("calibration \(step.completedRuns)/\(step.totalRuns) runs done: \(step.stage)")
-                }
+        let settings = ProbeStageSettings(calibrationFraction: calibrationFraction, calibrationCandidates: calibrationCandidates,
+                                          weights: weights, seed: suite.seed)
+        let plan = try ProbeStage.plan(suite: suite, settings: settings, candidates: pool, budgetSeconds: totalBudgetSeconds,
+                                       secondsSpent: { (ContinuousClock.now - started).inSeconds }) { step in
+            // One line per stage change, e.g. "calibration 4/16 runs done: anchors D 256, candidate 1/4".
+            if step.stage != lastStage {
+                lastStage = step.stage
+                progress("calibration \(step.completedRuns)/\(step.totalRuns) runs done: \(step.stage)")
             }
+        }
         schedule = ProbeBudgetSchedule(plan: plan)
         return ScoringPlan(encoded: try JSONEncoder().encode(plan), summary: plan.summary)
     }

@@ -29,7 +29,7 @@ public final class ImageClassificationTask: TaskTrainer {
     ///   - validationLimit: at most this many held-out images are scored per unit (the same
     ///     ones for every candidate, so comparisons are paired).
     /// - Throws: ``TaskError`` when the split leaves too few images on either side.
-    public init(training: ImageDataset, validationShare: Double = 0.1, validationLimit: Int = 2048, batchSize: Int = 128,
+    public init(training: ImageDataset, validationShare: Double = 0.1, validationLimit: Int = 1024, batchSize: Int = 128,
                 learningRate: Float = 2e-3, warmupShare: Double = 0.1, pilotSteps: Int = 2, seed: UInt64 = 0) throws {
         guard validationShare > 0, validationShare < 1 else {
             throw TaskError("validation share must be in (0, 1), got \(validationShare)")

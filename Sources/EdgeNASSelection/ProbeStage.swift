@@ -78,12 +78,9 @@ public struct ProbeStage {
             guard count >= 3 else {
                 throw ProbeError.badRequest("calibrating D and E needs at least 3 candidates, got \(count); fix D and E to score fewer")
             }
-            let evaluator = BudgetAdaptiveEvaluator(suite: suite, seed: settings.seed)
-            let chosen = Self.calibrationSet(candidates.map(\.architecture), count: settings.calibrationCandidates)
-            let planned = try evaluator.plan(calibrationCandidates: chosen.map { candidates[$0].architecture },
-                                             totalBudgetSeconds: budgetSeconds, candidateCount: count,
-                                             calibrationFraction: settings.calibrationFraction,
-                                             secondsSpent: { (clock.now - start).seconds }) { events(.calibration($0)) }
+            let planned = try Self.plan(suite: suite, settings: settings, candidates: candidates.map(\.architecture),
+                                        budgetSeconds: budgetSeconds, secondsSpent: { (clock.now - start).seconds },
+                                        progress: { events(.calibration($0)) })
             plan = planned
             dataVolume = planned.dataVolume
             epochs = planned.epochs
@@ -130,6 +127,33 @@ public struct ProbeStage {
         let results = candidates.indices.map { index in ProbeResult.seedAverage(passes.map { $0[index] }) }
         return ProbeStageOutcome(results: results, totals: ProbeAggregation.totals(results, weights: settings.weights), plan: plan,
                                  seedCount: passes.count, shrunkAt: shrunkAt, passes: passes)
+    }
+
+    /// The (D, E) plan for `candidates` within `budgetSeconds`, deadline-aware: one timed
+    /// pilot epoch says what calibration costs; it runs on as many candidates (spanning the
+    /// cost range) as `calibrationFraction` of the budget pays for, and not at all when that
+    /// is fewer than three, in which case (D, E) is the most training the cost model fits
+    /// (``BudgetAdaptiveEvaluator/uncalibratedPlan(candidate:perCandidateBudgetSeconds:)``).
+    public static func plan(suite: ProbeSuite, settings: ProbeStageSettings, candidates architectures: [Architecture],
+                            budgetSeconds: Double, secondsSpent: () -> Double,
+                            progress: (CalibrationProgress) -> Void) throws -> BudgetPlan {
+        let evaluator = BudgetAdaptiveEvaluator(suite: suite, seed: settings.seed)
+        let pilotIndex = calibrationSet(architectures, count: 3).first ?? 0
+        let pilot = try suite.evaluate(architectures[pilotIndex], dataVolume: evaluator.pilotDataVolume, epochs: 1, seed: settings.seed)
+        let calibrationSeconds = settings.calibrationFraction * budgetSeconds - secondsSpent()
+        var affordable = min(settings.calibrationCandidates, architectures.count)
+        while affordable >= 3,
+              evaluator.minimumCalibrationSeconds(candidates: affordable, pilotEpochSeconds: pilot.seconds) > calibrationSeconds {
+            affordable -= 1
+        }
+        guard affordable >= 3 else {
+            return try evaluator.uncalibratedPlan(candidate: architectures[pilotIndex],
+                                                  perCandidateBudgetSeconds: max(0, budgetSeconds - secondsSpent()) / Double(architectures.count))
+        }
+        let chosen = calibrationSet(architectures, count: affordable)
+        return try evaluator.plan(calibrationCandidates: chosen.map { architectures[$0] }, totalBudgetSeconds: budgetSeconds,
+                                  candidateCount: architectures.count, calibrationFraction: settings.calibrationFraction,
+                                  secondsSpent: secondsSpent, progress: progress)
     }
 
     /// Up to `count` indices spanning the cost range: each family's share of the pool (at

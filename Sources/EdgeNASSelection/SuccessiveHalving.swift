@@ -86,6 +86,8 @@ public final class MemoryRungStore: RungStore {
 /// What the final stage reports while it runs.
 public enum FinalStageEvent: Sendable {
     case rungStarted(RungPlan, predictedSeconds: Double)
+    /// The stage did not run: the reason, in the user's terms.
+    case skipped(reason: String)
     case unitDone(RungResult, done: Int, total: Int)
 }
 
@@ -101,7 +103,7 @@ public struct FinalStageSettings: Sendable, Codable, Equatable {
     public var capacityPriorWeight: Double
     public var seed: UInt64
 
-    public init(epochsPerRung: Int = 2, minimumTrainingSamples: Int = 512, capacityPriorWeight: Double = 0.5, seed: UInt64 = 0) {
+    public init(epochsPerRung: Int = 2, minimumTrainingSamples: Int = 512, capacityPriorWeight: Double = 1, seed: UInt64 = 0) {
         self.epochsPerRung = epochsPerRung
         self.minimumTrainingSamples = minimumTrainingSamples
         self.capacityPriorWeight = capacityPriorWeight
@@ -137,6 +139,9 @@ public final class SuccessiveHalving {
         self.events = events
         self.shouldStop = shouldStop
     }
+
+    /// The share of the time left that each rung's fidelity is solved for.
+    static let plannedShareOfTimeLeft = 0.92
 
     /// Member counts of each rung for `k` entrants: k, ⌈k/2⌉, … down to 2 (a single entrant gets one rung).
     public static func rungSizes(entrants k: Int) -> [Int] {
@@ -216,12 +221,25 @@ public final class SuccessiveHalving {
             sizes = Self.rungSizes(entrants: k)
         }
         var outcome = FinalStageOutcome(plans: [], results: [])
+        // A budget that cannot train two candidates at the minimum fidelity buys no information.
+        if try store.rungPlan(0) == nil {
+            let minimum = Double(settings.minimumTrainingSamples * settings.epochsPerRung)
+            let left = Self.plannedShareOfTimeLeft * (budgetSeconds - (clock.now - start).seconds)
+            let memberCosts = try members.map { try cost($0) }
+            if sizes.isEmpty || Self.affordableSampleEpochs(seconds: left, costs: memberCosts, sizes: sizes) < minimum {
+                events(.skipped(reason: String(format: "%.0f s left cannot train %d candidates on %d images", max(0, left), members.count,
+                                               settings.minimumTrainingSamples)))
+                return outcome
+            }
+        }
         for rung in sizes.indices {
             let plan: RungPlan
             if let stored = try store.rungPlan(rung) {
                 plan = stored
             } else {
-                let left = budgetSeconds - (clock.now - start).seconds
+                // Solved for 92 % of the time left: on a machine whose speed drifts 1.7–2× within
+                // seconds, a rung solved for all of it overruns the budget about half the time.
+                let left = Self.plannedShareOfTimeLeft * (budgetSeconds - (clock.now - start).seconds)
                 let memberCosts = try members.map { try cost($0) }
                 let passes = Self.affordableSampleEpochs(seconds: left, costs: memberCosts, sizes: Array(sizes[rung...]))
                 // Never less than the previous rung: halving must grow the training.

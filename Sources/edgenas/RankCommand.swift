@@ -462,6 +462,9 @@ final class SelectionProgressDisplay {
             ProgressBar.writeToStandardError(String(format: "final stage rung %d: %d candidates × %@ (about %.0f s)\n", plan.rung,
                                                     plan.candidateIDs.count, plan.fidelity.description, predictedSeconds))
             bar = ProgressBar(total: plan.candidateIDs.count, label: "rung \(plan.rung)", unit: "cand")
+        case let .finalStage(.skipped(reason)):
+            finish()
+            ProgressBar.writeToStandardError("final stage skipped: \(reason)\n")
         case let .finalStage(.unitDone(result, done, _)):
             bar?.update(done: done, extra: String(format: "%@ val %.4f %.1f s", result.candidateID, result.validationAccuracy, result.seconds))
         }

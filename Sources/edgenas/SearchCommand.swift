@@ -236,6 +236,8 @@ struct Search: ParsableCommand {
                     log(String(format: "final stage rung %d: %d candidates × %@ (about %.0f s)", plan.rung, plan.candidateIDs.count,
                                plan.fidelity.description, predictedSeconds))
                     scoringBar = ProgressBar(total: plan.candidateIDs.count, label: "rung \(plan.rung)", unit: "cand")
+                case let .finalStage(.skipped(reason)):
+                    log("final stage skipped: \(reason)")
                 case let .finalStage(.unitDone(result, done, _)):
                     scoringBar?.update(done: done, extra: String(format: "%@ val %.4f", result.candidateID, result.validationAccuracy))
                 }
