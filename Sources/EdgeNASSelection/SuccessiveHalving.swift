@@ -88,7 +88,8 @@ public enum FinalStageEvent: Sendable {
     case rungStarted(RungPlan, predictedSeconds: Double)
     /// The stage did not run: the reason, in the user's terms.
     case skipped(reason: String)
-    case unitDone(RungResult, done: Int, total: Int)
+    /// One unit is done; `stored` when a resumed stage found it already trained.
+    case unitDone(RungResult, done: Int, total: Int, stored: Bool)
 }
 
 /// Settings of the final stage.
@@ -254,7 +255,8 @@ public final class SuccessiveHalving {
             events(.rungStarted(plan, predictedSeconds: predicted))
             var results: [RungResult] = []
             for (index, id) in plan.candidateIDs.enumerated() {
-                if let stored = try store.rungResult(rung: rung, candidateID: id) {
+                let stored = try store.rungResult(rung: rung, candidateID: id)
+                if let stored {
                     results.append(stored)
                 } else {
                     if shouldStop() { throw CancellationError() }
@@ -270,7 +272,7 @@ public final class SuccessiveHalving {
                     costs[id] = (max(1e-9, (result.seconds - fixed) / Double(plan.fidelity.sampleEpochs)), fixed)
                     results.append(result)
                 }
-                events(.unitDone(results.last!, done: index + 1, total: plan.candidateIDs.count))
+                events(.unitDone(results.last!, done: index + 1, total: plan.candidateIDs.count, stored: stored != nil))
             }
             outcome.plans.append(plan)
             outcome.results.append(results)

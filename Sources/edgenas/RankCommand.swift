@@ -465,7 +465,7 @@ final class SelectionProgressDisplay {
         case let .finalStage(.skipped(reason)):
             finish()
             ProgressBar.writeToStandardError("final stage skipped: \(reason)\n")
-        case let .finalStage(.unitDone(result, done, _)):
+        case let .finalStage(.unitDone(result, done, _, _)):
             bar?.update(done: done, extra: String(format: "%@ val %.4f %.1f s", result.candidateID, result.validationAccuracy, result.seconds))
         }
     }

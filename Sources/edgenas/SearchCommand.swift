@@ -238,8 +238,9 @@ struct Search: ParsableCommand {
                     scoringBar = ProgressBar(total: plan.candidateIDs.count, label: "rung \(plan.rung)", unit: "cand")
                 case let .finalStage(.skipped(reason)):
                     log("final stage skipped: \(reason)")
-                case let .finalStage(.unitDone(result, done, _)):
-                    scoringBar?.update(done: done, extra: String(format: "%@ val %.4f", result.candidateID, result.validationAccuracy))
+                case let .finalStage(.unitDone(result, done, _, stored)):
+                    scoringBar?.update(done: done, extra: String(format: "%@ val %.4f%@", result.candidateID, result.validationAccuracy,
+                                                                 stored ? " (stored)" : ""))
                 }
             },
             shouldStop: { StopRequest.isRequested })
