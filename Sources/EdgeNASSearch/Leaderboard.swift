@@ -62,12 +62,12 @@ public struct Leaderboard: Sendable {
 
     /// The board in the selection pipeline's order: candidates that went further in the final
     /// stage first, then by rung score, then the rest by screening score (the stage-2 total
-    /// with the capacity prior, as ``SelectionPipeline/screeningScores(mode:probeTotals:prior:)``).
+    /// with the capacity prior, as ``SelectionPipeline/screeningScores(mode:probeTotals:prior:families:)``).
     public func ranked(mode: SelectionMode, rungResults: [RungResult], priorWeight: Double) throws -> Leaderboard {
         let architectures = try entries.map { try Architecture(jsonData: Data($0.architectureJSON.utf8), file: "candidate \($0.id)") }
         let prior = CapacityPrior.values(architectures)
         let screening = SelectionPipeline.screeningScores(mode: mode, probeTotals: mode == .task ? nil : entries.map(\.total),
-                                                          prior: prior)
+                                                          prior: prior, families: architectures.map(\.family))
         let byRung = Dictionary(grouping: rungResults, by: \.rung).sorted { $0.key < $1.key }.map(\.value)
         let stage = byRung.isEmpty ? nil : FinalStageOutcome(plans: [], results: byRung)
         let ranking = SelectionRanking(candidateIDs: entries.map(\.id), screeningScore: screening, finalStage: stage,

@@ -51,4 +51,15 @@ public enum SelectionQuality {
         }
         return rows
     }
+
+    /// The small-model bias of a score: Kendall tau of the score against Params within each
+    /// family (+1: it only ranks by size, −1: it prefers the small ones). Needs no accuracies.
+    public static func capacityBias(scores: [Double], architectures: [Architecture]) -> [(family: String, kendallTau: Double?)] {
+        ArchitectureFamily.allCases.compactMap { family in
+            let members = architectures.indices.filter { architectures[$0].family == family }
+            guard members.count >= 2 else { return nil }
+            return (family.rawValue, RankCorrelation.kendallTau(members.map { scores[$0] },
+                                                                members.map { Double(architectures[$0].cost.params) }))
+        }
+    }
 }

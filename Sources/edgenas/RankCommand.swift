@@ -362,6 +362,8 @@ struct RankOutcome {
             object["final_stage_seconds"] = selection.finalStageSeconds
             if let probe = selection.probe {
                 object["probe_seeds"] = probe.seedCount
+                object["probe_capacity_bias"] = Dictionary(uniqueKeysWithValues: SelectionQuality.capacityBias(
+                    scores: probe.totals.map(\.total), architectures: entries.map(\.architecture)).map { ($0.family, $0.kendallTau as Any) })
                 if let shrunkAt = probe.shrunkAt { object["shrunk_from_candidate"] = shrunkAt }
                 if let plan = probe.plan, let data = try? JSONEncoder().encode(plan),
                    let planObject = try? JSONSerialization.jsonObject(with: data) { object["plan"] = planObject }

@@ -170,3 +170,18 @@ final class CapacityPriorTests: XCTestCase {
         XCTAssertEqual(outcome.ranking.order.first, 0)
     }
 }
+
+final class ScreeningTests: XCTestCase {
+    /// In the pipeline the probes judge families and the prior ranks within one: a candidate's
+    /// own probe total does not reorder its family.
+    func testPipelineScreeningUsesTheFamilysProbeMeanAndThePrior() {
+        let families: [ArchitectureFamily] = [.mbconv, .mbconv, .vit, .vit]
+        let prior = [1.0, -1.0, 1.0, -1.0]
+        let probes = [0.0, 10.0, -5.0, -6.0]
+        let screening = SelectionPipeline.screeningScores(mode: .pipeline, probeTotals: probes, prior: prior, families: families)
+        XCTAssertGreaterThan(screening[0], screening[1], "within a family the prior decides")
+        XCTAssertGreaterThan(screening[0], screening[2], "the family with the better probe mean ranks first")
+        XCTAssertEqual(SelectionPipeline.screeningScores(mode: .probes, probeTotals: probes, prior: prior, families: families), probes)
+        XCTAssertEqual(SelectionPipeline.screeningScores(mode: .task, probeTotals: nil, prior: prior, families: families), prior)
+    }
+}
