@@ -1,5 +1,7 @@
 import EdgeNASCore
 import Foundation
+import EdgeNASData
+import EdgeNASProbes
 @testable import EdgeNASSelection
 import XCTest
 
@@ -183,5 +185,36 @@ final class ScreeningTests: XCTestCase {
         XCTAssertGreaterThan(screening[0], screening[2], "the family with the better probe mean ranks first")
         XCTAssertEqual(SelectionPipeline.screeningScores(mode: .probes, probeTotals: probes, prior: prior, families: families), probes)
         XCTAssertEqual(SelectionPipeline.screeningScores(mode: .task, probeTotals: nil, prior: prior, families: families), prior)
+    }
+}
+
+final class ProbeStageTests: XCTestCase {
+    /// Bars on noise, 10 classes: enough for the probes' real-image tasks.
+    func images(count: Int = 400) -> ImageDataset {
+        var generator = SeededGenerator(seed: 1)
+        var pixels = [UInt8](repeating: 0, count: count * 784)
+        var labels: [UInt8] = []
+        for index in 0..<count {
+            labels.append(UInt8(index % 10))
+            for pixel in 0..<784 where pixel / 56 == index % 10 + 2 || generator.uniformIndex(below: 8) == 0 {
+                pixels[index * 784 + pixel] = 200
+            }
+        }
+        return ImageDataset(height: 28, width: 28, pixels: pixels, labels: labels, classCount: 10)
+    }
+
+    /// A budget that cannot pay for three calibration candidates is not spent on calibration:
+    /// the plan comes from the measured cost alone and says so.
+    func testATinyBudgetSkipsCalibration() throws {
+        var configuration = ProbeConfiguration()
+        configuration.maximumDataVolume = 128
+        configuration.evaluationCount = 64
+        let suite = try ProbeSuite(configuration: configuration, images: images(), seed: 0)
+        let architectures = try sampleArchitectures(4)
+        let plan = try ProbeStage.plan(suite: suite, settings: ProbeStageSettings(), candidates: architectures, budgetSeconds: 0.5,
+                                       secondsSpent: { 0 }, progress: { _ in })
+        XCTAssertTrue(plan.anchors.isEmpty)
+        XCTAssertTrue(plan.summary.hasPrefix("budget too small to calibrate"), plan.summary)
+        XCTAssertEqual(plan.dataVolume, configuration.batchSize, "nothing larger than one batch fits 0.5 s for 4 candidates")
     }
 }
