@@ -328,15 +328,17 @@ public struct BudgetAdaptiveEvaluator {
     }
 
     /// A plan for a budget too small to calibrate: two timed runs of `candidate` at one and
-    /// three batches (one epoch) give the cost model seconds = c·D·E + f, and (D, E) is the
+    /// eight batches (one epoch; a wide gap, so that timing noise does not swamp the slope)
+    /// give the cost model seconds = c·D·E + f, and (D, E) is the
     /// largest D·E that fits the per-candidate budget (the surface is S = D·E: without
     /// calibration, more training is assumed to rank better). Its summary says so.
     public func uncalibratedPlan(candidate: Architecture, perCandidateBudgetSeconds: Double) throws -> BudgetPlan {
         let start = Date()
         let batch = suite.configuration.batchSize
         let small = try suite.evaluate(candidate, dataVolume: batch, epochs: 1, seed: seed)
-        let large = try suite.evaluate(candidate, dataVolume: 3 * batch, epochs: 1, seed: seed)
-        let perSampleEpoch = max(1e-9, (large.seconds - small.seconds) / Double(2 * batch))
+        let largeVolume = suite.effectiveDataVolume(8 * batch)
+        let large = try suite.evaluate(candidate, dataVolume: largeVolume, epochs: 1, seed: seed)
+        let perSampleEpoch = max(1e-9, (large.seconds - small.seconds) / Double(max(batch, largeVolume - batch)))
         let fixed = max(0, small.seconds - perSampleEpoch * Double(batch))
         let cost = ProbeCostModel(secondsPerSampleEpoch: perSampleEpoch, fixedSeconds: fixed, secondsPerSample: perSampleEpoch,
                                   secondsPerEpoch: fixed)
