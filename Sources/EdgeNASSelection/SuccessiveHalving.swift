@@ -194,6 +194,33 @@ public final class SuccessiveHalving {
         return min(k, candidates.count)
     }
 
+    /// Candidates timed per family before the rest are estimated from them.
+    static let timedPerFamily = 2
+
+    /// Every candidate's cost: the first ``timedPerFamily`` of each family measured, the rest
+    /// c_j = FLOPs_j · mean_i(c_i / FLOPs_i) over the measured ones of the family (both parts).
+    func estimatedCosts(_ candidates: [SelectionCandidate], measured: (String) throws -> (perSampleEpoch: Double, fixed: Double))
+        rethrows -> [String: (perSampleEpoch: Double, fixed: Double)] {
+        var result: [String: (perSampleEpoch: Double, fixed: Double)] = [:]
+        for family in ArchitectureFamily.allCases {
+            let members = candidates.filter { $0.architecture.family == family }
+            var ratios: [(perSampleEpoch: Double, fixed: Double)] = []
+            for candidate in members.prefix(Self.timedPerFamily) {
+                let cost = try measured(candidate.id)
+                result[candidate.id] = cost
+                let flops = Double(max(1, candidate.architecture.cost.flops))
+                ratios.append((cost.perSampleEpoch / flops, cost.fixed / flops))
+            }
+            guard !ratios.isEmpty else { continue }
+            let perFLOP = (ratios.map(\.perSampleEpoch).reduce(0, +) / Double(ratios.count), ratios.map(\.fixed).reduce(0, +) / Double(ratios.count))
+            for candidate in members.dropFirst(Self.timedPerFamily) {
+                let flops = Double(max(1, candidate.architecture.cost.flops))
+                result[candidate.id] = (perFLOP.0 * flops, perFLOP.1 * flops)
+            }
+        }
+        return result
+    }
+
     /// Runs the stage on `candidates` (best first by the earlier stages) within `budgetSeconds`.
     ///
     /// - Parameter prior: the capacity prior of each candidate by id.
@@ -216,7 +243,12 @@ public final class SuccessiveHalving {
             members = first.candidateIDs
             sizes = Self.rungSizes(entrants: members.count)
         } else {
-            for candidate in candidates { _ = try cost(candidate.id) }
+            // Timing every candidate would cost seconds each; the first few of each family (in
+            // screening order) are timed and the rest estimated per FLOP from them. Estimates
+            // are replaced by the measured unit times as rungs run.
+            for (id, estimate) in try estimatedCosts(candidates, measured: { try cost($0) }) where costs[id] == nil {
+                costs[id] = estimate
+            }
             let k = entrants(candidates, budgetSeconds: budgetSeconds - (clock.now - start).seconds, costs: costs)
             members = candidates.prefix(k).map(\.id)
             sizes = Self.rungSizes(entrants: k)
