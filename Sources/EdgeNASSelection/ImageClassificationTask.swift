@@ -97,32 +97,10 @@ public final class ImageClassificationTask: TaskTrainer {
         } catch is NonFiniteValueError {
             return (0, true)
         }
-        return (batchStatisticsAccuracy(model), false)
-    }
-
-    /// Validation accuracy with BatchNorm on the statistics of each 512-image batch: after a
-    /// rung of a few dozen steps the running averages are still far from them (inference mode
-    /// then puts MBConvs near chance), and a 512-image batch estimates them well.
-    func batchStatisticsAccuracy(_ model: some ImageClassifier) -> Double {
-        model.setTrainingMode(true)
-        var generator = SeededGenerator(seed: 0)
-        let batcher = ImageBatcher()
-        let indices = Array(0..<validation.count)
-        var correct = 0
-        withoutGradients {
-            for start in stride(from: 0, to: validation.count, by: 512) {
-                let (images, labels) = batcher.batch(validation, indices: indices[start..<min(validation.count, start + 512)],
-                                                     augment: false, using: &generator)
-                let logits = model(images)
-                let classes = logits.shape[1]
-                for row in labels.indices {
-                    var best = 0
-                    for c in 1..<classes where logits.storage[row * classes + c] > logits.storage[row * classes + best] { best = c }
-                    if best == labels[row] { correct += 1 }
-                }
-            }
-        }
-        return Double(correct) / Double(max(1, validation.count))
+        // After a rung of a few dozen steps BatchNorm's running averages are still far from the
+        // batch statistics (inference mode then puts MBConvs near chance); 512-image batches
+        // estimate them well.
+        return (ClassifierTrainer.accuracy(of: model, on: validation, batchSize: 512, batchStatistics: true), false)
     }
 }
 
