@@ -354,10 +354,10 @@ public struct BudgetAdaptiveEvaluator {
     }
 
     /// Seconds a calibration on `candidates` candidates needs at the least: four runs each
-    /// (pilot, two anchor trajectories, reference) of `maximumAnchorEpochs` epochs at the
-    /// smallest volumes, from one timed pilot-sized run of `pilotSeconds` (one epoch).
+    /// (pilot, two anchor trajectories, reference) of `maximumAnchorEpochs` epochs, the last
+    /// three at 1.5 and 2 times the pilot volume or more, from one timed pilot-sized epoch.
     public func minimumCalibrationSeconds(candidates: Int, pilotEpochSeconds: Double) -> Double {
-        Double(4 * candidates * maximumAnchorEpochs) * pilotEpochSeconds
+        Double(candidates * maximumAnchorEpochs) * pilotEpochSeconds * (1 + 1.5 + 2 + 2)
     }
 
     /// Mean over probes of Kendall's tau between `results` and `reference` (same candidates,

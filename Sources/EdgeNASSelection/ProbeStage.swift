@@ -138,7 +138,9 @@ public struct ProbeStage {
                             budgetSeconds: Double, secondsSpent: () -> Double,
                             progress: (CalibrationProgress) -> Void) throws -> BudgetPlan {
         let evaluator = BudgetAdaptiveEvaluator(suite: suite, seed: settings.seed)
-        let pilotIndex = calibrationSet(architectures, count: 3).first ?? 0
+        // The pilot is the median-cost candidate: the cheapest one made a 6-candidate
+        // calibration look affordable that then took 3.3 times its share.
+        let pilotIndex = architectures.indices.sorted { (architectures[$0].cost.flops, $0) < (architectures[$1].cost.flops, $1) }[architectures.count / 2]
         let pilot = try suite.evaluate(architectures[pilotIndex], dataVolume: evaluator.pilotDataVolume, epochs: 1, seed: settings.seed)
         let calibrationSeconds = settings.calibrationFraction * budgetSeconds - secondsSpent()
         var affordable = min(settings.calibrationCandidates, architectures.count)
