@@ -332,10 +332,15 @@ public struct BudgetAdaptiveEvaluator {
     /// give the cost model seconds = c·D·E + f, and (D, E) is the
     /// largest D·E that fits the per-candidate budget (the surface is S = D·E: without
     /// calibration, more training is assumed to rank better). Its summary says so.
-    public func uncalibratedPlan(candidate: Architecture, perCandidateBudgetSeconds: Double) throws -> BudgetPlan {
+    ///
+    /// - Parameters:
+    ///   - oneBatch: the candidate's result at one batch and one epoch, when already measured.
+    ///   - perCandidateBudgetSeconds: asked after the measurements, which take time too.
+    public func uncalibratedPlan(candidate: Architecture, oneBatch: ProbeResult? = nil,
+                                 perCandidateBudgetSeconds: () -> Double) throws -> BudgetPlan {
         let start = Date()
         let batch = suite.configuration.batchSize
-        let small = try suite.evaluate(candidate, dataVolume: batch, epochs: 1, seed: seed)
+        let small = try oneBatch ?? suite.evaluate(candidate, dataVolume: batch, epochs: 1, seed: seed)
         let largeVolume = suite.effectiveDataVolume(8 * batch)
         let large = try suite.evaluate(candidate, dataVolume: largeVolume, epochs: 1, seed: seed)
         let perSampleEpoch = max(1e-9, (large.seconds - small.seconds) / Double(max(batch, largeVolume - batch)))
@@ -347,10 +352,10 @@ public struct BudgetAdaptiveEvaluator {
         let placeholder = BudgetChoice(dataVolume: batch, epochs: 1, predictedReliability: 0, predictedSeconds: 0)
         let plan = BudgetPlan(
             dataVolume: batch, epochs: 1, coefficients: [0, 0, 0, 0, 0, 1e-6], rSquared: 0, predictedReliability: 0,
-            predictedSeconds: 0, perCandidateBudgetSeconds: perCandidateBudgetSeconds, anchors: [], referenceDataVolume: 0,
+            predictedSeconds: 0, perCandidateBudgetSeconds: 0, anchors: [], referenceDataVolume: 0,
             referenceEpochs: 0, cost: cost, range: range, batchSize: batch, linearCostOptimum: nil, measuredCostOptimum: nil,
             usedGridFallback: true, dataOnly: placeholder, epochsOnly: placeholder, calibrationSeconds: Date().timeIntervalSince(start))
-        return plan.replanned(perCandidateBudgetSeconds: perCandidateBudgetSeconds)
+        return plan.replanned(perCandidateBudgetSeconds: perCandidateBudgetSeconds())
     }
 
     /// Seconds a calibration on `candidates` candidates needs at the least: four runs each

@@ -133,7 +133,7 @@ public struct ProbeStage {
     /// pilot epoch says what calibration costs; it runs on as many candidates (spanning the
     /// cost range) as `calibrationFraction` of the budget pays for, and not at all when that
     /// is fewer than three, in which case (D, E) is the most training the cost model fits
-    /// (``BudgetAdaptiveEvaluator/uncalibratedPlan(candidate:perCandidateBudgetSeconds:)``).
+    /// (``BudgetAdaptiveEvaluator/uncalibratedPlan(candidate:oneBatch:perCandidateBudgetSeconds:)``).
     public static func plan(suite: ProbeSuite, settings: ProbeStageSettings, candidates architectures: [Architecture],
                             budgetSeconds: Double, secondsSpent: () -> Double,
                             progress: (CalibrationProgress) -> Void) throws -> BudgetPlan {
@@ -141,7 +141,10 @@ public struct ProbeStage {
         // The pilot is the median-cost candidate: the cheapest one made a 6-candidate
         // calibration look affordable that then took 3.3 times its share.
         let pilotIndex = architectures.indices.sorted { (architectures[$0].cost.flops, $0) < (architectures[$1].cost.flops, $1) }[architectures.count / 2]
-        let pilot = try suite.evaluate(architectures[pilotIndex], dataVolume: evaluator.pilotDataVolume, epochs: 1, seed: settings.seed)
+        // One batch, one epoch: the cheapest probe run, so a tiny budget loses little to it; it
+        // underestimates a pilot epoch, which the margins of minimumCalibrationSeconds cover.
+        let pilot = try suite.evaluate(architectures[pilotIndex], dataVolume: suite.configuration.batchSize, epochs: 1,
+                                       seed: settings.seed)
         let calibrationSeconds = settings.calibrationFraction * budgetSeconds - secondsSpent()
         var affordable = min(settings.calibrationCandidates, architectures.count)
         while affordable >= 3,
@@ -149,8 +152,8 @@ public struct ProbeStage {
             affordable -= 1
         }
         guard affordable >= 3 else {
-            return try evaluator.uncalibratedPlan(candidate: architectures[pilotIndex],
-                                                  perCandidateBudgetSeconds: max(0, budgetSeconds - secondsSpent()) / Double(architectures.count))
+            return try evaluator.uncalibratedPlan(candidate: architectures[pilotIndex], oneBatch: pilot,
+                                                  perCandidateBudgetSeconds: { max(0, budgetSeconds - secondsSpent()) / Double(architectures.count) })
         }
         let chosen = calibrationSet(architectures, count: affordable)
         return try evaluator.plan(calibrationCandidates: chosen.map { architectures[$0] }, totalBudgetSeconds: budgetSeconds,

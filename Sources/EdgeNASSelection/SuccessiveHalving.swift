@@ -243,6 +243,10 @@ public final class SuccessiveHalving {
             members = first.candidateIDs
             sizes = Self.rungSizes(entrants: members.count)
         } else {
+            guard budgetSeconds > 0 else {
+                events(.skipped(reason: "no time is left of the budget"))
+                return FinalStageOutcome(plans: [], results: [])
+            }
             // Timing every candidate would cost seconds each; the first few of each family (in
             // screening order) are timed and the rest estimated per FLOP from them. Estimates
             // are replaced by the measured unit times as rungs run.
