@@ -86,7 +86,7 @@ public final class MemoryRungStore: RungStore {
 /// What the final stage reports while it runs.
 public enum FinalStageEvent: Sendable {
     case rungStarted(RungPlan, predictedSeconds: Double)
-    /// The stage did not run: the reason, in the user's terms.
+    /// The stage did not run, or stopped before its last rung: the reason, in the user's terms.
     case skipped(reason: String)
     /// One unit is done; `stored` when a resumed stage found it already trained.
     case unitDone(RungResult, done: Int, total: Int, stored: Bool)
@@ -279,8 +279,14 @@ public final class SuccessiveHalving {
                 let left = Self.plannedShareOfTimeLeft * (budgetSeconds - (clock.now - start).seconds)
                 let memberCosts = try members.map { try cost($0) }
                 let passes = Self.affordableSampleEpochs(seconds: left, costs: memberCosts, sizes: Array(sizes[rung...]))
-                // Never less than the previous rung: halving must grow the training.
+                // A rung must train at least as long as the one before; when the time left cannot
+                // pay for that, the stage ends here and the last rung's order stands.
                 let floor = outcome.plans.last.map { Double($0.fidelity.sampleEpochs) } ?? 0
+                if rung > 0 && passes < floor {
+                    events(.skipped(reason: String(format: "rung %d would need more than the %.0f s left; the order of rung %d stands",
+                                                   rung, max(0, left / Self.plannedShareOfTimeLeft), rung - 1)))
+                    break
+                }
                 plan = RungPlan(rung: rung, candidateIDs: members, fidelity: fidelity(sampleEpochs: max(passes, floor, 1)))
                 try store.saveRungPlan(plan)
             }

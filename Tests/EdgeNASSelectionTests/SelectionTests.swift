@@ -13,6 +13,8 @@ final class FakeTask: TaskTrainer {
     var trainedUnits: [(id: String, fidelity: TaskFidelity)] = []
     let trainingPoolSize: Int
     let secondsPerSampleEpoch: Double
+    /// Wall time each unit really takes, whatever its cost model says.
+    var sleepSeconds = 0.0
 
     init(truth: [String: Double], noise: [String: Double] = [:], poolSize: Int = 50_000, secondsPerSampleEpoch: Double = 1e-7) {
         self.truth = truth
@@ -27,6 +29,7 @@ final class FakeTask: TaskTrainer {
                           shouldStop: () -> Bool) throws -> (validationAccuracy: Double, diverged: Bool) {
         let id = architecture.id
         trainedUnits.append((id, fidelity))
+        if sleepSeconds > 0 { Thread.sleep(forTimeInterval: sleepSeconds) }
         let accuracy = truth[id]! + (noise[id] ?? 0) * 4096 / Double(fidelity.sampleEpochs)
         return (accuracy, false)
     }
@@ -129,6 +132,22 @@ final class SuccessiveHalvingTests: XCTestCase {
         let total = outcome.results.joined().count
         XCTAssertEqual(second.trainedUnits.count, total - 4, "the resumed stage trains only the units not yet stored")
         XCTAssertEqual(outcome.plans[0].fidelity, try XCTUnwrap(store.rungPlan(0)).fidelity)
+    }
+
+    /// Units slower than the cost model foresaw use up the budget in rung 0: the stage stops
+    /// there instead of training a rung it cannot pay for.
+    func testTheStageStopsWhenTheNextRungCannotBePaidFor() throws {
+        let architectures = try sampleArchitectures(4)
+        let task = FakeTask(truth: Dictionary(uniqueKeysWithValues: architectures.map { ($0.id, 0.9) }))
+        task.sleepSeconds = 0.05
+        var reasons: [String] = []
+        let halving = SuccessiveHalving(settings: FinalStageSettings(), trainer: task, store: MemoryRungStore(),
+                                        events: { if case let .skipped(reason) = $0 { reasons.append(reason) } })
+        let outcome = try halving.run(architectures.map { SelectionCandidate(id: $0.id, architecture: $0) }, prior: [:], budgetSeconds: 0.12)
+        XCTAssertEqual(outcome.plans.count, 1)
+        XCTAssertEqual(task.trainedUnits.count, 4)
+        XCTAssertEqual(reasons.count, 1)
+        XCTAssertTrue(reasons[0].contains("the order of rung 0 stands"), reasons[0])
     }
 
     func testThePriorBreaksNoiseInARung() {
