@@ -29,6 +29,8 @@ public enum LatencyError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooFewCalibrationModels(Int)
     /// The kernel refused the device's `cpu_affinity` (no listed CPU exists here).
     case affinityRefused(deviceID: String, cores: [Int], available: Int)
+    /// The device asks for more threads than this machine has cores.
+    case tooManyThreads(deviceID: String, threads: Int, available: Int)
 
     public var description: String {
         switch self {
@@ -67,6 +69,10 @@ public enum LatencyError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .affinityRefused(deviceID, cores, available):
             return "device '\(deviceID)': cannot pin to cpu_affinity \(cores): this machine has CPUs 0-\(available - 1); "
                 + "fix cpu_affinity in the device file or remove it"
+        case let .tooManyThreads(deviceID, threads, available):
+            return "device '\(deviceID)' asks for \(threads) threads but this machine has \(available) cores; timings "
+                + "would measure the scheduler, not the device. Profile on the device itself, or lower threads in the "
+                + "device file (and its id) to at most \(available)"
         case let .tooFewCalibrationModels(count):
             return "calibration fits a line and needs at least 2 models, got \(count)"
         }

@@ -161,6 +161,10 @@ extension Architecture {
             + "timed_runs, cpu_affinity)"),
         ("id: a b\n", #"dev.yaml: id: must be letters, digits, '.', '_' or '-', e.g. host-x86_64-ort-t1, got "a b""#),
         ("id: a\ncpu_affinity: [0, -1]\n", "dev.yaml: cpu_affinity[1]: must be a CPU number ≥ 0, got -1"),
+        ("id: a\nthreads: 1000\n", "dev.yaml: threads: must be at most 256, got 1000"),
+        ("id: a\nwarmup_runs: 1000000000000\n", "dev.yaml: warmup_runs: must be at most 10000, got 1000000000000"),
+        ("id: a\ntimed_runs: 1000000\n", "dev.yaml: timed_runs: must be at most 100000, got 1000000"),
+        ("id: a\ncpu_affinity: [100000]\n", "dev.yaml: cpu_affinity[0]: must be a CPU number ≤ 4095, got 100000"),
     ])
     func errorsNameTheFileAndField(yaml: String, message: String) {
         #expect { try DeviceProfile(yamlString: yaml, file: "dev.yaml") } throws: { "\($0)" == message }
@@ -391,6 +395,17 @@ extension Architecture {
         #expect(fit.family == "mbconv" && fit.sampleCount == Set(architectures.map(\.id)).count)
         let prediction = try LatencyPredictor(table: table).predict(architectures[0])
         #expect(prediction.calibrated && prediction.predictedMilliseconds.isFinite)
+    }
+
+    @Test func moreThreadsThanCoresAreRefusedBeforeAnythingRuns() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let device = DeviceProfile(id: "test-native-t8", runtime: .native, threads: 8, warmupRuns: 1, timedRuns: 3)
+        let table = try LatencyTable(path: directory.appendingPathComponent("t.sqlite").path, device: device, createIfMissing: true)
+        #expect(throws: LatencyError.tooManyThreads(deviceID: device.id, threads: 8, available: 2)) {
+            try LatencyProfiler(device: device, table: table, availableCores: 2)
+        }
+        #expect(try table.profileRuns().isEmpty)
     }
 
     @Test func twoProfilersOnOneTableShareTheWork() throws {
