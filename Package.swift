@@ -94,7 +94,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "EdgeNASLatencyTests",
                     dependencies: ["EdgeNASLatency", "EdgeNASCore", "EdgeNASModels", "EdgeNASONNX", "EdgeNASRuntime",
-                                   "EdgeNASTensor"]),
+                                   "EdgeNASTensor", "TestSupport"]),
         .testTarget(name: "EdgeNASSearchTests", dependencies: ["EdgeNASSearch", "EdgeNASCore"]),
         .testTarget(name: "EdgeNASProbesTests", dependencies: ["EdgeNASProbes", "EdgeNASData", "TestSupport"]),
         // Runs the built CLI as a process, as users and scripts do.

@@ -19,6 +19,14 @@ public enum LatencyError: Error, Equatable, Sendable, CustomStringConvertible {
     case deviceChanged(path: String, field: String, table: String, device: String)
     /// A new table needs a device to describe.
     case deviceRequired(path: String)
+    /// A zero-length file where a table was to be read (profile can fill it).
+    case emptyTable(path: String)
+    /// The table (or its folder) cannot be written, and the command needs to write it.
+    case notWritable(path: String)
+    /// The disk filled while the table was written; everything committed before is kept.
+    case diskFull(path: String)
+    /// Another I/O error while writing the table.
+    case writeFailed(path: String, reason: String)
     /// Blocks of an architecture that the table has not measured.
     case missingSignatures(path: String, deviceID: String, missing: [String], missingCount: Int)
     /// The runtime cannot be loaded or does not fit the request.
@@ -56,6 +64,18 @@ public enum LatencyError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "numbers would mix. Restore the device file or profile into a new --table"
         case let .deviceRequired(path):
             return "\(path): a new latency table needs a device (--device DEVICE.yaml)"
+        case let .emptyTable(path):
+            return "\(path): an empty file, not a latency table yet; it was left untouched. Fill it with `edgenas profile "
+                + "--space SPACE --device DEVICE.yaml --table \(path)`, or pass another --table path"
+        case let .notWritable(path):
+            return "\(path): the latency table or its folder is read-only, and this command writes to it; copy the "
+                + "table to a writable folder and pass --table with the copy"
+        case let .diskFull(path):
+            return "\(path): the disk is full; the measurements committed so far are kept. Free some space and run "
+                + "the same command again to go on"
+        case let .writeFailed(path, reason):
+            return "\(path): cannot write the latency table (\(reason)); the measurements committed so far are kept. "
+                + "Check the disk and run the same command again"
         case let .missingSignatures(path, deviceID, missing, missingCount):
             let shown = missing.prefix(3).joined(separator: ", ")
             let more = missingCount > 3 ? " and \(missingCount - 3) more" : ""

@@ -60,9 +60,10 @@ func resolvedTablePath(_ table: String?, device: DeviceProfile, creating: Bool) 
     return path
 }
 
-/// Opens a latency table, refusing foreign and corrupt files as bad input.
+/// Opens a latency table, refusing foreign and corrupt files as bad input. A table that is
+/// not to be created is only read: a read-only copy works, and nothing is ever written to it.
 func openTable(_ path: String, device: DeviceProfile?, create: Bool) throws -> LatencyTable {
-    try withCommandErrors { try LatencyTable(path: path, device: device, createIfMissing: create) }
+    try withCommandErrors { try LatencyTable(path: path, device: device, createIfMissing: create, readOnly: !create) }
 }
 
 /// Library errors a user can fix become `badInput` (exit 64); anything else is internal (70).

@@ -5,6 +5,7 @@ import EdgeNASRuntime
 import EdgeNASTensor
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import EdgeNASLatency
@@ -245,6 +246,58 @@ extension Architecture {
         #expect(throws: LatencyError.deviceChanged(path: foreign, field: "threads", table: "1", device: "2")) {
             try LatencyTable(path: foreign, device: changed, createIfMissing: true)
         }
+    }
+
+    /// Boards and shared folders often hold read-only copies of a table.
+    @Test(arguments: ["folder", "file"])
+    func readOnlyTablesAreReadWithoutWritingAnything(readOnlyPart: String) throws {
+        let directory = try temporaryDirectory()
+        let folder = directory.appendingPathComponent("tables")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let path = folder.appendingPathComponent("t.sqlite").path
+        let signatures = try tinySpace().blockSignatures()
+        do {
+            let table = try LatencyTable(path: path, device: testDevice(), createIfMissing: true)
+            try table.record(signatures[0], measurement(microseconds: 7), runtime: .onnxruntime, runtimeVersion: "9.9", threads: 1)
+        }
+        let locked = readOnlyPart == "folder" ? folder : URL(fileURLWithPath: path)
+        defer {
+            ReadOnlyPaths.makeWritable(locked)
+            try? FileManager.default.removeItem(at: directory)
+        }
+        guard ReadOnlyPaths.makeReadOnly(locked) else { return }
+        let listing = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+
+        let table = try LatencyTable(path: path, device: testDevice(), createIfMissing: false, readOnly: true)
+        #expect(try table.metadata().deviceID == "test-ort-t1")
+        #expect(try table.latencies(for: [signatures[0].key])[signatures[0].key]?.medianMicroseconds == 7)
+        #expect(throws: LatencyError.notWritable(path: path)) {
+            try table.record(signatures[1], measurement(microseconds: 1), runtime: .onnxruntime, runtimeVersion: "9.9", threads: 1)
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == bytes)
+        if readOnlyPart == "folder" {
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == listing)
+        }
+        // A command that writes (profile) says why it cannot, in the user's terms.
+        #expect(throws: LatencyError.notWritable(path: path)) {
+            try LatencyTable(path: path, device: testDevice(), createIfMissing: true)
+        }
+    }
+
+    @Test func zeroLengthFilesAreNeverWrittenByReaders() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("empty.sqlite").path
+        FileManager.default.createFile(atPath: path, contents: Data())
+        #expect(throws: LatencyError.emptyTable(path: path)) {
+            try LatencyTable(path: path, device: nil, createIfMissing: false, readOnly: true)
+        }
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["empty.sqlite"])
+        // The profiler can still make it a table.
+        let table = try LatencyTable(path: path, device: testDevice(), createIfMissing: true)
+        #expect(try table.metadata().deviceID == "test-ort-t1")
     }
 
     @Test func readersAndTwoWritersShareATable() throws {
