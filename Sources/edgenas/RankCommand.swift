@@ -138,9 +138,10 @@ struct Rank: ParsableCommand {
         let needsBatch = proxy != .params && proxy != .flops
         let dataset = needsBatch ? try loadImages() : nil
         let bar = ProgressBar(total: entries.count, label: proxy.rawValue, unit: "arch")
+        // One batch for every line: the proxies fit it to each architecture's input shape.
+        let batch = dataset.map { ProxyBatch(dataset: $0, count: 64, seed: seed) }
+            ?? ProxyBatch(images: Tensor.zeros([1, 1, 1, 1]), labels: [0])
         for (index, entry) in entries.enumerated() {
-            let batch = dataset.map { ProxyBatch(dataset: $0, count: 64, seed: seed) }
-                ?? ProxyBatch(images: Tensor.zeros([1, 1, 1, 1]), labels: [0])
             do {
                 scores.append(try proxy.score(entry.architecture, batch: batch, seed: seed))
             } catch {

@@ -98,4 +98,26 @@ import Testing
         #expect(exports[0] != exports[1])
         #expect(exports.allSatisfy { FileManager.default.fileExists(atPath: $0) })
     }
+
+    /// The proxies only worked on 1×28×28 inputs: an RGB 32×32 space exited 1 in search and 64 in rank.
+    @Test func zeroCostProxiesScoreAnRGB32x32SpaceInSearchAndRank() throws {
+        let inputs = try SearchCommandTests.inputs()
+        defer { try? FileManager.default.removeItem(at: inputs.folder) }
+        let rgb = inputs.folder.appendingPathComponent("rgb32.json")
+        try Data(SearchCommandTests.space.replacingOccurrences(of: #""channels": 1, "height": 28, "width": 28"#,
+                                                               with: #""channels": 3, "height": 32, "width": 32"#).utf8).write(to: rgb)
+        for scorer in ["synflow", "snip", "grad_norm", "naswot"] {
+            let run = inputs.folder.appendingPathComponent("runs/rgb-\(scorer)").path
+            let result = try Self.search(inputs, run, ["--space", rgb.path, "--scorer", scorer, "--candidates", "3"])
+            #expect(result.status == 0, "\(scorer): \(result.standardError)")
+        }
+        let sampled = try runEdgenas(["sample", "--space", rgb.path, "--count", "3"])
+        let lines = sampled.standardOutput.split(separator: "\n").enumerated().map { index, arch in "{\"id\": \"a\(index)\", \"arch\": \(arch)}" }
+        let pool = inputs.folder.appendingPathComponent("rgb.jsonl")
+        try Data(lines.joined(separator: "\n").utf8).write(to: pool)
+        for scorer in ["synflow", "snip", "grad_norm", "naswot"] {
+            let ranked = try runEdgenas(["rank", "--archs", pool.path, "--scorer", scorer, "--images", inputs.images])
+            #expect(ranked.status == 0, "\(scorer): \(ranked.standardError)")
+        }
+    }
 }
