@@ -35,6 +35,11 @@ public enum OutputPath {
         }
         let folder = url.deletingLastPathComponent()
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory) else {
+            var ancestor = folder.deletingLastPathComponent()
+            while !FileManager.default.fileExists(atPath: ancestor.path, isDirectory: &isDirectory), ancestor.path != "/" {
+                ancestor = ancestor.deletingLastPathComponent()
+            }
+            if !isDirectory.boolValue { throw problem("\(ancestor.path) is a file, so it holds no folder \(folder.path)") }
             throw problem("folder \(folder.path) does not exist; create it first")
         }
         guard isDirectory.boolValue else { throw problem("\(folder.path) is not a folder") }
@@ -87,6 +92,15 @@ public enum OutputPath {
         close(descriptor)
         unlink(probe.path)
         return nil
+    }
+
+    /// Whether the file system that holds `path` has (almost) no room left. SQLite reports a
+    /// full disk met while it grows its WAL index as a plain I/O error; this tells them apart.
+    public static func isOutOfSpace(at path: String) -> Bool {
+        var status = statvfs()
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard statvfs(folder, &status) == 0 else { return false }
+        return UInt64(status.f_bavail) * UInt64(status.f_frsize) < 64 * 1024
     }
 
     /// The POSIX reason inside a Foundation file error, e.g. "no space left on device".

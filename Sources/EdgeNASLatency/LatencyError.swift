@@ -71,8 +71,8 @@ public enum LatencyError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): the latency table or its folder is read-only, and this command writes to it; copy the "
                 + "table to a writable folder and pass --table with the copy"
         case let .diskFull(path):
-            return "\(path): the disk is full; the measurements committed so far are kept. Free some space and run "
-                + "the same command again to go on"
+            return "\(path): the disk is full; the measurements committed so far (if any) are kept. Free some space "
+                + "and run the same command again to go on"
         case let .writeFailed(path, reason):
             return "\(path): cannot write the latency table (\(reason)); the measurements committed so far are kept. "
                 + "Check the disk and run the same command again"

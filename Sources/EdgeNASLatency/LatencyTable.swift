@@ -189,6 +189,7 @@ public final class LatencyTable: Sendable {
         isReadOnly = readOnly
         let fileManager = FileManager.default
         let exists = fileManager.fileExists(atPath: path)
+        var wasEmpty = false
         if exists {
             var isDirectory: ObjCBool = false
             if fileManager.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
@@ -200,6 +201,7 @@ public final class LatencyTable: Sendable {
                 return
             }
             if readOnly { throw LatencyError.emptyTable(path: path) }
+            wasEmpty = true
         } else {
             guard createIfMissing else { throw LatencyError.tableNotFound(path: path) }
             guard device != nil else { throw LatencyError.deviceRequired(path: path) }
@@ -234,12 +236,20 @@ public final class LatencyTable: Sendable {
             }
             reader = pool
             writer = pool
-        } catch let error as LatencyError {
+        } catch {
+            // A table this call was creating is not left half-made (a later profile would
+            // refuse it as "not a latency table"): it goes back to what it was.
+            if !exists || wasEmpty { Self.undoCreation(path: path, keepEmptyFile: wasEmpty) }
+            if let error = error as? DatabaseError { throw Self.openingError(error, path: path) }
             throw error
-        } catch let error as DatabaseError {
-            throw Self.openingError(error, path: path)
         }
     }
+
+    private static func undoCreation(path: String, keepEmptyFile: Bool) {
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        if keepEmptyFile { truncate(path, 0) } else { try? FileManager.default.removeItem(atPath: path) }
+    }
+
 
     /// A database error while opening for writing, in the user's terms.
     private static func openingError(_ error: DatabaseError, path: String) -> LatencyError {
@@ -248,6 +258,8 @@ public final class LatencyTable: Sendable {
             return .notWritable(path: path)
         case .SQLITE_FULL:
             return .diskFull(path: path)
+        case .SQLITE_IOERR:
+            return OutputPath.isOutOfSpace(at: path) ? .diskFull(path: path) : .writeFailed(path: path, reason: error.message ?? "\(error)")
         default:
             return .notADatabase(path: path, reason: error.message ?? "\(error)")
         }
@@ -525,7 +537,9 @@ public final class LatencyTable: Sendable {
             switch error.resultCode {
             case .SQLITE_FULL: throw LatencyError.diskFull(path: path)
             case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM: throw LatencyError.notWritable(path: path)
-            case .SQLITE_IOERR: throw LatencyError.writeFailed(path: path, reason: error.message ?? "\(error)")
+            case .SQLITE_IOERR:
+                throw OutputPath.isOutOfSpace(at: path) ? LatencyError.diskFull(path: path)
+                    : LatencyError.writeFailed(path: path, reason: error.message ?? "\(error)")
             default: throw error
             }
         }

@@ -62,7 +62,7 @@ public final class SearchDatabase: Sendable {
             try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode=WAL") }
             try Self.migrator.migrate(queue)
         } catch let error as DatabaseError {
-            if error.resultCode == .SQLITE_FULL {
+            if error.resultCode == .SQLITE_FULL || (error.resultCode == .SQLITE_IOERR && OutputPath.isOutOfSpace(at: path)) {
                 throw SearchError.runDatabase("\(path): the disk is full; free some space and run the command again")
             }
             throw SearchError.runDatabase("\(path): cannot open the search database: \(error.message ?? "\(error)")")
@@ -132,8 +132,9 @@ public final class SearchDatabase: Sendable {
     }
 
     private func storageError(_ error: DatabaseError) -> SearchError {
+        let full = error.resultCode == .SQLITE_FULL || (error.resultCode == .SQLITE_IOERR && OutputPath.isOutOfSpace(at: path))
         switch error.resultCode {
-        case .SQLITE_FULL:
+        case _ where full:
             return .runDatabase("\(path): the disk is full; everything scored so far is saved. Free some space and run "
                 + "the same command with --resume to go on")
         case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_IOERR:

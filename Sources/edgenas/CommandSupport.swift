@@ -57,6 +57,10 @@ func resolvedTablePath(_ table: String?, device: DeviceProfile, creating: Bool) 
     } else if !isDirectory.boolValue {
         throw CommandFailure.badInput("\(path): \(directory.relativePath) is not a directory")
     }
+    // Before measuring anything: a table that cannot be written wastes the run.
+    if creating {
+        do { try OutputPath.checkFile(path, option: "--table") } catch { throw CommandFailure.badInput("\(error)") }
+    }
     return path
 }
 
