@@ -117,9 +117,12 @@ public enum DecoderCheck: String, CaseIterable, Sendable {
     private static func readIDX(_ data: Data, rank: Int) throws -> IDXArray {
         let url = scratchURL
         try data.write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
         return try IDXFile.read(contentsOf: url, rank: rank)
     }
 
-    private static let scratchURL = FileManager.default.temporaryDirectory
+    /// In memory (/dev/shm) where there is one: a file per input on a disk would be most of the time.
+    private static let scratchURL = (FileManager.default.fileExists(atPath: "/dev/shm")
+        ? URL(fileURLWithPath: "/dev/shm", isDirectory: true) : FileManager.default.temporaryDirectory)
         .appendingPathComponent("edgenas-decoder-check-\(ProcessInfo.processInfo.processIdentifier).idx")
 }

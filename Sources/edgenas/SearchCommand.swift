@@ -416,7 +416,13 @@ struct Search: ParsableCommand {
         var measured: Double?
         if let latency {
             log("timing \(path) on \(latency.device.id)")
-            do { measured = try ModelLatencyMeter(device: latency.device).measure(modelAt: url).medianMilliseconds } catch {
+            do {
+                // The engine cannot run .onnx files: a native device times the network itself
+                // (latency does not depend on the weights).
+                let meter = try ModelLatencyMeter(device: latency.device)
+                measured = try (latency.device.runtime == .native ? meter.measure(architecture) : meter.measure(modelAt: url))
+                    .medianMilliseconds
+            } catch {
                 throw CommandFailure.internalError("timing the exported winner failed: \(error)")
             }
         }

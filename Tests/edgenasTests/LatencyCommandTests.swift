@@ -126,6 +126,12 @@ private func writeTinyInputs(into directory: URL) throws -> (space: String, devi
             let validated = try runEdgenas(["validate", "--space", space, "--table", table, "--samples", "2"])
             #expect(validated.status == 0, "\(validated.standardError)")
             #expect(try FileManager.default.contentsOfDirectory(atPath: shared.path).sorted() == listing)
+            let images = try FakeMNIST.write(into: directory.appendingPathComponent("images"))
+            let searched = try runEdgenas(["search", "--space", space, "--device", device, "--table", table, "--max-latency-ms", "100",
+                                           "--scorer", "params", "--candidates", "3", "--images", images.path,
+                                           "--out", directory.appendingPathComponent("run").path,
+                                           "--export", directory.appendingPathComponent("w.onnx").path])
+            #expect(searched.status == 0, "\(searched.standardError)")
             let refused = try runEdgenas(["profile", "--space", space, "--device", device, "--table", table, "--calibrate", "4"])
             #expect(refused.status == 64)
             #expect(refused.standardError.contains("--table \(table): cannot write into folder \(shared.path)"), "\(refused.standardError)")

@@ -222,4 +222,41 @@ import Testing
         process.waitUntilExit()
         return process.terminationStatus
     }
+
+    /// Oversized architectures crashed count, export, sample, train and profile (exit 132 or
+    /// 134, with a backtrace) or made them allocate 160 GB.
+    @Test func oversizedArchitecturesAndSpacesExit64NamingTheField() throws {
+        let directory = try makeTemporaryDirectory("messages")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = try FakeMNIST.write(into: directory.appendingPathComponent("data"))
+        let device = directory.appendingPathComponent("device.yaml")
+        try Data("id: test-native-t1\nruntime: native\nwarmup_runs: 1\ntimed_runs: 3\n".utf8).write(to: device)
+        let wide = FakeMNIST.tinyArchitecture.replacingOccurrences(of: #""channels": 16"#, with: #""channels": 2147483648"#)
+        let hundredThousand = FakeMNIST.tinyArchitecture.replacingOccurrences(of: #""channels": 16"#, with: #""channels": 100000"#)
+        let ratio = #"{"format": "edgenas.architecture/1", "family": "vit", "input": {"channels": 1, "height": 28, "width": 28}, "classes": 10, "patch": 7, "embed": 16, "layers": [{"heads": 2, "mlp_ratio": 1e30}]}"#
+        let files: [(String, String, String)] = [
+            ("wide.json", wide, "stages[0].channels: expected at most 65536, got 2147483648"),
+            ("hundred-thousand.json", hundredThousand, "stages[0].channels: expected at most 65536, got 100000"),
+            ("ratio.json", ratio, "layers[0].mlp_ratio: round(embed · mlp_ratio) must be at most 65536"),
+        ]
+        for (name, text, message) in files {
+            let file = directory.appendingPathComponent(name)
+            try Data(text.utf8).write(to: file)
+            for command in [["count", file.path], ["export", file.path, "--out", directory.appendingPathComponent("m.onnx").path],
+                            ["train", file.path, "--batch-size", "32", "--data", data.path,
+                             "--out", directory.appendingPathComponent("m.ckpt").path]] {
+                let result = try runEdgenas(command)
+                #expect(result.status == 64, "\(command[0]) \(name): exit \(result.status): \(result.standardError)")
+                #expect(result.standardError.contains("\(file.path): \(message)"), "\(command[0]) \(name): \(result.standardError)")
+            }
+        }
+        let space = directory.appendingPathComponent("space.json")
+        try Data(#"{"format": "edgenas.space/1", "name": "huge", "family": "vit", "input": {"channels": 1, "height": 28, "width": 28}, "classes": 10, "patch": [7], "embed": [16], "depth": [1], "heads": [2], "mlp_ratio": [1e30]}"#.utf8).write(to: space)
+        for command in [["sample", "--space", space.path], ["profile", "--space", space.path, "--device", device.path, "--dry-run"]] {
+            let result = try runEdgenas(command)
+            #expect(result.status == 64, "\(command[0]): exit \(result.status): \(result.standardError)")
+            #expect(result.standardError.contains("\(space.path): mlp_ratio[0]: round(embed · mlp_ratio) must be at most 65536"),
+                    "\(command[0]): \(result.standardError)")
+        }
+    }
 }
