@@ -119,8 +119,10 @@ extension SearchSettings {
         check("--max-latency-ms", stored: constraints.maxLatencyMilliseconds ?? 0, given: request.maxLatencyMilliseconds) {
             $0 == 0 ? "none" : String(format: "%.3f", $0)
         }
-        check("--max-latency-quantile", stored: maxLatencyQuantile ?? (constraints.maxLatencyMilliseconds == nil ? 0 : nil),
-              given: request.maxLatencyQuantile) { $0 == 0 ? "none" : "\($0)" }
+        // A run that records its options (it has a run id) and no quantile had none; for an
+        // older run without a latency limit there was none either; otherwise it is unknown.
+        let storedQuantile = maxLatencyQuantile ?? (runID != nil || constraints.maxLatencyMilliseconds == nil ? 0 : nil)
+        check("--max-latency-quantile", stored: storedQuantile, given: request.maxLatencyQuantile) { $0 == 0 ? "none" : "\($0)" }
         check("--budget", stored: budgetSeconds, given: request.budgetSeconds) { "\(Int($0)) s" }
         check("--candidates", stored: candidateCount, given: request.candidateCount)
         check("--strategy", stored: strategy, given: request.strategy) { $0.rawValue }

@@ -211,9 +211,16 @@ struct Search: ParsableCommand {
         let createdFolder = !FileManager.default.fileExists(atPath: folder.path)
         if database == nil {
             try outputFailure { try OutputPath.checkFolder(out, option: "--out", create: true) }
-            let created = try searchFailure { try SearchDatabase(path: databasePath, create: true) }
-            try created.setEncodedSetting("settings", settings)
-            database = created
+            do {
+                let created = try searchFailure { try SearchDatabase(path: databasePath, create: true) }
+                try created.setEncodedSetting("settings", settings)
+                database = created
+            } catch {
+                // Half a database (a full disk) would block the next command as "not readable".
+                try? SearchDatabase.remove(at: databasePath)
+                if createdFolder { try? FileManager.default.removeItem(at: folder) }
+                throw error
+            }
         }
         let runDatabase = database!
         if let latency, let devicePath {

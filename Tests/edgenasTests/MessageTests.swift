@@ -209,8 +209,9 @@ import Testing
             #expect(message.contains("disk is full") || message.contains("no space left on device"), "\(arguments[0]): \(message)")
             #expect(!message.contains("EdgeNAS bug"), "\(arguments[0]): \(message)")
         }
-        // The table profile was creating is not left half-made for the next profile to refuse.
+        // What profile and search were creating is not left half-made for the next command to refuse.
         #expect(!FileManager.default.fileExists(atPath: small.appendingPathComponent("t.sqlite").path))
+        #expect(!FileManager.default.fileExists(atPath: small.appendingPathComponent("run/search.sqlite").path))
     }
 
     static func run(_ executable: String, _ arguments: [String]) -> Int32 {
