@@ -13,9 +13,10 @@ let package = Package(
     targets: [
         // libFuzzer's driver entry point, declared for Swift.
         .target(name: "CFuzzerDriver"),
+        // The fuzz callback and the driver; an executable fuzz-NAME fuzzes the decoder NAME.
+        .target(name: "FuzzDriver",
+                dependencies: ["CFuzzerDriver", .product(name: "EdgeNASDecoderChecks", package: "EdgeNAS")]),
     ] + decoders.map { name in
-        .executableTarget(name: "fuzz-\(name)",
-                          dependencies: ["CFuzzerDriver", .product(name: "EdgeNASDecoderChecks", package: "EdgeNAS")],
-                          path: "Sources/fuzz-\(name)")
+        .executableTarget(name: "fuzz-\(name)", dependencies: ["FuzzDriver"], path: "Sources/fuzz-\(name)")
     }
 )

@@ -62,9 +62,7 @@ import Testing
             ReadOnlyPaths.makeWritable(locked)
             try? FileManager.default.removeItem(at: directory)
         }
-        let data = try FakeMNIST.write(into: directory.appendingPathComponent("data"))
-        let architecture = directory.appendingPathComponent("arch.json")
-        try Data(FakeMNIST.tinyArchitecture.utf8).write(to: architecture)
+        let (data, architecture) = try FakeMNIST.writeTrainingInputs(into: directory)
         let space = directory.appendingPathComponent("space.json")
         try Data(SearchCommandTests.space.utf8).write(to: space)
         let device = directory.appendingPathComponent("device.yaml")
@@ -127,9 +125,7 @@ import Testing
     @Test func trainRefusesATrainingSetSmallerThanOneBatchAndAnUnreadableDataFolder() throws {
         let directory = try makeTemporaryDirectory("messages")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let data = try FakeMNIST.write(into: directory.appendingPathComponent("data"))
-        let architecture = directory.appendingPathComponent("arch.json")
-        try Data(FakeMNIST.tinyArchitecture.utf8).write(to: architecture)
+        let (data, architecture) = try FakeMNIST.writeTrainingInputs(into: directory)
         let out = directory.appendingPathComponent("m.ckpt").path
         let limited = try runEdgenas(["train", architecture.path, "--limit", "64", "--batch-size", "128", "--data", data.path, "--out", out])
         #expect(limited.status == 64)
