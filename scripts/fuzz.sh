@@ -42,6 +42,8 @@ mkdir -p "$corpus" "$crashes"
 export SWIFT_BACKTRACE=enable=no
 # detect_leaks=0: the Swift runtime's caches read as leaks to LeakSanitizer.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0}"
+# -timeout is wall time: 60 s, so that a fuzzer at low priority on a busy machine does not
+# report the machine's load as a hang (every input here decodes in well under a second).
 exec "$binary" "$corpus" "Tests/FuzzCorpusTests/Corpus/$target" \
-    -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+    -max_total_time="$seconds" -max_len=4096 -timeout=60 -rss_limit_mb=2048 \
     -artifact_prefix="$crashes/" -print_final_stats=1 "$@"
