@@ -66,11 +66,14 @@ let package = Package(
         ),
         // The six vision probes, budget-adaptive evaluation and zero-cost proxies: how candidates are scored.
         .target(name: "EdgeNASProbes", dependencies: ["EdgeNASCore", "EdgeNASTensor", "EdgeNASModels", "EdgeNASData"]),
+        // The selection pipeline: capacity prior, probes within a budget, successive halving on
+        // the user's task, the final order, and selection quality (tau, regret).
+        .target(name: "EdgeNASSelection", dependencies: ["EdgeNASCore", "EdgeNASTensor", "EdgeNASData", "EdgeNASModels", "EdgeNASProbes"]),
         // Constrained search: sampling under limits, strategies, resumable run state, reports.
         .target(
             name: "EdgeNASSearch",
             dependencies: [
-                "EdgeNASCore", "EdgeNASLatency", "EdgeNASProbes",
+                "EdgeNASCore", "EdgeNASLatency", "EdgeNASProbes", "EdgeNASSelection",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -82,7 +85,7 @@ let package = Package(
             name: "edgenas",
             dependencies: [
                 "EdgeNASCore", "EdgeNASTensor", "EdgeNASData", "EdgeNASModels", "EdgeNASONNX",
-                "EdgeNASRuntime", "EdgeNASLatency", "EdgeNASProbes", "EdgeNASSearch",
+                "EdgeNASRuntime", "EdgeNASLatency", "EdgeNASProbes", "EdgeNASSelection", "EdgeNASSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -104,6 +107,7 @@ let package = Package(
                     dependencies: ["EdgeNASLatency", "EdgeNASCore", "EdgeNASModels", "EdgeNASONNX", "EdgeNASRuntime",
                                    "EdgeNASTensor", "TestSupport"]),
         .testTarget(name: "EdgeNASSearchTests", dependencies: ["EdgeNASSearch", "EdgeNASCore"]),
+        .testTarget(name: "EdgeNASSelectionTests", dependencies: ["EdgeNASSelection", "EdgeNASCore", "EdgeNASData", "EdgeNASProbes"], exclude: ["Fixtures"]),
         .testTarget(name: "EdgeNASProbesTests", dependencies: ["EdgeNASProbes", "EdgeNASData", "TestSupport"]),
         // Runs the built CLI as a process, as users and scripts do.
         .testTarget(name: "edgenasTests", dependencies: ["edgenas", "TestSupport"]),

@@ -141,11 +141,12 @@ public struct ClassifierTrainer {
         return report
     }
 
-    /// Fraction of `dataset` classified correctly, in inference mode (BatchNorm running
-    /// statistics), without recording gradients.
+    /// Fraction of `dataset` classified correctly, without recording gradients: in inference
+    /// mode (BatchNorm running statistics), or with `batchStatistics` on each batch's own
+    /// statistics (what a short schedule needs: its running averages lag far behind).
     public static func accuracy(of model: some ImageClassifier, on dataset: ImageDataset,
-                                batcher: ImageBatcher = ImageBatcher(), batchSize: Int = 500) -> Double {
-        model.setTrainingMode(false)
+                                batcher: ImageBatcher = ImageBatcher(), batchSize: Int = 500, batchStatistics: Bool = false) -> Double {
+        model.setTrainingMode(batchStatistics)
         defer { model.setTrainingMode(true) }
         var generator = SeededGenerator(seed: 0)
         var correct = 0

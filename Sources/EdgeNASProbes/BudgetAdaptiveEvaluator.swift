@@ -80,6 +80,11 @@ public struct BudgetPlan: Sendable, Codable {
         func point(_ p: BudgetPoint?) -> String {
             p.map { String(format: "(D %.0f, E %.2f) S %.3f", $0.dataVolume, $0.epochs, surface.value($0)) } ?? "none (fallback to grid)"
         }
+        if anchors.isEmpty {
+            return String(format: "budget too small to calibrate (D, E): measured cost %.3g s·D·E + %.2f s per candidate; "
+                          + "chosen (D* %d, E* %d), the most training that fits %.1f s per candidate (%.1f s predicted)",
+                          cost.secondsPerSampleEpoch, cost.fixedSeconds, dataVolume, epochs, perCandidateBudgetSeconds, predictedSeconds)
+        }
         let b = coefficients.map { String(format: "%.4g", $0) }
         var lines = [
             "budget-adaptive evaluation: \(anchors.count) anchors on \(Int(range.dataVolume.lowerBound))…\(Int(range.dataVolume.upperBound)) samples × "
@@ -124,7 +129,7 @@ public struct BudgetPlan: Sendable, Codable {
         plan.measuredCostOptimum = Self.measuredOptimum(surface: surface, cost: cost, budgetSeconds: budget, range: range)
         plan.usedGridFallback = plan.measuredCostOptimum == nil
         let middleEpochs = Int(((range.epochs.lowerBound + range.epochs.upperBound) / 2).rounded(.down))
-        let middleVolume = anchors.map(\.dataVolume).sorted()[anchors.count / 2]
+        let middleVolume = anchors.isEmpty ? Int(range.dataVolume.lowerBound) : anchors.map(\.dataVolume).sorted()[anchors.count / 2]
         plan.dataOnly = BudgetChoice.best(surface: surface, cost: cost, budgetSeconds: budget, range: range, batchSize: batchSize,
                                           fixedDataVolume: nil, fixedEpochs: middleEpochs)
         plan.epochsOnly = BudgetChoice.best(surface: surface, cost: cost, budgetSeconds: budget, range: range, batchSize: batchSize,
@@ -320,6 +325,39 @@ public struct BudgetAdaptiveEvaluator {
             linearCostOptimum: nil, measuredCostOptimum: nil, usedGridFallback: true, dataOnly: placeholder,
             epochsOnly: placeholder, calibrationSeconds: Date().timeIntervalSince(start))
         return plan.replanned(perCandidateBudgetSeconds: perCandidateBudgetSeconds)
+    }
+
+    /// A plan for a budget too small to calibrate: two timed runs of `candidate` at one and
+    /// eight batches (one epoch; a wide gap, so that timing noise does not swamp the slope)
+    /// give the cost model seconds = c·D·E + f, and (D, E) is the
+    /// largest D·E that fits the per-candidate budget (the surface is S = D·E: without
+    /// calibration, more training is assumed to rank better). Its summary says so.
+    public func uncalibratedPlan(candidate: Architecture, perCandidateBudgetSeconds: Double) throws -> BudgetPlan {
+        let start = Date()
+        let batch = suite.configuration.batchSize
+        let small = try suite.evaluate(candidate, dataVolume: batch, epochs: 1, seed: seed)
+        let largeVolume = suite.effectiveDataVolume(8 * batch)
+        let large = try suite.evaluate(candidate, dataVolume: largeVolume, epochs: 1, seed: seed)
+        let perSampleEpoch = max(1e-9, (large.seconds - small.seconds) / Double(max(batch, largeVolume - batch)))
+        let fixed = max(0, small.seconds - perSampleEpoch * Double(batch))
+        let cost = ProbeCostModel(secondsPerSampleEpoch: perSampleEpoch, fixedSeconds: fixed, secondsPerSample: perSampleEpoch,
+                                  secondsPerEpoch: fixed)
+        let range = BudgetRange(dataVolume: Double(batch)...Double(suite.configuration.maximumDataVolume / batch * batch),
+                                epochs: 1...Double(maximumAnchorEpochs))
+        let placeholder = BudgetChoice(dataVolume: batch, epochs: 1, predictedReliability: 0, predictedSeconds: 0)
+        let plan = BudgetPlan(
+            dataVolume: batch, epochs: 1, coefficients: [0, 0, 0, 0, 0, 1e-6], rSquared: 0, predictedReliability: 0,
+            predictedSeconds: 0, perCandidateBudgetSeconds: perCandidateBudgetSeconds, anchors: [], referenceDataVolume: 0,
+            referenceEpochs: 0, cost: cost, range: range, batchSize: batch, linearCostOptimum: nil, measuredCostOptimum: nil,
+            usedGridFallback: true, dataOnly: placeholder, epochsOnly: placeholder, calibrationSeconds: Date().timeIntervalSince(start))
+        return plan.replanned(perCandidateBudgetSeconds: perCandidateBudgetSeconds)
+    }
+
+    /// Seconds a calibration on `candidates` candidates needs at the least: four runs each
+    /// (pilot, two anchor trajectories, reference) of `maximumAnchorEpochs` epochs, the last
+    /// three at 1.5 and 2 times the pilot volume or more, from one timed pilot-sized epoch.
+    public func minimumCalibrationSeconds(candidates: Int, pilotEpochSeconds: Double) -> Double {
+        Double(candidates * maximumAnchorEpochs) * pilotEpochSeconds * (1 + 1.5 + 2 + 2)
     }
 
     /// Mean over probes of Kendall's tau between `results` and `reference` (same candidates,

@@ -42,13 +42,20 @@ public struct ProbeBudgetSchedule: Sendable {
     /// The (D, E) of one more pass over all `candidates` with a new probe seed that fits in
     /// `secondsLeft` at the speed measured so far, or nil when none fits or when the best that
     /// fits is predicted to rank less than 80 % as reliably as the plan (a pass of mostly
-    /// noise would dilute the average rather than sharpen it).
+    /// noise would dilute the average rather than sharpen it; an uncalibrated plan takes any
+    /// pass with at least half its training).
     public func extraPassSetting(secondsLeft: Double, candidates: Int) -> (dataVolume: Int, epochs: Int)? {
         let share = 0.97 * secondsLeft / Double(max(candidates, 1)) / slowdown
         guard share > plan.cost.fixedSeconds else { return nil }
         let choice = plan.replanned(perCandidateBudgetSeconds: share)
         let seconds = plan.cost.measuredSeconds(BudgetPoint(dataVolume: Double(choice.dataVolume), epochs: Double(choice.epochs)))
-        guard seconds <= share, choice.predictedReliability >= 0.8 * plan.predictedReliability else { return nil }
+        guard seconds <= share else { return nil }
+        if plan.anchors.isEmpty {
+            // Uncalibrated: no reliability to compare, so a pass is worth it at half the plan's training or more.
+            guard 2 * choice.dataVolume * choice.epochs >= plan.dataVolume * plan.epochs else { return nil }
+        } else {
+            guard choice.predictedReliability >= 0.8 * plan.predictedReliability else { return nil }
+        }
         return (choice.dataVolume, choice.epochs)
     }
 }

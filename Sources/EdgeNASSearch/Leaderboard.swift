@@ -1,4 +1,5 @@
 import EdgeNASCore
+import EdgeNASSelection
 import Foundation
 
 /// One scored candidate in rank order.
@@ -13,9 +14,14 @@ public struct LeaderboardEntry: Sendable, Codable, Equatable {
     public var diverged: [String]
     public var total: Double
     public var architectureJSON: String
+    /// The last final-stage rung the candidate was trained in, and its validation accuracy there.
+    public var lastRung: Int?
+    public var validationAccuracy: Double?
 
     enum CodingKeys: String, CodingKey {
         case rank, id, params, flops, scores, diverged, total
+        case lastRung = "last_rung"
+        case validationAccuracy = "validation_acc"
         case predictedLatencyMilliseconds = "predicted_latency_ms"
         case architectureJSON = "arch"
     }
@@ -102,15 +108,40 @@ public struct Leaderboard: Sendable {
         return a.id < b.id
     }
 
+    /// The board in the selection pipeline's order: candidates that went further in the final
+    /// stage first, then by rung score, then the rest by screening score (the stage-2 total
+    /// with the capacity prior, as ``SelectionPipeline/screeningScores(mode:probeTotals:prior:families:)``).
+    public func ranked(mode: SelectionMode, rungResults: [RungResult], priorWeight: Double) throws -> Leaderboard {
+        let architectures = try entries.map { try Architecture(jsonData: Data($0.architectureJSON.utf8), file: "candidate \($0.id)") }
+        let prior = CapacityPrior.values(architectures)
+        let screening = SelectionPipeline.screeningScores(mode: mode, probeTotals: mode == .task ? nil : entries.map(\.total),
+                                                          prior: prior, families: architectures.map(\.family))
+        let byRung = Dictionary(grouping: rungResults, by: \.rung).sorted { $0.key < $1.key }.map(\.value)
+        let stage = byRung.isEmpty ? nil : FinalStageOutcome(plans: [], results: byRung)
+        let ranking = SelectionRanking(candidateIDs: entries.map(\.id), screeningScore: screening, finalStage: stage,
+                                       prior: Dictionary(uniqueKeysWithValues: zip(entries.map(\.id), prior)), priorWeight: priorWeight)
+        var board = self
+        board.entries = ranking.order.enumerated().map { position, index in
+            var entry = entries[index]
+            entry.rank = position + 1
+            entry.lastRung = ranking.lastRung[index]
+            entry.validationAccuracy = ranking.validationAccuracy[index]
+            return entry
+        }
+        return board
+    }
+
     /// `rank,id,params,flops,predicted_latency_ms,score_<criterion>…,total,diverged`, one row per candidate.
     public func csv() -> String {
-        let header = ["rank", "id", "params", "flops", "predicted_latency_ms"] + criteria.map { "score_\($0.name)" } + ["total", "diverged"]
+        let header = ["rank", "id", "params", "flops", "predicted_latency_ms"] + criteria.map { "score_\($0.name)" }
+            + ["total", "diverged", "last_rung", "validation_acc"]
         var lines = [header.joined(separator: ",")]
         for entry in entries {
             var fields = [String(entry.rank), entry.id, String(entry.params), String(entry.flops),
                           entry.predictedLatencyMilliseconds.map { String(format: "%.4f", $0) } ?? ""]
             fields += criteria.map { entry.scores[$0.name].map { Self.number($0) } ?? "" }
-            fields += [Self.number(entry.total), entry.diverged.joined(separator: " ")]
+            fields += [Self.number(entry.total), entry.diverged.joined(separator: " "), entry.lastRung.map(String.init) ?? "",
+                       entry.validationAccuracy.map { String(format: "%.4f", $0) } ?? ""]
             lines.append(fields.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"

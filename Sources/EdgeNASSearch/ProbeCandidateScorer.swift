@@ -1,5 +1,6 @@
 import EdgeNASCore
 import EdgeNASProbes
+import EdgeNASSelection
 import Foundation
 
 /// Scores candidates with the six probes: the budget-adaptive evaluator calibrates (D, E) on
@@ -18,7 +19,7 @@ public final class ProbeCandidateScorer: CandidateScorer {
     /// Called when the run is late and candidates get a smaller (D, E).
     public var onShrink: (String) -> Void = { _ in }
 
-    public init(suite: ProbeSuite, calibrationFraction: Double = 0.3, calibrationCandidates: Int = 4,
+    public init(suite: ProbeSuite, calibrationFraction: Double = 0.3, calibrationCandidates: Int = 8,
                 weights: [ProbeKind: Double] = [:]) {
         self.suite = suite
         self.calibrationFraction = calibrationFraction
@@ -29,18 +30,17 @@ public final class ProbeCandidateScorer: CandidateScorer {
     public func plan(calibrationCandidates pool: [Architecture], totalBudgetSeconds: Double, candidateCount: Int,
                      progress: @escaping (String) -> Void) throws -> ScoringPlan? {
         let started = ContinuousClock.now
-        let evaluator = BudgetAdaptiveEvaluator(suite: suite, seed: suite.seed)
-        let chosen = Array(pool.prefix(max(3, calibrationCandidates)))
         var lastStage = ""
-        let plan = try evaluator.plan(
-            calibrationCandidates: chosen, totalBudgetSeconds: totalBudgetSeconds, candidateCount: candidateCount,
-            calibrationFraction: calibrationFraction, secondsSpent: { (ContinuousClock.now - started).inSeconds }) { step in
-                // One line per stage change, e.g. "calibration 4/16 runs done: anchors D 256, candidate 1/4".
-                if step.stage != lastStage {
-                    lastStage = step.stage
-                    progress("calibration \(step.completedRuns)/\(step.totalRuns) runs done: \(step.stage)")
-                }
+        let settings = ProbeStageSettings(calibrationFraction: calibrationFraction, calibrationCandidates: calibrationCandidates,
+                                          weights: weights, seed: suite.seed)
+        let plan = try ProbeStage.plan(suite: suite, settings: settings, candidates: pool, budgetSeconds: totalBudgetSeconds,
+                                       secondsSpent: { (ContinuousClock.now - started).inSeconds }) { step in
+            // One line per stage change, e.g. "calibration 4/16 runs done: anchors D 256, candidate 1/4".
+            if step.stage != lastStage {
+                lastStage = step.stage
+                progress("calibration \(step.completedRuns)/\(step.totalRuns) runs done: \(step.stage)")
             }
+        }
         schedule = ProbeBudgetSchedule(plan: plan)
         return ScoringPlan(encoded: try JSONEncoder().encode(plan), summary: plan.summary)
     }

@@ -1,4 +1,5 @@
 import EdgeNASCore
+import EdgeNASSelection
 import Foundation
 import GRDB
 
@@ -113,6 +114,18 @@ public final class SearchDatabase: Sendable {
             try db.create(table: "phase") { table in
                 table.primaryKey("name", .text)
                 table.column("seconds", .double).notNull()
+            }
+        }
+        migrator.registerMigration("v2: final-stage rungs") { db in
+            try db.create(table: "rung_plan") { table in
+                table.primaryKey("rung", .integer)
+                table.column("planJSON", .text).notNull()
+            }
+            try db.create(table: "rung_result") { table in
+                table.column("rung", .integer).notNull()
+                table.column("candidateID", .text).notNull()
+                table.column("resultJSON", .text).notNull()
+                table.primaryKey(["rung", "candidateID"])
             }
         }
         return migrator
@@ -241,6 +254,21 @@ public final class SearchDatabase: Sendable {
         return json
     }
 
+    // MARK: Final-stage rungs
+
+    private static func encoded<Value: Encodable>(_ value: Value) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+
+    /// Every stored result of the final stage, rung by rung.
+    public func rungResults() throws -> [RungResult] {
+        try queue.read { db in
+            try String.fetchAll(db, sql: "SELECT resultJSON FROM rung_result ORDER BY rung, rowid")
+        }.map { try JSONDecoder().decode(RungResult.self, from: Data($0.utf8)) }
+    }
+
     // MARK: Phases
 
     public func addPhaseTime(_ name: String, seconds: Double) throws {
@@ -255,6 +283,34 @@ public final class SearchDatabase: Sendable {
     public func phaseTimes() throws -> [(name: String, seconds: Double)] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT name, seconds FROM phase ORDER BY rowid").map { ($0["name"], $0["seconds"]) }
+        }
+    }
+}
+
+extension SearchDatabase: RungStore {
+    public func rungPlan(_ rung: Int) throws -> RungPlan? {
+        try queue.read { db in try String.fetchOne(db, sql: "SELECT planJSON FROM rung_plan WHERE rung = ?", arguments: [rung]) }
+            .map { try JSONDecoder().decode(RungPlan.self, from: Data($0.utf8)) }
+    }
+
+    public func saveRungPlan(_ plan: RungPlan) throws {
+        let json = try Self.encoded(plan)
+        try queue.write { db in try db.execute(sql: "INSERT INTO rung_plan (rung, planJSON) VALUES (?, ?)", arguments: [plan.rung, json]) }
+    }
+
+    public func rungResult(rung: Int, candidateID: String) throws -> RungResult? {
+        try queue.read { db in
+            try String.fetchOne(db, sql: "SELECT resultJSON FROM rung_result WHERE rung = ? AND candidateID = ?",
+                                arguments: [rung, candidateID])
+        }.map { try JSONDecoder().decode(RungResult.self, from: Data($0.utf8)) }
+    }
+
+    /// The primary key (rung, candidate) refuses a second result for one unit.
+    public func saveRungResult(_ result: RungResult) throws {
+        let json = try Self.encoded(result)
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO rung_result (rung, candidateID, resultJSON) VALUES (?, ?, ?)",
+                           arguments: [result.rung, result.candidateID, json])
         }
     }
 }

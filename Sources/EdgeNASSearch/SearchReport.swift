@@ -1,3 +1,4 @@
+import EdgeNASSelection
 import Foundation
 
 /// What happened to the winner after the search: its ONNX file and, when measured, its
@@ -48,9 +49,13 @@ public struct SearchReport {
     public var phases: [(name: String, seconds: Double)]
     public var sampling: (attempts: Int, rejected: Int)?
     public var export: WinnerExport?
+    /// The final stage's units, rung by rung.
+    public var rungResults: [RungResult]
 
     public init(runName: String, settings: SearchSettings, tablePath: String?, leaderboard: Leaderboard, plan: ScoringPlan?,
-                phases: [(name: String, seconds: Double)], sampling: (attempts: Int, rejected: Int)?, export: WinnerExport?) {
+                phases: [(name: String, seconds: Double)], sampling: (attempts: Int, rejected: Int)?, export: WinnerExport?,
+                rungResults: [RungResult] = []) {
+        self.rungResults = rungResults
         self.runName = runName
         self.settings = settings
         self.tablePath = tablePath
@@ -72,7 +77,9 @@ public struct SearchReport {
         lines.append("| candidates | \(settings.candidateCount) |")
         lines.append(String(format: "| budget | %.0f s (%.1f s per candidate) |", settings.budgetSeconds,
                             settings.budgetSeconds / Double(max(settings.candidateCount, 1))))
-        lines.append("| scorer | \(settings.scorer) |")
+        lines.append("| scorer | \(settings.scorer)"
+            + (settings.effectiveFinalStageShare > 0 ? String(format: " (final stage on the task: %.0f%% of the budget)", settings.effectiveFinalStageShare * 100) : "")
+            + " |")
         lines.append("| seed | \(settings.seed) |")
         if let sampling {
             lines.append("| sampling | \(sampling.attempts) draws, \(sampling.rejected) rejected by the limits or as repeats |")
@@ -81,11 +88,25 @@ public struct SearchReport {
         if let plan {
             lines += ["## Scoring plan", "", "```", plan.summary, "```", ""]
         }
+        if !rungResults.isEmpty {
+            lines += ["## Final stage: successive halving on the task", "",
+                      "Each rung trains its candidates from scratch on the same training images (warm-up, then cosine), "
+                        + "scores them on a validation split held out of the training set (never the test split) and keeps the "
+                        + "better half by z(validation accuracy) + \(settings.capacityPriorWeight ?? FinalStageSettings().capacityPriorWeight)·z(log Params within the family).", "",
+                      "| rung | candidates | training | seconds | best validation accuracy |", "|---|---|---|---|---|"]
+            for (rung, results) in Dictionary(grouping: rungResults, by: \.rung).sorted(by: { $0.key < $1.key }) {
+                let best = results.max { $0.validationAccuracy < $1.validationAccuracy }!
+                lines.append(String(format: "| %d | %d | %@ | %.1f | %.4f (`%@`) |", rung, results.count, results[0].fidelity.description,
+                                    results.reduce(0) { $0 + $1.seconds }, best.validationAccuracy, best.candidateID))
+            }
+            lines.append("")
+        }
         if let winner = leaderboard.winner {
             lines += ["## Winner", ""]
             lines.append("`\(winner.id)`: Params \(winner.params), FLOPs \(winner.flops)"
                 + (winner.predictedLatencyMilliseconds.map { String(format: ", predicted latency %.3f ms", $0) } ?? "")
-                + String(format: ", total score %.3f.", winner.total))
+                + String(format: ", total score %.3f", winner.total)
+                + (winner.validationAccuracy.map { String(format: ", validation accuracy %.4f in rung %d", $0, winner.lastRung ?? 0) } ?? "") + ".")
             lines += ["", "```json", winner.architectureJSON, "```", ""]
         }
         lines += ["## Leaderboard (top \(min(10, leaderboard.entries.count)) of \(leaderboard.entries.count))", ""]
@@ -121,6 +142,9 @@ public struct SearchReport {
         lines += ["## Time per phase", "", "| phase | seconds |", "|---|---|"]
         for phase in phases { lines.append(String(format: "| %@ | %.1f |", phase.name, phase.seconds)) }
         lines.append(String(format: "| total | %.1f |", phases.reduce(0) { $0 + $1.seconds }))
+        let budgeted = phases.filter { ["plan", "score", "final stage"].contains($0.name) }.reduce(0) { $0 + $1.seconds }
+        lines += ["", String(format: "Planning, scoring and the final stage took %.0f s of the %.0f s budget (%.0f%%).", budgeted,
+                             settings.budgetSeconds, budgeted / max(settings.budgetSeconds, 1e-9) * 100)]
         return lines.joined(separator: "\n") + "\n"
     }
 }

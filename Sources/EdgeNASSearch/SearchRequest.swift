@@ -1,4 +1,5 @@
 import EdgeNASCore
+import EdgeNASSelection
 import Foundation
 
 /// The options a user passed to `edgenas search`, each nil when not given.
@@ -20,6 +21,9 @@ public struct SearchRequest: Sendable {
     public var scorer: String?
     public var population: Int?
     public var tournament: Int?
+    /// `--final-stage-share` (pipeline scorer) and `--prior-weight` (pipeline and task).
+    public var finalStageShare: Double?
+    public var capacityPriorWeight: Double?
     public var attemptsPerCandidate: Int?
     /// The MNIST-format directory of real images, as an absolute path.
     public var imagesPath: String?
@@ -30,8 +34,8 @@ public struct SearchRequest: Sendable {
     public init(space: SearchSpace? = nil, deviceID: String? = nil, maxParams: Int? = nil, maxFLOPs: Int? = nil,
                 maxLatencyMilliseconds: Double? = nil, maxLatencyQuantile: Double? = nil, budgetSeconds: Double? = nil,
                 candidateCount: Int? = nil, strategy: SearchStrategyKind? = nil, seed: UInt64? = nil, scorer: String? = nil,
-                population: Int? = nil, tournament: Int? = nil, attemptsPerCandidate: Int? = nil, imagesPath: String? = nil,
-                trainEpochs: Int? = nil, exportPath: String? = nil) {
+                population: Int? = nil, tournament: Int? = nil, finalStageShare: Double? = nil, capacityPriorWeight: Double? = nil,
+                attemptsPerCandidate: Int? = nil, imagesPath: String? = nil, trainEpochs: Int? = nil, exportPath: String? = nil) {
         self.space = space
         self.deviceID = deviceID
         self.maxParams = maxParams
@@ -45,6 +49,8 @@ public struct SearchRequest: Sendable {
         self.scorer = scorer
         self.population = population
         self.tournament = tournament
+        self.finalStageShare = finalStageShare
+        self.capacityPriorWeight = capacityPriorWeight
         self.attemptsPerCandidate = attemptsPerCandidate
         self.imagesPath = imagesPath
         self.trainEpochs = trainEpochs
@@ -65,7 +71,9 @@ extension SearchSettings {
         public static let candidateCount = 20
         public static let strategy = SearchStrategyKind.random
         public static let seed: UInt64 = 0
-        public static let scorer = "probes"
+        public static let scorer = SelectionMode.pipeline.rawValue
+        public static let finalStageShare = SelectionSettings.defaultFinalStageShare
+        public static let capacityPriorWeight = FinalStageSettings().capacityPriorWeight
         public static let population = 8
         public static let tournament = 3
         public static let attemptsPerCandidate = 2000
@@ -81,6 +89,9 @@ extension SearchSettings {
     ///   - exportPath: the export to write when the request names none.
     public init(newRun request: SearchRequest, space: SearchSpace, maxLatencyMilliseconds: Double?, runID: String,
                 imagesPath: String, exportPath: String) {
+        // The final-stage options are stored only for the scorers that read them.
+        let scorer = request.scorer ?? Defaults.scorer
+        let mode = SelectionMode(rawValue: scorer)
         self.init(
             spaceName: space.name, spaceJSON: space.canonicalJSON, deviceID: request.deviceID,
             constraints: SearchConstraints(maxParams: request.maxParams, maxFLOPs: request.maxFLOPs,
@@ -88,8 +99,10 @@ extension SearchSettings {
             budgetSeconds: request.budgetSeconds ?? Defaults.budgetSeconds,
             candidateCount: request.candidateCount ?? Defaults.candidateCount,
             strategy: request.strategy ?? Defaults.strategy, seed: request.seed ?? Defaults.seed,
-            scorer: request.scorer ?? Defaults.scorer, population: request.population ?? Defaults.population,
-            tournament: request.tournament ?? Defaults.tournament)
+            scorer: scorer, population: request.population ?? Defaults.population,
+            tournament: request.tournament ?? Defaults.tournament,
+            finalStageShare: mode == .pipeline ? request.finalStageShare ?? Defaults.finalStageShare : nil,
+            capacityPriorWeight: mode == nil || mode == .probes ? nil : request.capacityPriorWeight ?? Defaults.capacityPriorWeight)
         self.runID = runID
         maxLatencyQuantile = request.maxLatencyQuantile
         attemptsPerCandidate = request.attemptsPerCandidate ?? Defaults.attemptsPerCandidate
@@ -132,6 +145,9 @@ extension SearchSettings {
             check("--tournament", stored: tournament, given: request.tournament)
         }
         check("--scorer", stored: scorer, given: request.scorer)
+        // Stored only when the scorer reads them; otherwise they cannot change the outputs.
+        check("--final-stage-share", stored: finalStageShare, given: request.finalStageShare)
+        check("--prior-weight", stored: capacityPriorWeight, given: request.capacityPriorWeight)
         check("--seed", stored: seed, given: request.seed)
         check("--attempts", stored: attemptsPerCandidate, given: request.attemptsPerCandidate)
         check("--images", stored: imagesPath, given: request.imagesPath)
@@ -162,6 +178,7 @@ extension SearchSettings {
             budgetSeconds: other.budgetSeconds, candidateCount: other.candidateCount, strategy: other.strategy, seed: other.seed,
             scorer: other.scorer, population: other.strategy == .evolution ? other.population : nil,
             tournament: other.strategy == .evolution ? other.tournament : nil,
+            finalStageShare: other.finalStageShare, capacityPriorWeight: other.capacityPriorWeight,
             attemptsPerCandidate: other.attemptsPerCandidate, imagesPath: other.imagesPath, trainEpochs: other.trainEpochs,
             exportPath: other.exportPath))
     }

@@ -1,4 +1,5 @@
 import EdgeNASCore
+import EdgeNASSelection
 import Foundation
 
 /// What a running search reports, for progress bars and logs.
@@ -13,6 +14,8 @@ public enum SearchEvent: Sendable {
     case scoringStarted(alreadyScored: Int, total: Int)
     /// One more candidate is scored; `best` is the leader among all scored so far.
     case scored(done: Int, total: Int, latestID: String, best: LeaderboardEntry?)
+    /// The final stage on the task made progress.
+    case finalStage(FinalStageEvent)
 }
 
 /// Runs a search from its database: draws the candidates, plans the scoring, scores what is
@@ -28,10 +31,14 @@ public final class SearchRunner {
     /// Polled between candidates; true ends the run with ``SearchError/interrupted(scored:total:)``.
     private let shouldStop: () -> Bool
     private let clock = ContinuousClock()
+    /// Trains the final stage's candidates; nil when the scorer has no final stage.
+    private let task: TaskTrainer?
 
     public init(space: SearchSpace, settings: SearchSettings, database: SearchDatabase, costModel: CostModel,
-                scorer: CandidateScorer, attemptsPerCandidate: Int = 2000, events: @escaping (SearchEvent) -> Void = { _ in },
-                shouldStop: @escaping () -> Bool = { false }) {
+                scorer: CandidateScorer, task: TaskTrainer? = nil, attemptsPerCandidate: Int = 2000,
+                events: @escaping (SearchEvent) -> Void = { _ in }, shouldStop: @escaping () -> Bool = { false }) {
+        precondition(settings.effectiveFinalStageShare == 0 || task != nil, "SearchRunner: scorer \(settings.scorer) needs a task")
+        self.task = task
         self.space = space
         self.settings = settings
         self.database = database
@@ -51,12 +58,45 @@ public final class SearchRunner {
         try timed("sample") { try drawInitialCandidates(count: initialCount) }
         try timed("plan") { try planScoring() }
         try timed("score") { try scoreAll() }
+        if settings.effectiveFinalStageShare > 0 { try timed("final stage") { try runFinalStage() } }
         return try leaderboard()
     }
 
-    /// The ranking of everything scored so far.
+    /// The ranking of everything scored so far, in the selection pipeline's order when the
+    /// scorer is the pipeline or the task stage.
     public func leaderboard() throws -> Leaderboard {
-        try Leaderboard(records: try database.candidates(), scorer: scorer)
+        let board = try Leaderboard(records: try database.candidates(), scorer: scorer)
+        guard let mode = settings.selectionMode, mode != .probes else { return board }
+        return try board.ranked(mode: mode, rungResults: try database.rungResults(), priorWeight: finalStageSettings.capacityPriorWeight)
+    }
+
+    private var finalStageSettings: FinalStageSettings {
+        FinalStageSettings(capacityPriorWeight: settings.capacityPriorWeight ?? FinalStageSettings().capacityPriorWeight, seed: settings.seed)
+    }
+
+    /// Seconds of the budget already spent on planning, scoring and the final stage, over every resumption.
+    private func spentSeconds(phases: Set<String>) throws -> Double {
+        try database.phaseTimes().filter { phases.contains($0.name) }.reduce(0) { $0 + $1.seconds }
+    }
+
+    /// Successive halving on the task, entered in the screening order, with whatever budget
+    /// the earlier phases left; each unit is stored as it finishes, so a resumed run retrains nothing.
+    private func runFinalStage() throws {
+        guard let task else { return }
+        let board = try leaderboard()
+        let candidates = try board.entries.map { entry in
+            SelectionCandidate(id: entry.id, architecture: try Architecture(jsonData: Data(entry.architectureJSON.utf8), file: "candidate \(entry.id)"))
+        }
+        let architectures = candidates.map(\.architecture)
+        let prior = Dictionary(uniqueKeysWithValues: zip(candidates.map(\.id), CapacityPrior.values(architectures)))
+        let left = settings.budgetSeconds - (try spentSeconds(phases: ["plan", "score", "final stage"]))
+        let halving = SuccessiveHalving(settings: finalStageSettings, trainer: task, store: database,
+                                        events: { [events] in events(.finalStage($0)) }, shouldStop: shouldStop)
+        do {
+            _ = try halving.run(candidates, prior: prior, budgetSeconds: max(0, left))
+        } catch is CancellationError {
+            throw SearchError.interrupted(scored: settings.candidateCount, total: settings.candidateCount)
+        }
     }
 
     // MARK: Phases
@@ -79,6 +119,9 @@ public final class SearchRunner {
         try database.append(Array(drawn.dropFirst(stored.count)), origin: "sampled")
     }
 
+    /// The part of the budget for planning and scoring; the final stage gets the rest.
+    private var scoringBudgetSeconds: Double { settings.budgetSeconds * (1 - settings.effectiveFinalStageShare) }
+
     private func planScoring() throws {
         if let stored = try database.decodedSetting("plan", as: ScoringPlan.self) {
             try scorer.adopt(stored)
@@ -87,7 +130,7 @@ public final class SearchRunner {
         }
         let calibration = try database.candidates().map { try $0.architecture() }
         let plan = try scorer.plan(
-            calibrationCandidates: calibration, totalBudgetSeconds: settings.budgetSeconds,
+            calibrationCandidates: calibration, totalBudgetSeconds: scoringBudgetSeconds,
             candidateCount: settings.candidateCount, progress: { [events] in events(.planning($0)) })
         if let plan {
             try database.setEncodedSetting("plan", plan)
@@ -96,9 +139,8 @@ public final class SearchRunner {
     }
 
     private func scoreAll() throws {
-        let spentSeconds = try database.phaseTimes().filter { $0.name == "plan" || $0.name == "score" }.reduce(0) { $0 + $1.seconds }
-        // The budget covers planning and scoring across every resumption of the run.
-        let deadline = clock.now + .seconds(max(0, settings.budgetSeconds - spentSeconds))
+        // The scoring share of the budget covers planning and scoring across every resumption of the run.
+        let deadline = clock.now + .seconds(max(0, scoringBudgetSeconds - (try spentSeconds(phases: ["plan", "score"]))))
         // The candidates live in memory while they are scored: reading them all back and
         // re-ranking them after every candidate made a zero-cost search quadratic.
         var records = try database.candidates()

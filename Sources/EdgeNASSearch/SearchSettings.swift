@@ -1,4 +1,5 @@
 import EdgeNASCore
+import EdgeNASSelection
 import Foundation
 
 /// How candidates are proposed.
@@ -27,6 +28,11 @@ public struct SearchSettings: Codable, Sendable, Equatable {
     /// and tournament size.
     public var population: Int
     public var tournament: Int
+    /// Share of the budget for the final stage on the task (pipeline scorer; nil in runs
+    /// stored before the final stage existed, which had none).
+    public var finalStageShare: Double?
+    /// λ of the capacity prior in the final stage's rung scores.
+    public var capacityPriorWeight: Double?
 
     // Recorded since runs remember every option that shapes their outputs; nil in runs of
     // older versions (``completed(from:imagesPath:legacyExportPath:)`` fills them in).
@@ -46,7 +52,8 @@ public struct SearchSettings: Codable, Sendable, Equatable {
 
     public init(spaceName: String, spaceJSON: String, deviceID: String?, constraints: SearchConstraints,
                 budgetSeconds: Double, candidateCount: Int, strategy: SearchStrategyKind, seed: UInt64,
-                scorer: String, population: Int, tournament: Int) {
+                scorer: String, population: Int, tournament: Int, finalStageShare: Double? = nil,
+                capacityPriorWeight: Double? = nil) {
         self.spaceName = spaceName
         self.spaceJSON = spaceJSON
         self.deviceID = deviceID
@@ -58,5 +65,16 @@ public struct SearchSettings: Codable, Sendable, Equatable {
         self.scorer = scorer
         self.population = population
         self.tournament = tournament
+        self.finalStageShare = finalStageShare
+        self.capacityPriorWeight = capacityPriorWeight
+    }
+
+    /// The selection mode of the scorer, nil for a zero-cost proxy.
+    public var selectionMode: SelectionMode? { SelectionMode(rawValue: scorer) }
+
+    /// The share of the budget the final stage gets: F for the pipeline, all for `task`, none otherwise.
+    public var effectiveFinalStageShare: Double {
+        guard let mode = selectionMode else { return 0 }
+        return SelectionSettings(mode: mode, finalStageShare: finalStageShare ?? 0).effectiveFinalStageShare
     }
 }

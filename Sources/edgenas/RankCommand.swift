@@ -1,39 +1,47 @@
 import ArgumentParser
 import EdgeNASCore
 import EdgeNASData
+import EdgeNASLatency
 import EdgeNASModels
 import EdgeNASProbes
+import EdgeNASSelection
 import EdgeNASTensor
 import Foundation
 
-/// `edgenas rank`: scores a list of architectures with the probes or a zero-cost proxy and,
-/// when test accuracies are known, says how well each scorer ranks them.
+/// `edgenas rank`: ranks a list of architectures with the selection pipeline, one of its
+/// stages, or a zero-cost proxy and, when test accuracies are known, says how well it ranks
+/// and selects them.
 struct Rank: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Score architectures with the vision probes or a zero-cost proxy and rank them.",
+        abstract: "Rank architectures with the selection pipeline, one of its stages, or a zero-cost proxy.",
         discussion: """
         Reads JSON lines, one architecture per line: {"id": "...", "arch": {...}} with an \
-        optional "test_acc". Scores every architecture with the chosen scorer (higher is \
-        better) and prints them best first; with test accuracies it also prints Kendall's tau \
-        and Spearman's rho between score and accuracy, over all lines and per family, next to \
-        the Params baseline on the same lines.
+        optional "test_acc". Ranks every architecture (best first) and, with test accuracies, \
+        says how well the ranking selects: Kendall's tau and Spearman's rho against accuracy, \
+        and the top-1 regret (accuracy points lost against the best architecture that meets a \
+        limit) under cost limits at the 0.3, 0.5, 0.7 and 1.0 quantiles of the set's predicted \
+        latency (--table) or FLOPs, overall and per family, next to Params, FLOPs and the \
+        random pick.
 
-        Scorer `probes` trains each candidate briefly on six tiny vision tasks (LGJ jigsaw, \
-        OIP inpainting, RM rotation, CSB colour-shape binding, MF motion, VM visual memory), \
-        standardises each probe's scores across the list and sums them. The --budget (total \
-        wall time) is split: --calibration-fraction of it calibrates the data volume D and \
-        epochs E on a few candidates (a quadratic reliability surface, solved under the time \
-        budget), the rest scores every candidate at the chosen (D, E); if the run falls behind, \
-        the remaining candidates get a smaller (D, E) and the output says so. \
-        --data-volume and --epochs together skip calibration. The zero-cost scorers (params, \
-        flops, synflow, snip, grad_norm, naswot) take seconds and ignore --budget.
+        Scorers:
+          pipeline  (default) the six probes within (1 − F) of --budget, then successive \
+                    halving on the real task within F (--final-stage-share): the top-k are \
+                    trained on --images' training split, validated on a split held out of it, \
+                    and each rung keeps the better half and doubles their training
+          probes    the six vision probes alone (LGJ, OIP, RM, CSB, MF, VM), z-scores summed
+          task      the final stage alone, entered in the order of the capacity prior
+          params, flops, synflow, snip, grad_norm, naswot   zero-cost, seconds, no budget
+
+        Within a family, the capacity prior z(log Params) orders the probes' and the final \
+        stage's candidates alongside their scores; across families only measured scores count.
 
         A bad line exits with status 64 and names the file and line, for example:
           dev.jsonl:3: arch: stages[0].blocks[1].kernel: expected one of 1, 3, 5, 7, got 4
 
         Examples:
-          edgenas rank --archs dev.jsonl --scorer probes --budget 20m
+          edgenas rank --archs dev.jsonl --budget 20m
           edgenas rank --archs dev.jsonl --scorer probes --budget 20m --json > scores.json
+          edgenas rank --archs dev.jsonl --scorer task --budget 5m
           edgenas rank --archs dev.jsonl --scorer naswot
           edgenas rank --archs dev.jsonl --scorer probes --data-volume 256 --epochs 3 --seed 2
         """
@@ -42,17 +50,23 @@ struct Rank: ParsableCommand {
     @Option(help: ArgumentHelp("JSON lines with \"id\", \"arch\" and optionally \"test_acc\".", valueName: "FILE.jsonl"))
     var archs: String
 
-    @Option(help: "probes, params, flops, synflow, snip, grad_norm or naswot.")
-    var scorer: String = "probes"
+    @Option(help: "pipeline, probes, task, params, flops, synflow, snip, grad_norm or naswot.")
+    var scorer: String = "pipeline"
 
-    @Option(help: ArgumentHelp("Total wall-time budget of probe scoring, e.g. 20m, 90s, 1h.", valueName: "DURATION"))
+    @Option(help: ArgumentHelp("Total wall-time budget, e.g. 20m, 90s, 1h (not used by zero-cost scorers).", valueName: "DURATION"))
     var budget: DurationArgument = DurationArgument(seconds: 1200)
 
-    @Option(help: "Share of the budget spent calibrating D and E (probes only).")
+    @Option(help: "Share of the budget for the final stage on the real task (pipeline only; the probes get the rest).")
+    var finalStageShare: Double = SelectionSettings.defaultFinalStageShare
+
+    @Option(help: "Weight of the capacity prior z(log Params) in a final-stage rung's score.")
+    var priorWeight: Double = FinalStageSettings().capacityPriorWeight
+
+    @Option(help: "Share of the probe budget spent calibrating D and E.")
     var calibrationFraction: Double = 0.3
 
-    @Option(help: "Candidates used for calibration, drawn across families (at least 3).")
-    var calibrationCandidates: Int = 4
+    @Option(help: "Candidates used for calibration, spanning the pool's cost range (at least 3).")
+    var calibrationCandidates: Int = 8
 
     @Option(help: "Fixed training samples per probe (with --epochs: skips calibration).")
     var dataVolume: Int?
@@ -66,10 +80,13 @@ struct Rank: ParsableCommand {
     @Option(help: ArgumentHelp("Probe weights, e.g. lgj=1,oip=1,rm=0.5 (unnamed probes weigh 1).", valueName: "LIST"))
     var weights: String?
 
-    @Option(help: "MNIST-format directory of the real probe images (default: Fashion-MNIST).")
+    @Option(help: "MNIST-format directory of the real images: probe images and the final stage's task (default: Fashion-MNIST).")
     var images: String?
 
-    @Option(help: "Seed of probe data, initialisation and calibration draws.")
+    @Option(help: ArgumentHelp("Latency table whose predictions set the regret limits (default: FLOPs).", valueName: "TABLE"))
+    var table: String?
+
+    @Option(help: "Seed of probe data, initialisation, calibration draws and the validation split.")
     var seed: UInt64 = 0
 
     @Flag(help: "Print one JSON object on stdout (progress stays on stderr).")
@@ -77,13 +94,19 @@ struct Rank: ParsableCommand {
 
     @OptionGroup var threadOptions: ThreadOptions
 
+    private var selectionMode: SelectionMode? { SelectionMode(rawValue: scorer) }
+
     func validate() throws {
-        guard scorer == "probes" || ZeroCostProxy(rawValue: scorer) != nil else {
-            throw ValidationError("--scorer must be probes, \(ZeroCostProxy.allCases.map(\.rawValue).joined(separator: ", ")); got \(scorer)")
+        guard selectionMode != nil || ZeroCostProxy(rawValue: scorer) != nil else {
+            throw ValidationError("--scorer must be \((SelectionMode.allCases.map(\.rawValue) + ZeroCostProxy.allCases.map(\.rawValue)).joined(separator: ", ")); got \(scorer)")
         }
         guard calibrationFraction > 0 && calibrationFraction < 0.9 else {
             throw ValidationError("--calibration-fraction must be in (0, 0.9), got \(calibrationFraction)")
         }
+        guard finalStageShare >= 0 && finalStageShare <= 1 else {
+            throw ValidationError("--final-stage-share must be in [0, 1], got \(finalStageShare)")
+        }
+        guard priorWeight >= 0 && priorWeight.isFinite else { throw ValidationError("--prior-weight must be 0 or more, got \(priorWeight)") }
         guard maximumSeeds >= 1 else { throw ValidationError("--maximum-seeds must be at least 1, got \(maximumSeeds)") }
         guard calibrationCandidates >= 3 else { throw ValidationError("--calibration-candidates must be at least 3") }
         guard (dataVolume == nil) == (epochs == nil) else {
@@ -116,14 +139,27 @@ struct Rank: ParsableCommand {
         let started = Date()
         let entries = try RankEntry.load(archs)
         guard !entries.isEmpty else { throw CommandFailure.badInput("\(archs): no architectures (one JSON object per line)") }
+        let costs = try limitCosts(entries)
         var outcome: RankOutcome
         if let proxy = ZeroCostProxy(rawValue: scorer) {
             outcome = try scoreWithProxy(proxy, entries)
         } else {
-            outcome = try scoreWithProbes(entries, started: started)
+            outcome = try select(entries, mode: selectionMode!)
         }
         outcome.wallSeconds = Date().timeIntervalSince(started)
-        outcome.report(json: json, entries: entries)
+        outcome.limitCostName = table == nil ? "FLOPs" : "predicted latency (ms)"
+        outcome.report(json: json, entries: entries, costs: costs)
+    }
+
+    /// What the regret limits bound: predicted latency from --table, else FLOPs.
+    private func limitCosts(_ entries: [RankEntry]) throws -> [Double] {
+        guard let table else { return entries.map { Double($0.architecture.cost.flops) } }
+        let predictor = try withCommandErrors { try LatencyPredictor(table: try openTable(table, device: nil, create: false)) }
+        return try entries.map { entry in
+            do { return try predictor.predict(entry.architecture).predictedMilliseconds } catch {
+                throw CommandFailure.badInput("\(archs):\(entry.line) (\(entry.id)): \(table): \(error)")
+            }
+        }
     }
 
     private func loadImages() throws -> ImageDataset {
@@ -153,14 +189,12 @@ struct Rank: ParsableCommand {
         return RankOutcome(scorer: proxy.rawValue, scores: scores)
     }
 
-    private func scoreWithProbes(_ entries: [RankEntry], started: Date) throws -> RankOutcome {
-        let budgetSeconds = budget.seconds
-        let weights = try weights.map(Self.parseWeights) ?? [:]
+    private func select(_ entries: [RankEntry], mode: SelectionMode) throws -> RankOutcome {
         let resolution = entries[0].architecture.input.height
         for entry in entries {
             if entry.architecture.family == .mamba {
                 throw CommandFailure.badInput("\(archs):\(entry.line) (\(entry.id)): family mamba has no trainable network yet, "
-                                              + "so the probes cannot score it; remove the line or use a zero-cost scorer")
+                                              + "so it cannot be probed or trained; remove the line or use a zero-cost scorer")
             }
             let input = entry.architecture.input
             guard input.height == resolution, input.width == resolution else {
@@ -168,116 +202,49 @@ struct Rank: ParsableCommand {
                                               + "line \(entries[0].line)'s \(resolution)×\(resolution); rank one resolution at a time")
             }
         }
-        var configuration = ProbeConfiguration()
-        configuration.resolution = resolution
-        let suite: ProbeSuite
-        do { suite = try ProbeSuite(configuration: configuration, images: try loadImages(), seed: seed) } catch let error as ProbeError {
-            throw CommandFailure.badInput("\(error)")
+        if mode != .task && dataVolume == nil && entries.count < 3 {
+            throw CommandFailure.badInput("\(archs): calibrating D and E needs at least 3 architectures, got \(entries.count); "
+                                          + "pass --data-volume and --epochs to score fewer")
         }
-        var outcome = RankOutcome(scorer: "probes", scores: [])
-        let count = entries.count
-        var plan: BudgetPlan?
-        var dataVolume = dataVolume ?? 0, epochs = epochs ?? 0
-        if self.dataVolume == nil {
-            if count < 3 {
-                throw CommandFailure.badInput("\(archs): calibrating D and E needs at least 3 architectures, got \(count); "
-                                              + "pass --data-volume and --epochs to score fewer")
-            }
-            let calibration = calibrationSet(entries)
-            var bar: ProgressBar?
-            let evaluator = BudgetAdaptiveEvaluator(suite: suite, seed: seed)
-            do {
-                plan = try evaluator.plan(calibrationCandidates: calibration.map(\.architecture), totalBudgetSeconds: budgetSeconds,
-                                          candidateCount: count, calibrationFraction: calibrationFraction,
-                                          secondsSpent: { Date().timeIntervalSince(started) }) { progress in
-                    if bar == nil { bar = ProgressBar(total: progress.totalRuns, label: "calibration", unit: "run") }
-                    bar?.update(done: progress.completedRuns, extra: progress.stage)
-                }
-            } catch let error as ProbeError {
+        let images = try loadImages()
+        var suite: ProbeSuite?
+        if mode != .task {
+            var configuration = ProbeConfiguration()
+            configuration.resolution = resolution
+            do { suite = try ProbeSuite(configuration: configuration, images: images, seed: seed) } catch let error as ProbeError {
                 throw CommandFailure.badInput("\(error)")
-            } catch {
-                throw CommandFailure.training("budget calibration failed: \(error)")
-            }
-            bar?.finish()
-            dataVolume = plan!.dataVolume
-            epochs = plan!.epochs
-            ProgressBar.writeToStandardError(plan!.summary + "\n")
-        }
-        let bar = ProgressBar(total: count, label: "probes", unit: "arch")
-        var results: [ProbeResult] = []
-        var schedule = plan.map(ProbeBudgetSchedule.init)
-        for (index, entry) in entries.enumerated() {
-            if var current = schedule {
-                // Deadline-aware: shrink (D, E) for the rest when the remaining share no longer pays for them.
-                let setting = current.next(secondsLeft: budgetSeconds - Date().timeIntervalSince(started), candidatesLeft: count - index)
-                if setting.shrunk {
-                    ProgressBar.writeToStandardError("\nrunning late: candidates \(index + 1)… get D \(setting.dataVolume), "
-                                                     + "E \(setting.epochs) instead of D \(dataVolume), E \(epochs)\n")
-                    outcome.shrunkAt = outcome.shrunkAt ?? index
-                }
-                dataVolume = setting.dataVolume
-                epochs = setting.epochs
-                schedule = current
-            }
-            let result: ProbeResult
-            do {
-                result = try suite.evaluate(entry.architecture, dataVolume: dataVolume, epochs: epochs, seed: seed)
-            } catch let error as ProbeError {
-                throw CommandFailure.badInput("\(archs):\(entry.line) (\(entry.id)): \(error)")
-            }
-            results.append(result)
-            schedule?.record(result)
-            let divergedText = result.diverged.isEmpty ? "" : ", diverged " + result.diverged.map(\.rawValue).sorted().joined(separator: ",")
-            bar.update(done: index + 1, extra: String(format: "%@ %.1f s%@", entry.id, result.seconds, divergedText))
-        }
-        bar.finish()
-        // Leftover budget buys extra passes over every candidate with a new probe seed, at one
-        // (D, E) sized to the time left, averaged per candidate: every candidate gets the same
-        // passes, so scores stay comparable, and the seed noise of brief training shrinks.
-        var passes = [results]
-        while let current = schedule, passes.count < maximumSeeds,
-              let extra = current.extraPassSetting(secondsLeft: budgetSeconds - Date().timeIntervalSince(started), candidates: count) {
-            let passSeed = seed &+ UInt64(passes.count) &* 0x9E37_79B9
-            let passBar = ProgressBar(total: count, label: "probes seed \(passes.count + 1) (D \(extra.dataVolume), E \(extra.epochs))",
-                                      unit: "arch")
-            var pass: [ProbeResult] = []
-            for (index, entry) in entries.enumerated() {
-                let result = try suite.evaluate(entry.architecture, dataVolume: extra.dataVolume, epochs: extra.epochs, seed: passSeed)
-                pass.append(result)
-                schedule?.record(result)
-                passBar.update(done: index + 1)
-            }
-            passBar.finish()
-            passes.append(pass)
-        }
-        results = entries.indices.map { index in ProbeResult.seedAverage(passes.map { $0[index] }) }
-        outcome.seedCount = passes.count
-        let totals = ProbeAggregation.totals(results, weights: weights)
-        outcome.scores = totals.map(\.total)
-        outcome.probeResults = results
-        outcome.standardized = totals.map(\.standardized)
-        outcome.plan = plan
-        outcome.budgetSeconds = budgetSeconds
-        return outcome
-    }
-
-    /// Up to `calibrationCandidates` entries, taken in turn from each family (seeded order
-    /// within a family) so that calibration sees the pool's families.
-    private func calibrationSet(_ entries: [RankEntry]) -> [RankEntry] {
-        var generator = SeededGenerator(seed: seed &+ 0xCA11)
-        var byFamily: [[RankEntry]] = ArchitectureFamily.allCases.map { family in entries.filter { $0.architecture.family == family } }
-        for index in byFamily.indices {
-            for position in stride(from: byFamily[index].count - 1, to: 0, by: -1) {
-                byFamily[index].swapAt(position, generator.uniformIndex(below: position + 1))
             }
         }
-        var chosen: [RankEntry] = []
-        var round = 0
-        while chosen.count < min(calibrationCandidates, entries.count) {
-            for family in byFamily where round < family.count && chosen.count < calibrationCandidates { chosen.append(family[round]) }
-            round += 1
+        var task: ImageClassificationTask?
+        if mode != .probes {
+            do { task = try ImageClassificationTask(training: images, seed: seed) } catch let error as TaskError {
+                throw CommandFailure.badInput("\(images.count) training images: \(error)")
+            }
         }
-        return chosen
+        let settings = SelectionSettings(
+            mode: mode, finalStageShare: finalStageShare,
+            probe: ProbeStageSettings(calibrationFraction: calibrationFraction, calibrationCandidates: calibrationCandidates,
+                                      maximumSeeds: maximumSeeds, fixedDataVolume: dataVolume, fixedEpochs: epochs,
+                                      weights: try weights.map(Self.parseWeights) ?? [:], seed: seed),
+            finalStage: FinalStageSettings(capacityPriorWeight: priorWeight, seed: seed))
+        let display = SelectionProgressDisplay()
+        let pipeline = SelectionPipeline(settings: settings, probeSuite: suite, task: task, events: display.show,
+                                         shouldStop: { StopRequest.isRequested })
+        StopRequest.install(notice: "\nstopping after the current unit (Ctrl-C again to quit at once)\n")
+        let candidates = entries.map { SelectionCandidate(id: $0.id, architecture: $0.architecture) }
+        let outcome: SelectionOutcome
+        do {
+            outcome = try pipeline.run(candidates, budgetSeconds: budget.seconds)
+        } catch let error as ProbeError {
+            throw CommandFailure.badInput("\(archs): \(error)")
+        } catch is CancellationError {
+            throw CommandFailure.interrupted("rank stopped on request; nothing is kept (rank has no run folder)")
+        }
+        display.finish()
+        var result = RankOutcome(scorer: mode.rawValue, scores: outcome.ranking.selectionScores)
+        result.selection = outcome
+        result.budgetSeconds = budget.seconds
+        return result
     }
 }
 
@@ -293,84 +260,106 @@ extension RankEntry {
 /// Scores and what to print about them.
 struct RankOutcome {
     var scorer: String
+    /// One per entry, higher is better (the selection's order for the pipeline and its stages).
     var scores: [Double]
-    var probeResults: [ProbeResult]?
-    var standardized: [[ProbeKind: Double]]?
-    var plan: BudgetPlan?
+    var selection: SelectionOutcome?
     var budgetSeconds: Double?
     var wallSeconds = 0.0
-    var shrunkAt: Int?
-    /// Probe seeds averaged per candidate (extra seeds use budget left after the first pass).
-    var seedCount = 1
+    var limitCostName = "FLOPs"
 
-    /// Kendall tau and Spearman rho of `values` against test accuracy, per subset.
-    static func correlations(_ values: [Double], entries: [RankEntry]) -> [(subset: String, count: Int, tau: Double?, rho: Double?)] {
-        let families = ArchitectureFamily.allCases.filter { family in entries.contains { $0.architecture.family == family } }
-        let subsets: [(String, [Int])] = [("all", Array(entries.indices))] + families.map { family in
-            (family.rawValue, entries.indices.filter { entries[$0].architecture.family == family })
+    /// The scorers judged side by side: this one, the probes' and the final stage's parts when
+    /// they ran, each probe, and the free baselines.
+    func judgedScorers(entries: [RankEntry]) -> [(name: String, scores: [Double])] {
+        var rows: [(String, [Double])] = [(scorer, scores)]
+        if scorer == SelectionMode.pipeline.rawValue, let probe = selection?.probe {
+            rows.append(("probe total", probe.totals.map(\.total)))
         }
-        return subsets.compactMap { name, indices in
-            let known = indices.filter { entries[$0].testAccuracy != nil }
-            guard known.count >= 2 else { return nil }
-            let x = known.map { values[$0] }, y = known.map { entries[$0].testAccuracy! }
-            return (name, known.count, RankCorrelation.kendallTau(x, y), RankCorrelation.spearmanRho(x, y))
+        if let probe = selection?.probe {
+            for kind in ProbeKind.allCases { rows.append((kind.rawValue, probe.totals.map { $0.standardized[kind] ?? 0 })) }
         }
+        if scorer != "params" { rows.append(("params", entries.map { Double($0.architecture.cost.params) })) }
+        if scorer != "flops" { rows.append(("flops", entries.map { Double($0.architecture.cost.flops) })) }
+        return rows
     }
 
-    func report(json: Bool, entries: [RankEntry]) {
-        let params = entries.map { Double($0.architecture.cost.params) }
+    func report(json: Bool, entries: [RankEntry], costs: [Double]) {
         let hasAccuracy = entries.contains { $0.testAccuracy != nil }
-        var rows: [(String, [Double])] = [(scorer, scores)]
-        if scorer != "params" { rows.append(("params", params)) }
-        if let standardized {
-            for kind in ProbeKind.allCases {
-                // Sign-flipped, diverged → worst, as in the total.
-                rows.append((kind.rawValue, standardized.map { $0[kind] ?? 0 }))
-            }
-        }
+        let quality = hasAccuracy
+            ? SelectionQuality.rows(scorers: judgedScorers(entries: entries), families: entries.map(\.architecture.family),
+                                    accuracies: entries.map(\.testAccuracy), costs: costs)
+            : []
         if json {
-            var object: [String: Any] = ["scorer": scorer, "wall_seconds": wallSeconds]
-            object["scores"] = entries.indices.map { index -> [String: Any] in
-                var item: [String: Any] = ["id": entries[index].id, "family": entries[index].architecture.family.rawValue,
-                                           "score": scores[index]]
-                if let accuracy = entries[index].testAccuracy { item["test_acc"] = accuracy }
-                if let result = probeResults?[index] {
-                    item["probes"] = Dictionary(uniqueKeysWithValues: result.rawScores.map { ($0.key.rawValue, $0.value) })
-                    item["diverged"] = result.diverged.map(\.rawValue).sorted()
-                    item["data_volume"] = result.dataVolume
-                    item["epochs"] = result.epochs
-                    item["seconds"] = result.seconds
-                }
-                return item
-            }
-            if hasAccuracy {
-                var correlations: [String: Any] = [:]
-                for (name, values) in rows {
-                    var perSubset: [String: Any] = [:]
-                    for entry in Self.correlations(values, entries: entries) {
-                        perSubset[entry.subset] = ["kendall_tau": entry.tau as Any, "spearman_rho": entry.rho as Any, "count": entry.count]
-                    }
-                    correlations[name] = perSubset
-                }
-                object["correlations"] = correlations
-            }
-            if let budgetSeconds { object["budget_seconds"] = budgetSeconds }
-            if let shrunkAt { object["shrunk_from_candidate"] = shrunkAt }
-            object["probe_seeds"] = seedCount
-            if let plan, let data = try? JSONEncoder().encode(plan),
-               let planObject = try? JSONSerialization.jsonObject(with: data) { object["plan"] = planObject }
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-            print(String(decoding: data, as: UTF8.self))
-            return
+            printJSON(entries: entries, costs: costs, quality: quality)
+        } else {
+            printText(entries: entries, quality: quality)
         }
-        let order = scores.indices.sorted { scores[$0] > scores[$1] }
-        let probeHeader = probeResults == nil ? "" : ProbeKind.allCases.map { $0.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) }.joined()
-        print("rank  id                    family  score     \(probeHeader)\(hasAccuracy ? "test_acc" : "")")
+        fflush(nil)
+    }
+
+    private func printJSON(entries: [RankEntry], costs: [Double], quality: [SelectionQualityRow]) {
+        var object: [String: Any] = ["scorer": scorer, "wall_seconds": wallSeconds, "limit_cost": limitCostName]
+        let ranking = selection?.ranking
+        object["scores"] = entries.indices.map { index -> [String: Any] in
+            var item: [String: Any] = ["id": entries[index].id, "family": entries[index].architecture.family.rawValue,
+                                       "score": scores[index], "params": entries[index].architecture.cost.params,
+                                       "limit_cost": costs[index]]
+            if let accuracy = entries[index].testAccuracy { item["test_acc"] = accuracy }
+            if let selection { item["capacity_prior"] = selection.prior[index] }
+            if let ranking {
+                item["screening_score"] = ranking.screeningScore[index]
+                if let rung = ranking.lastRung[index] { item["last_rung"] = rung }
+                if let accuracy = ranking.validationAccuracy[index] { item["validation_acc"] = accuracy }
+            }
+            if let probe = selection?.probe {
+                let result = probe.results[index]
+                item["probes"] = Dictionary(uniqueKeysWithValues: result.rawScores.map { ($0.key.rawValue, $0.value) })
+                item["probe_total"] = probe.totals[index].total
+                item["diverged"] = result.diverged.map(\.rawValue).sorted()
+                item["data_volume"] = result.dataVolume
+                item["epochs"] = result.epochs
+                item["probe_seconds"] = result.seconds
+                item["probe_seed_totals"] = probe.passes.map { pass in ProbeAggregation.totals(pass)[index].total }
+            }
+            return item
+        }
+        if !quality.isEmpty, let data = try? JSONEncoder().encode(quality),
+           let rows = try? JSONSerialization.jsonObject(with: data) { object["quality"] = rows }
+        if let budgetSeconds { object["budget_seconds"] = budgetSeconds }
+        if let selection {
+            object["probe_stage_seconds"] = selection.probeSeconds
+            object["final_stage_seconds"] = selection.finalStageSeconds
+            if let probe = selection.probe {
+                object["probe_seeds"] = probe.seedCount
+                object["probe_capacity_bias"] = Dictionary(uniqueKeysWithValues: SelectionQuality.capacityBias(
+                    scores: probe.totals.map(\.total), architectures: entries.map(\.architecture)).map { ($0.family, $0.kendallTau as Any) })
+                if let shrunkAt = probe.shrunkAt { object["shrunk_from_candidate"] = shrunkAt }
+                if let plan = probe.plan, let data = try? JSONEncoder().encode(plan),
+                   let planObject = try? JSONSerialization.jsonObject(with: data) { object["plan"] = planObject }
+            }
+            if let finalStage = selection.finalStage, let data = try? JSONEncoder().encode(finalStage.results),
+               let rungs = try? JSONSerialization.jsonObject(with: data) { object["rungs"] = rungs }
+        }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    private func printText(entries: [RankEntry], quality: [SelectionQualityRow]) {
+        let hasAccuracy = !quality.isEmpty
+        let order = selection?.ranking.order ?? scores.indices.sorted { scores[$0] > scores[$1] }
+        let probe = selection?.probe
+        let probeHeader = probe == nil ? "" : ProbeKind.allCases.map { $0.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) }.joined()
+        let stageHeader = selection?.finalStage == nil ? "" : "rung  val_acc  "
+        print("rank  id                    family  score     \(stageHeader)\(probeHeader)\(hasAccuracy ? "test_acc" : "")")
         for (rank, index) in order.enumerated() {
             let entry = entries[index]
             var line = String(format: "%4d  %@  %@  %-8.4g  ", rank + 1, entry.id.padding(toLength: 20, withPad: " ", startingAt: 0),
-                              entry.architecture.family.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0), scores[index])
-            if let result = probeResults?[index] {
+                              entry.architecture.family.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0),
+                              selection.map { $0.ranking.rungScore[index] ?? $0.ranking.screeningScore[index] } ?? scores[index])
+            if let ranking = selection?.ranking, selection?.finalStage != nil {
+                line += (ranking.lastRung[index].map { String($0) } ?? "-").padding(toLength: 6, withPad: " ", startingAt: 0)
+                line += (ranking.validationAccuracy[index].map { String(format: "%.4f", $0) } ?? "-").padding(toLength: 9, withPad: " ", startingAt: 0)
+            }
+            if let result = probe?.results[index] {
                 for kind in ProbeKind.allCases {
                     let text = result.rawScores[kind].map { String(format: "%.4f", $0) } ?? "NaN"
                     line += text.padding(toLength: 8, withPad: " ", startingAt: 0)
@@ -379,25 +368,80 @@ struct RankOutcome {
             if let accuracy = entry.testAccuracy { line += String(format: "%.4f", accuracy) }
             print(line)
         }
-        if hasAccuracy {
-            print("\nrank correlation with test accuracy (Kendall tau / Spearman rho):")
-            let subsets = Self.correlations(scores, entries: entries).map(\.subset)
-            print("scorer    " + subsets.map { $0.padding(toLength: 27, withPad: " ", startingAt: 0) }.joined())
-            for (name, values) in rows {
-                let cells = Self.correlations(values, entries: entries).map { entry in
-                    String(format: "%@ / %@ (n %d)", entry.tau.map { String(format: "%+.3f", $0) } ?? "  -  ",
-                           entry.rho.map { String(format: "%+.3f", $0) } ?? "  -  ", entry.count)
-                        .padding(toLength: 27, withPad: " ", startingAt: 0)
-                }
-                print(name.padding(toLength: 10, withPad: " ", startingAt: 0) + cells.joined())
+        if let finalStage = selection?.finalStage {
+            print("\nfinal stage (successive halving on the task, validation split held out of the training images):")
+            for (plan, results) in zip(finalStage.plans, finalStage.results) {
+                let best = results.max { $0.validationAccuracy < $1.validationAccuracy }
+                print(String(format: "  rung %d: %d candidates × %@, %.0f s, best validation accuracy %.4f (%@)", plan.rung,
+                             plan.candidateIDs.count, plan.fidelity.description, results.reduce(0) { $0 + $1.seconds },
+                             best?.validationAccuracy ?? 0, best?.candidateID ?? "-"))
             }
         }
-        if let budgetSeconds {
-            print(String(format: "\nwall time %.0f s of a %.0f s budget (%+.1f%%)", wallSeconds, budgetSeconds,
-                         (wallSeconds / budgetSeconds - 1) * 100))
+        if hasAccuracy {
+            let subsets = quality.reduce(into: [String]()) { if !$0.contains($1.subset) { $0.append($1.subset) } }
+            print("\nselection quality against test accuracy: Kendall tau / mean top-1 regret in accuracy points under limits at the "
+                  + "0.3/0.5/0.7/1.0 quantiles of \(limitCostName):")
+            let header = subsets.map { subset in
+                "\(subset) (n \(quality.first { $0.subset == subset }!.count))".padding(toLength: 22, withPad: " ", startingAt: 0)
+            }
+            print("scorer        " + header.joined())
+            let names = quality.reduce(into: [String]()) { if !$0.contains($1.scorer) { $0.append($1.scorer) } }
+            for name in names {
+                let cells = subsets.map { subset -> String in
+                    guard let row = quality.first(where: { $0.scorer == name && $0.subset == subset }) else { return "" }
+                    let tau = row.kendallTau.map { String(format: "%+.3f", $0) } ?? "  -   "
+                    let regret = row.regret.map { String(format: "%.2f", $0.meanRegretPoints) } ?? "-"
+                    return "\(tau) / \(regret)".padding(toLength: 22, withPad: " ", startingAt: 0)
+                }
+                print(name.padding(toLength: 14, withPad: " ", startingAt: 0) + cells.joined())
+            }
         }
-        if let shrunkAt { print("note: from candidate \(shrunkAt + 1) on, (D, E) was reduced to keep to the budget") }
-        if seedCount > 1 { print("note: each candidate's probe scores are the mean of \(seedCount) probe seeds (budget left after the first pass)") }
-        fflush(nil)
+        if let budgetSeconds, selection != nil {
+            print(String(format: "\nwall time %.0f s of a %.0f s budget (%.0f%%): probes %.0f s, final stage %.0f s", wallSeconds, budgetSeconds,
+                         wallSeconds / budgetSeconds * 100, selection!.probeSeconds, selection!.finalStageSeconds))
+        }
+        if let probe {
+            if let shrunkAt = probe.shrunkAt { print("note: from candidate \(shrunkAt + 1) on, (D, E) was reduced to keep to the budget") }
+            if probe.seedCount > 1 { print("note: each candidate's probe scores are the mean of \(probe.seedCount) probe seeds") }
+        }
+    }
+}
+
+/// Progress bars for the pipeline's stages, on standard error.
+final class SelectionProgressDisplay {
+    private var bar: ProgressBar?
+
+    func show(_ event: SelectionEvent) {
+        switch event {
+        case let .probe(.calibration(progress)):
+            if bar == nil { bar = ProgressBar(total: progress.totalRuns, label: "calibration", unit: "run") }
+            bar?.update(done: progress.completedRuns, extra: progress.stage)
+        case let .probe(.planned(plan)):
+            finish()
+            ProgressBar.writeToStandardError(plan.summary + "\n")
+        case let .probe(.shrunk(index, dataVolume, epochs)):
+            ProgressBar.writeToStandardError("\nrunning late: candidates \(index + 1)… get D \(dataVolume), E \(epochs)\n")
+        case let .probe(.passStarted(pass, dataVolume, epochs, candidates)):
+            finish()
+            bar = ProgressBar(total: candidates, label: "probes seed \(pass + 1) (D \(dataVolume), E \(epochs))", unit: "arch")
+        case let .probe(.scored(_, done, _, id, result)):
+            let diverged = result.diverged.isEmpty ? "" : ", diverged " + result.diverged.map(\.rawValue).sorted().joined(separator: ",")
+            bar?.update(done: done, extra: String(format: "%@ %.1f s%@", id, result.seconds, diverged))
+        case let .finalStage(.rungStarted(plan, predictedSeconds)):
+            finish()
+            ProgressBar.writeToStandardError(String(format: "final stage rung %d: %d candidates × %@ (about %.0f s)\n", plan.rung,
+                                                    plan.candidateIDs.count, plan.fidelity.description, predictedSeconds))
+            bar = ProgressBar(total: plan.candidateIDs.count, label: "rung \(plan.rung)", unit: "cand")
+        case let .finalStage(.skipped(reason)):
+            finish()
+            ProgressBar.writeToStandardError("final stage skipped: \(reason)\n")
+        case let .finalStage(.unitDone(result, done, _, _)):
+            bar?.update(done: done, extra: String(format: "%@ val %.4f %.1f s", result.candidateID, result.validationAccuracy, result.seconds))
+        }
+    }
+
+    func finish() {
+        bar?.finish()
+        bar = nil
     }
 }

@@ -6,6 +6,8 @@ import EdgeNASModels
 import EdgeNASONNX
 import EdgeNASProbes
 import EdgeNASSearch
+import EdgeNASSelection
+import EdgeNASTensor
 import Foundation
 
 /// `edgenas search`: the main job. Sample candidates that meet the limits, score them with
@@ -101,8 +103,14 @@ struct Search: ParsableCommand {
     @Option(help: ArgumentHelp("Evolution: tournament size (default 3).", valueName: "N"))
     var tournament: Int?
 
-    @Option(help: ArgumentHelp("Scorer: probes (default), or a zero-cost proxy (params, flops, synflow, snip, grad_norm, naswot).", valueName: "NAME"))
+    @Option(help: ArgumentHelp("Scorer: pipeline (default: probes, then successive halving on the task), probes, task, or a zero-cost proxy (params, flops, synflow, snip, grad_norm, naswot).", valueName: "NAME"))
     var scorer: String?
+
+    @Option(help: ArgumentHelp("Share of the budget for the final stage on the task (pipeline scorer; the probes get the rest; default \(SelectionSettings.defaultFinalStageShare)).", valueName: "F"))
+    var finalStageShare: Double?
+
+    @Option(help: ArgumentHelp("Weight of the capacity prior z(log Params) in a final-stage rung's score (default \(FinalStageSettings().capacityPriorWeight)).", valueName: "W"))
+    var priorWeight: Double?
 
     @Option(help: ArgumentHelp("Seed of sampling, mutation and probe data (default 0).", valueName: "N"))
     var seed: UInt64?
@@ -134,8 +142,16 @@ struct Search: ParsableCommand {
         guard population >= 2, tournament >= 1, tournament <= population else {
             throw ValidationError("need --population ≥ 2 and 1 ≤ --tournament ≤ --population, got \(population) and \(tournament)")
         }
-        if (scorer ?? (resume ? "" : SearchSettings.Defaults.scorer)) == "probes"
-            && (candidates < 3 || (strategy == .evolution && population < 3)) {
+        if let finalStageShare, !(finalStageShare >= 0 && finalStageShare <= 1) {
+            throw ValidationError("--final-stage-share must be in [0, 1], got \(finalStageShare)")
+        }
+        if let priorWeight, !(priorWeight >= 0 && priorWeight.isFinite) {
+            throw ValidationError("--prior-weight must be 0 or more, got \(priorWeight)")
+        }
+        let scorer = scorer ?? (resume ? "" : SearchSettings.Defaults.scorer)
+        let probesCalibrate = scorer == SelectionMode.probes.rawValue
+            || (scorer == SelectionMode.pipeline.rawValue && (finalStageShare ?? SelectionSettings.defaultFinalStageShare) < 1)
+        if probesCalibrate && (candidates < 3 || (strategy == .evolution && population < 3)) {
             throw ValidationError("the probes calibrate on at least 3 candidates: use --candidates ≥ 3 (and --population ≥ 3 with evolution)")
         }
         if let trainEpochs, trainEpochs < 0 { throw ValidationError("--train-epochs must be 0 or more, got \(trainEpochs)") }
@@ -204,8 +220,14 @@ struct Search: ParsableCommand {
         let tablePath = try table ?? database?.setting("table_path")
         let latency = try openLatency(space: searchSpace, deviceID: settings.deviceID, devicePath: devicePath, tablePath: tablePath)
         let costModel = Self.costModel(latency)
-        let scoringScorer = try makeScorer(named: settings.scorer, space: searchSpace, seed: settings.seed,
-                                           imagesPath: settings.imagesPath!)
+        let images = try loadTrainingImages(settings.imagesPath!)
+        let scoringScorer = try makeScorer(named: settings.scorer, space: searchSpace, images: images, settings: settings)
+        var task: ImageClassificationTask?
+        if settings.effectiveFinalStageShare > 0 {
+            do { task = try ImageClassificationTask(training: images, seed: settings.seed) } catch let error as TaskError {
+                throw CommandFailure.badInput("\(settings.imagesPath!): \(error)")
+            }
+        }
 
         let createdRun = database == nil
         let createdFolder = !FileManager.default.fileExists(atPath: folder.path)
@@ -233,7 +255,7 @@ struct Search: ParsableCommand {
         var scoringBar: ProgressBar?
         let runner = SearchRunner(
             space: searchSpace, settings: settings, database: runDatabase, costModel: costModel, scorer: scoringScorer,
-            attemptsPerCandidate: settings.attemptsPerCandidate!,
+            task: task, attemptsPerCandidate: settings.attemptsPerCandidate!,
             events: { event in
                 switch event {
                 case let .sampled(found, needed, attempts, rejected):
@@ -249,6 +271,16 @@ struct Search: ParsableCommand {
                 case let .scored(done, _, _, best):
                     let bestText = best.map { String(format: "best %@ %.2f", $0.id, $0.total) } ?? ""
                     scoringBar?.update(done: done, extra: bestText)
+                case let .finalStage(.rungStarted(plan, predictedSeconds)):
+                    scoringBar?.finish()
+                    log(String(format: "final stage rung %d: %d candidates × %@ (about %.0f s)", plan.rung, plan.candidateIDs.count,
+                               plan.fidelity.description, predictedSeconds))
+                    scoringBar = ProgressBar(total: plan.candidateIDs.count, label: "rung \(plan.rung)", unit: "cand")
+                case let .finalStage(.skipped(reason)):
+                    log("final stage skipped: \(reason)")
+                case let .finalStage(.unitDone(result, done, _, stored)):
+                    scoringBar?.update(done: done, extra: String(format: "%@ val %.4f%@", result.candidateID, result.validationAccuracy,
+                                                                 stored ? " (stored)" : ""))
                 }
             },
             shouldStop: { StopRequest.isRequested })
@@ -296,7 +328,7 @@ struct Search: ParsableCommand {
 
         let report = SearchReport(runName: runName, settings: settings, tablePath: latency?.tablePath, leaderboard: leaderboard,
                                   plan: try runDatabase.decodedSetting("plan", as: ScoringPlan.self), phases: try runDatabase.phaseTimes(),
-                                  sampling: runner.samplingAttempts, export: exported)
+                                  sampling: runner.samplingAttempts, export: exported, rungResults: try runDatabase.rungResults())
         try outputFailure { try RunFolder.writeOutputs(in: folder, leaderboard: leaderboard, report: report) }
         try printResult(winner: winner, export: exported, folder: folder, leaderboard: leaderboard)
     }
@@ -311,6 +343,7 @@ struct Search: ParsableCommand {
             maxParams: maxParams, maxFLOPs: maxFLOPs, maxLatencyMilliseconds: maxLatencyMilliseconds,
             maxLatencyQuantile: maxLatencyQuantile, budgetSeconds: budget?.seconds, candidateCount: candidates,
             strategy: strategy, seed: seed, scorer: scorer, population: population, tournament: tournament,
+            finalStageShare: finalStageShare, capacityPriorWeight: priorWeight,
             attemptsPerCandidate: attempts, imagesPath: images.map(SearchRequest.absolutePath), trainEpochs: trainEpochs,
             exportPath: export.map(SearchRequest.absolutePath))
     }
@@ -471,13 +504,22 @@ struct Search: ParsableCommand {
         print("run folder \(folder.path): winner.json, leaderboard.csv/.jsonl, pareto.svg, report.md")
     }
 
-    /// The probes (data generated once from the seed, at the space's resolution) or a zero-cost proxy.
-    private func makeScorer(named name: String, space: SearchSpace, seed: UInt64, imagesPath: String) throws -> CandidateScorer {
-        let images: ImageDataset
-        do { images = try MNISTFormat.load(directory: URL(fileURLWithPath: imagesPath, isDirectory: true), split: .train) } catch {
+    private func loadTrainingImages(_ path: String) throws -> ImageDataset {
+        do { return try MNISTFormat.load(directory: URL(fileURLWithPath: path, isDirectory: true), split: .train) } catch {
             throw CommandFailure.badInput("\(error) (--images names the MNIST-format directory of real images)")
         }
-        if name == "probes" {
+    }
+
+    /// The candidate scorer before the final stage: the probes (data generated once from the
+    /// seed, at the space's resolution) for `pipeline` and `probes`, Params for `task` (its
+    /// screening is the capacity prior alone), or a zero-cost proxy.
+    private func makeScorer(named name: String, space: SearchSpace, images: ImageDataset, settings: SearchSettings) throws -> CandidateScorer {
+        let seed = settings.seed
+        let mode = SelectionMode(rawValue: name)
+        if mode == .task || (mode == .pipeline && settings.effectiveFinalStageShare >= 1) {
+            return ProxyCandidateScorer(proxy: .params, batch: ProxyBatch(images: Tensor.zeros([1, 1, 1, 1]), labels: [0]))
+        }
+        if mode != nil {
             var configuration = ProbeConfiguration()
             configuration.resolution = space.input.height
             do {
@@ -489,7 +531,7 @@ struct Search: ParsableCommand {
             }
         }
         guard let proxy = ZeroCostProxy(rawValue: name) else {
-            throw CommandFailure.badInput("--scorer \(name): expected probes, "
+            throw CommandFailure.badInput("--scorer \(name): expected pipeline, probes, task, "
                 + ZeroCostProxy.allCases.map(\.rawValue).joined(separator: ", "))
         }
         return ProxyCandidateScorer(proxy: proxy, batch: ProxyBatch(dataset: images, count: 64, seed: seed))

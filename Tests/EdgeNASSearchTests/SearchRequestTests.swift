@@ -12,7 +12,8 @@ struct SearchRequestTests {
     @Test func aNewRunTakesWhatWasGivenAndDefaultsForTheRest() {
         let settings = Self.newRun(SearchRequest(space: tinySpace, candidateCount: 7, trainEpochs: 2))
         #expect(settings.candidateCount == 7 && settings.trainEpochs == 2)
-        #expect(settings.budgetSeconds == SearchSettings.Defaults.budgetSeconds && settings.scorer == "probes")
+        #expect(settings.budgetSeconds == SearchSettings.Defaults.budgetSeconds && settings.scorer == "pipeline")
+        #expect(settings.finalStageShare == SearchSettings.Defaults.finalStageShare && settings.capacityPriorWeight != nil)
         #expect(settings.imagesPath == "/data/images" && settings.exportPath == "/exports/run-0123abcd.onnx")
         #expect(settings.runID == "0123abcd" && settings.attemptsPerCandidate == 2000)
     }
@@ -31,6 +32,17 @@ struct SearchRequestTests {
                     "--export (the run has /exports/run-0123abcd.onnx, given /x.onnx)"])
         // Random search never reads --population or --tournament.
         #expect(stored.conflicts(with: SearchRequest(population: 30, tournament: 9)).isEmpty)
+    }
+
+    @Test func finalStageOptionsConflictOnlyForTheScorersThatReadThem() {
+        let pipeline = Self.newRun(SearchRequest(space: tinySpace, scorer: "pipeline"))
+        #expect(pipeline.conflicts(with: SearchRequest(finalStageShare: SearchSettings.Defaults.finalStageShare)).isEmpty)
+        #expect(pipeline.conflicts(with: SearchRequest(finalStageShare: 0.5, capacityPriorWeight: 3))
+                == ["--final-stage-share (the run has \(SearchSettings.Defaults.finalStageShare), given 0.5)",
+                    "--prior-weight (the run has \(SearchSettings.Defaults.capacityPriorWeight), given 3.0)"])
+        let proxy = Self.newRun(SearchRequest(space: tinySpace, scorer: "synflow"))
+        #expect(proxy.finalStageShare == nil && proxy.capacityPriorWeight == nil)
+        #expect(proxy.conflicts(with: SearchRequest(finalStageShare: 0.5, capacityPriorWeight: 3)).isEmpty)
     }
 
     @Test func aRunFromAnOlderVersionAdoptsWhatItDidNotRecord() {

@@ -129,7 +129,7 @@ struct SearchRunnerTests {
                                   plan: nil, phases: try database.phaseTimes(), sampling: runner.samplingAttempts, export: nil)
         try RunFolder.writeOutputs(in: folder, leaderboard: board, report: report)
         let csv = try String(contentsOf: folder.appendingPathComponent("leaderboard.csv"), encoding: .utf8)
-        #expect(csv.hasPrefix("rank,id,params,flops,predicted_latency_ms,score_density,score_params,total,diverged\n"))
+        #expect(csv.hasPrefix("rank,id,params,flops,predicted_latency_ms,score_density,score_params,total,diverged,last_rung,validation_acc\n"))
         #expect(csv.split(separator: "\n").count == 13)
         let winner = try Architecture(contentsOf: folder.appendingPathComponent("winner.json"))
         #expect(winner.id == board.winner!.id)

@@ -173,7 +173,7 @@ enum FakeMNIST {
         #expect(missing.standardError.contains("pool.jsonl:1: missing \"arch\""), "\(missing.standardError)")
     }
 
-    @Test func paramsScoresPrintJSONWithCorrelationsPerFamily() throws {
+    @Test func paramsScoresPrintJSONWithQualityPerFamily() throws {
         let directory = try makeTemporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(at: directory) }
         let records = try ReferenceData.jsonLines("groundtruth-dev.jsonl")
@@ -188,8 +188,10 @@ enum FakeMNIST {
         #expect(scores.count == 6)
         #expect(scores.map { $0["id"] as? String } == chosen.map { $0["id"] as? String })
         #expect((scores[0]["score"] as? Double) == Double(chosen[0]["params"] as! Int))
-        let correlations = try #require(object["correlations"] as? [String: Any])
-        let params = try #require(correlations["params"] as? [String: Any])
-        #expect(Set(params.keys) == ["all", "mbconv", "vit"])
+        let quality = try #require(object["quality"] as? [[String: Any]])
+        let paramsRows = quality.filter { $0["scorer"] as? String == "params" }
+        #expect(Set(paramsRows.compactMap { $0["subset"] as? String }) == ["all", "mbconv", "vit"])
+        #expect(paramsRows.allSatisfy { $0["kendall_tau"] is Double && ($0["regret"] as? [String: Any])?["mean_regret_points"] is Double })
+        #expect(quality.contains { $0["scorer"] as? String == "random" && $0["subset"] as? String == "vit" })
     }
 }

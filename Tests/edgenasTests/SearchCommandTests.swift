@@ -135,4 +135,35 @@ import Testing
         #expect(refused.status == 64)
         #expect(refused.standardError.contains("Mamba spaces cannot be searched yet"))
     }
+
+    /// The final stage alone: successive halving on the task's training split, validated on a
+    /// split held out of it, within the budget, every unit stored so a resume retrains nothing.
+    @Test func theTaskStageTrainsRungsWithinTheBudgetAndResumesWithoutRetraining() throws {
+        let inputs = try Self.inputs()
+        let images = try FakeMNIST.write(into: inputs.folder.appendingPathComponent("task-images"), trainCount: 600)
+        let run = inputs.folder.appendingPathComponent("runs/task").path
+        let started = Date()
+        let search = try runEdgenas(["search", "--space", inputs.space, "--scorer", "task", "--candidates", "4", "--budget", "20s",
+                                     "--images", images.path, "--out", run,
+                                     "--export", inputs.folder.appendingPathComponent("exports/task.onnx").path])
+        let seconds = Date().timeIntervalSince(started)
+        #expect(search.status == 0, "\(search.standardError)")
+        #expect(search.standardError.contains("final stage rung 0: 4 candidates"), "\(search.standardError)")
+        #expect(seconds < 90, "a 20 s budget took \(seconds) s")
+        let report = try String(contentsOfFile: "\(run)/report.md", encoding: .utf8)
+        #expect(report.contains("## Final stage: successive halving on the task"))
+        #expect(report.contains("| 0 | 4 |"), "\(report)")
+        #expect(report.contains("validation accuracy"))
+        let csv = try String(contentsOfFile: "\(run)/leaderboard.csv", encoding: .utf8).split(separator: "\n")
+        #expect(csv[0].hasSuffix(",last_rung,validation_acc"))
+        #expect(!csv[1].hasSuffix(","), "the winner was trained in the final stage: \(csv[1])")
+
+        let again = try runEdgenas(["search", "--out", run, "--resume", "--images", images.path,
+                                    "--export", inputs.folder.appendingPathComponent("exports/task.onnx").path])
+        #expect(again.status == 0, "\(again.standardError)")
+        let units = again.standardError.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).filter { $0.contains(" val ") }
+        #expect(!units.isEmpty && units.allSatisfy { $0.hasSuffix("(stored)") }, "a finished final stage trains nothing again: \(again.standardError)")
+        let resumedCSV = try String(contentsOfFile: "\(run)/leaderboard.csv", encoding: .utf8).split(separator: "\n")
+        #expect(resumedCSV.map { $0.split(separator: ",").prefix(2) } == csv.map { $0.split(separator: ",").prefix(2) })
+    }
 }

@@ -1,0 +1,348 @@
+import EdgeNASCore
+import Foundation
+
+/// How long a candidate is trained in one rung of the final stage: `trainingSamples` images
+/// for `epochs` epochs, a complete schedule (warm-up then cosine) within the rung.
+public struct TaskFidelity: Sendable, Codable, Equatable, CustomStringConvertible {
+    public var trainingSamples: Int
+    public var epochs: Int
+
+    public init(trainingSamples: Int, epochs: Int) {
+        self.trainingSamples = trainingSamples
+        self.epochs = epochs
+    }
+
+    /// Training sample passes: samples × epochs.
+    public var sampleEpochs: Int { trainingSamples * epochs }
+
+    public var description: String { "\(trainingSamples) images × \(epochs) epochs" }
+}
+
+/// One candidate trained at one rung: its accuracy on the validation split held out of the
+/// training set, and the wall time it took.
+public struct RungResult: Sendable, Codable, Equatable {
+    public var candidateID: String
+    public var rung: Int
+    public var fidelity: TaskFidelity
+    public var validationAccuracy: Double
+    public var seconds: Double
+    /// True when training stopped being finite; the candidate ranks last in its rung.
+    public var diverged: Bool
+
+    public init(candidateID: String, rung: Int, fidelity: TaskFidelity, validationAccuracy: Double, seconds: Double,
+                diverged: Bool = false) {
+        self.candidateID = candidateID
+        self.rung = rung
+        self.fidelity = fidelity
+        self.validationAccuracy = validationAccuracy
+        self.seconds = seconds
+        self.diverged = diverged
+    }
+}
+
+/// A rung as decided when it started: who is trained, and how long. Stored before the first
+/// unit runs, so that a resumed stage trains exactly the same units.
+public struct RungPlan: Sendable, Codable, Equatable {
+    public var rung: Int
+    public var candidateIDs: [String]
+    public var fidelity: TaskFidelity
+}
+
+/// Trains candidates on the user's task; the real one is ``ImageClassificationTask``, tests
+/// use a fast fake.
+public protocol TaskTrainer: AnyObject {
+    /// Measured wall seconds per training sample pass of `architecture` (a few timed steps),
+    /// and the fixed seconds of a unit outside the training passes (building, validating).
+    func measureCost(_ architecture: Architecture) throws -> (perSampleEpoch: Double, fixed: Double)
+    /// Trains a fresh network at `fidelity` and returns its validation accuracy.
+    func trainAndValidate(_ architecture: Architecture, fidelity: TaskFidelity, seed: UInt64,
+                          shouldStop: () -> Bool) throws -> (validationAccuracy: Double, diverged: Bool)
+    /// Training images available: a rung never asks for more samples than this.
+    var trainingPoolSize: Int { get }
+}
+
+/// Where the stage keeps its units, so that an interrupted run resumes without retraining.
+public protocol RungStore: AnyObject {
+    func rungPlan(_ rung: Int) throws -> RungPlan?
+    func saveRungPlan(_ plan: RungPlan) throws
+    func rungResult(rung: Int, candidateID: String) throws -> RungResult?
+    /// Records one unit's result in one transaction; a unit is never recorded twice.
+    func saveRungResult(_ result: RungResult) throws
+}
+
+/// A store that lives as long as the process (`rank` has nothing to resume).
+public final class MemoryRungStore: RungStore {
+    private var plans: [Int: RungPlan] = [:]
+    private var results: [String: RungResult] = [:]
+
+    public init() {}
+
+    public func rungPlan(_ rung: Int) -> RungPlan? { plans[rung] }
+    public func saveRungPlan(_ plan: RungPlan) { plans[plan.rung] = plan }
+    public func rungResult(rung: Int, candidateID: String) -> RungResult? { results["\(rung)/\(candidateID)"] }
+    public func saveRungResult(_ result: RungResult) { results["\(result.rung)/\(result.candidateID)"] = result }
+}
+
+/// What the final stage reports while it runs.
+public enum FinalStageEvent: Sendable {
+    case rungStarted(RungPlan, predictedSeconds: Double)
+    /// The stage did not run: the reason, in the user's terms.
+    case skipped(reason: String)
+    /// One unit is done; `stored` when a resumed stage found it already trained.
+    case unitDone(RungResult, done: Int, total: Int, stored: Bool)
+}
+
+/// Settings of the final stage.
+public struct FinalStageSettings: Sendable, Codable, Equatable {
+    /// Epochs per rung while the samples fit the training pool (2: the short schedule that
+    /// ranked best on the dev data; samples grow first, epochs once the pool is used up).
+    public var epochsPerRung: Int
+    /// The smallest training set a rung is worth: below it, accuracies are mostly noise, so
+    /// the stage admits fewer candidates instead.
+    public var minimumTrainingSamples: Int
+    /// Weight λ of the capacity prior in a rung's score: z(validation accuracy) + λ·prior.
+    public var capacityPriorWeight: Double
+    public var seed: UInt64
+
+    public init(epochsPerRung: Int = 2, minimumTrainingSamples: Int = 512, capacityPriorWeight: Double = 1, seed: UInt64 = 0) {
+        self.epochsPerRung = epochsPerRung
+        self.minimumTrainingSamples = minimumTrainingSamples
+        self.capacityPriorWeight = capacityPriorWeight
+        self.seed = seed
+    }
+}
+
+/// The final stage: successive halving on the user's own task.
+///
+/// The top-k candidates (k from the budget) are trained at rung 0; each rung keeps the better
+/// half, ⌈n/2⌉, by its score and doubles the training (samples × epochs) for the survivors,
+/// until two remain and have been compared. Each rung's fidelity is solved from the time
+/// really left: with measured costs c_i (seconds per sample pass) and fixed costs f_i, rung r
+/// of the remaining ones gets F_r with Σ_{r'≥r} Σ_{i∈S_r'} (c_i·F_r·2^(r'−r) + f_i) = time left,
+/// taking S_r' as the current survivors' cheapest ⌈…⌉ members, so a slow machine shrinks the
+/// later rungs instead of overrunning the budget.
+///
+/// A rung's score of candidate i is z(acc_i) + λ·p_i: the validation accuracy standardised
+/// over the rung's members, plus the capacity prior (``CapacityPrior``), which carries the
+/// within-family signal that brief training is too noisy to resolve.
+public final class SuccessiveHalving {
+    public let settings: FinalStageSettings
+    private let trainer: TaskTrainer
+    private let store: RungStore
+    private let events: (FinalStageEvent) -> Void
+    private let shouldStop: () -> Bool
+
+    public init(settings: FinalStageSettings, trainer: TaskTrainer, store: RungStore,
+                events: @escaping (FinalStageEvent) -> Void = { _ in }, shouldStop: @escaping () -> Bool = { false }) {
+        self.settings = settings
+        self.trainer = trainer
+        self.store = store
+        self.events = events
+        self.shouldStop = shouldStop
+    }
+
+    /// The share of the time left that each rung's fidelity is solved for.
+    static let plannedShareOfTimeLeft = 0.92
+
+    /// Member counts of each rung for `k` entrants: k, ⌈k/2⌉, … down to 2 (a single entrant gets one rung).
+    public static func rungSizes(entrants k: Int) -> [Int] {
+        guard k > 1 else { return k == 1 ? [1] : [] }
+        var sizes: [Int] = []
+        var n = k
+        while n >= 2 {
+            sizes.append(n)
+            n = (n + 1) / 2
+            if sizes.last == 2 { break }
+        }
+        return sizes
+    }
+
+    /// The fidelity of `sampleEpochs` passes: `epochsPerRung` epochs over as many samples, more
+    /// epochs once the samples would exceed the pool.
+    func fidelity(sampleEpochs: Double) -> TaskFidelity {
+        let pool = trainer.trainingPoolSize
+        let epochs = max(settings.epochsPerRung, Int((sampleEpochs / Double(pool)).rounded(.up)))
+        let samples = min(pool, max(1, Int(sampleEpochs / Double(epochs))))
+        return TaskFidelity(trainingSamples: samples, epochs: epochs)
+    }
+
+    /// Sample passes per member at the first of the remaining rungs so that they all fit in
+    /// `seconds`: the survivors of later rungs are assumed to be the cheapest (a lower bound
+    /// on the time, which the next rung's re-solve corrects).
+    static func affordableSampleEpochs(seconds: Double, costs: [(perSampleEpoch: Double, fixed: Double)], sizes: [Int]) -> Double {
+        var perUnit = 0.0, fixed = 0.0
+        let sorted = costs.sorted { $0.perSampleEpoch < $1.perSampleEpoch }
+        for (offset, size) in sizes.enumerated() {
+            let members = sorted.prefix(size)
+            perUnit += members.reduce(0) { $0 + $1.perSampleEpoch } * pow(2, Double(offset))
+            fixed += members.reduce(0) { $0 + $1.fixed }
+        }
+        return max(0, (seconds - fixed) / max(perUnit, 1e-12))
+    }
+
+    /// How many of `ordered` candidates (best first) the budget admits at no less than the
+    /// minimum fidelity, at least 2 where 2 are given.
+    public func entrants(_ candidates: [SelectionCandidate], budgetSeconds: Double,
+                         costs: [String: (perSampleEpoch: Double, fixed: Double)]) -> Int {
+        let minimum = Double(settings.minimumTrainingSamples * settings.epochsPerRung)
+        var k = candidates.count
+        while k > 2 {
+            let members = candidates.prefix(k).map { costs[$0.id]! }
+            if Self.affordableSampleEpochs(seconds: budgetSeconds, costs: members, sizes: Self.rungSizes(entrants: k)) >= minimum { break }
+            k -= 1
+        }
+        return min(k, candidates.count)
+    }
+
+    /// Candidates timed per family before the rest are estimated from them.
+    static let timedPerFamily = 2
+
+    /// Every candidate's cost: the first ``timedPerFamily`` of each family measured, the rest
+    /// c_j = FLOPs_j · mean_i(c_i / FLOPs_i) over the measured ones of the family (both parts).
+    func estimatedCosts(_ candidates: [SelectionCandidate], measured: (String) throws -> (perSampleEpoch: Double, fixed: Double))
+        rethrows -> [String: (perSampleEpoch: Double, fixed: Double)] {
+        var result: [String: (perSampleEpoch: Double, fixed: Double)] = [:]
+        for family in ArchitectureFamily.allCases {
+            let members = candidates.filter { $0.architecture.family == family }
+            var ratios: [(perSampleEpoch: Double, fixed: Double)] = []
+            for candidate in members.prefix(Self.timedPerFamily) {
+                let cost = try measured(candidate.id)
+                result[candidate.id] = cost
+                let flops = Double(max(1, candidate.architecture.cost.flops))
+                ratios.append((cost.perSampleEpoch / flops, cost.fixed / flops))
+            }
+            guard !ratios.isEmpty else { continue }
+            let perFLOP = (ratios.map(\.perSampleEpoch).reduce(0, +) / Double(ratios.count), ratios.map(\.fixed).reduce(0, +) / Double(ratios.count))
+            for candidate in members.dropFirst(Self.timedPerFamily) {
+                let flops = Double(max(1, candidate.architecture.cost.flops))
+                result[candidate.id] = (perFLOP.0 * flops, perFLOP.1 * flops)
+            }
+        }
+        return result
+    }
+
+    /// Runs the stage on `candidates` (best first by the earlier stages) within `budgetSeconds`.
+    ///
+    /// - Parameter prior: the capacity prior of each candidate by id.
+    /// - Returns: every result, rung by rung; a resumed run returns the stored ones as well.
+    /// - Throws: `CancellationError` when `shouldStop` says so between units; the trainer's errors.
+    public func run(_ candidates: [SelectionCandidate], prior: [String: Double], budgetSeconds: Double) throws -> FinalStageOutcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let byID = Dictionary(uniqueKeysWithValues: candidates.map { ($0.id, $0) })
+        var costs: [String: (perSampleEpoch: Double, fixed: Double)] = [:]
+        func cost(_ id: String) throws -> (perSampleEpoch: Double, fixed: Double) {
+            if let known = costs[id] { return known }
+            let measured = try trainer.measureCost(byID[id]!.architecture)
+            costs[id] = measured
+            return measured
+        }
+        var members: [String]
+        var sizes: [Int]
+        if let first = try store.rungPlan(0) {
+            members = first.candidateIDs
+            sizes = Self.rungSizes(entrants: members.count)
+        } else {
+            // Timing every candidate would cost seconds each; the first few of each family (in
+            // screening order) are timed and the rest estimated per FLOP from them. Estimates
+            // are replaced by the measured unit times as rungs run.
+            for (id, estimate) in try estimatedCosts(candidates, measured: { try cost($0) }) where costs[id] == nil {
+                costs[id] = estimate
+            }
+            let k = entrants(candidates, budgetSeconds: budgetSeconds - (clock.now - start).seconds, costs: costs)
+            members = candidates.prefix(k).map(\.id)
+            sizes = Self.rungSizes(entrants: k)
+        }
+        var outcome = FinalStageOutcome(plans: [], results: [])
+        // A budget that cannot train two candidates at the minimum fidelity buys no information.
+        if try store.rungPlan(0) == nil {
+            let minimum = Double(settings.minimumTrainingSamples * settings.epochsPerRung)
+            let left = Self.plannedShareOfTimeLeft * (budgetSeconds - (clock.now - start).seconds)
+            let memberCosts = try members.map { try cost($0) }
+            if sizes.isEmpty || Self.affordableSampleEpochs(seconds: left, costs: memberCosts, sizes: sizes) < minimum {
+                events(.skipped(reason: String(format: "%.0f s left cannot train %d candidates on %d images", max(0, left), members.count,
+                                               settings.minimumTrainingSamples)))
+                return outcome
+            }
+        }
+        for rung in sizes.indices {
+            let plan: RungPlan
+            if let stored = try store.rungPlan(rung) {
+                plan = stored
+            } else {
+                // Solved for 92 % of the time left: on a machine whose speed drifts 1.7–2× within
+                // seconds, a rung solved for all of it overruns the budget about half the time.
+                let left = Self.plannedShareOfTimeLeft * (budgetSeconds - (clock.now - start).seconds)
+                let memberCosts = try members.map { try cost($0) }
+                let passes = Self.affordableSampleEpochs(seconds: left, costs: memberCosts, sizes: Array(sizes[rung...]))
+                // Never less than the previous rung: halving must grow the training.
+                let floor = outcome.plans.last.map { Double($0.fidelity.sampleEpochs) } ?? 0
+                plan = RungPlan(rung: rung, candidateIDs: members, fidelity: fidelity(sampleEpochs: max(passes, floor, 1)))
+                try store.saveRungPlan(plan)
+            }
+            let predicted = try plan.candidateIDs.reduce(0.0) { total, id in
+                let c = try cost(id)
+                return total + c.perSampleEpoch * Double(plan.fidelity.sampleEpochs) + c.fixed
+            }
+            events(.rungStarted(plan, predictedSeconds: predicted))
+            var results: [RungResult] = []
+            for (index, id) in plan.candidateIDs.enumerated() {
+                let stored = try store.rungResult(rung: rung, candidateID: id)
+                if let stored {
+                    results.append(stored)
+                } else {
+                    if shouldStop() { throw CancellationError() }
+                    let unitStart = clock.now
+                    let trained = try trainer.trainAndValidate(byID[id]!.architecture, fidelity: plan.fidelity,
+                                                               seed: settings.seed &+ UInt64(rung), shouldStop: shouldStop)
+                    let result = RungResult(candidateID: id, rung: rung, fidelity: plan.fidelity,
+                                            validationAccuracy: trained.validationAccuracy,
+                                            seconds: (clock.now - unitStart).seconds, diverged: trained.diverged)
+                    try store.saveRungResult(result)
+                    // The unit's real cost corrects the pilot's estimate for the next rung's solve.
+                    let fixed = costs[id]?.fixed ?? 0
+                    costs[id] = (max(1e-9, (result.seconds - fixed) / Double(plan.fidelity.sampleEpochs)), fixed)
+                    results.append(result)
+                }
+                events(.unitDone(results.last!, done: index + 1, total: plan.candidateIDs.count, stored: stored != nil))
+            }
+            outcome.plans.append(plan)
+            outcome.results.append(results)
+            let scores = Self.rungScores(results, prior: prior, priorWeight: settings.capacityPriorWeight)
+            let keep = rung + 1 < sizes.count ? sizes[rung + 1] : 1
+            members = plan.candidateIDs.indices.sorted { scores[$0] > scores[$1] }.prefix(keep).map { plan.candidateIDs[$0] }
+        }
+        return outcome
+    }
+
+    /// z(validation accuracy) over the rung's members + λ·prior; a diverged member gets the
+    /// rung's worst accuracy first, so it ranks last among equals.
+    public static func rungScores(_ results: [RungResult], prior: [String: Double], priorWeight: Double) -> [Double] {
+        let worst = results.filter { !$0.diverged }.map(\.validationAccuracy).min() ?? 0
+        let accuracies = results.map { $0.diverged ? worst : $0.validationAccuracy }
+        let z = CapacityPrior.standardized(accuracies)
+        return results.indices.map { z[$0] + priorWeight * (prior[results[$0].candidateID] ?? 0) - (results[$0].diverged ? 1e6 : 0) }
+    }
+}
+
+/// Everything the final stage did.
+public struct FinalStageOutcome: Sendable {
+    public var plans: [RungPlan]
+    /// results[r] are rung r's results, in its plan's order.
+    public var results: [[RungResult]]
+
+    public init(plans: [RungPlan], results: [[RungResult]]) {
+        self.plans = plans
+        self.results = results
+    }
+
+    public var trainedSeconds: Double { results.joined().reduce(0) { $0 + $1.seconds } }
+}
+
+extension Duration {
+    /// The duration in seconds as a Double.
+    var seconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
+    }
+}

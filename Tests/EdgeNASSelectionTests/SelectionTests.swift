@@ -1,0 +1,220 @@
+import EdgeNASCore
+import Foundation
+import EdgeNASData
+import EdgeNASProbes
+@testable import EdgeNASSelection
+import XCTest
+
+/// A task whose true accuracy per candidate is known; noise shrinks as training grows, so a
+/// longer rung tells the candidates apart better, as real training does.
+final class FakeTask: TaskTrainer {
+    let truth: [String: Double]
+    let noise: [String: Double]
+    var trainedUnits: [(id: String, fidelity: TaskFidelity)] = []
+    let trainingPoolSize: Int
+    let secondsPerSampleEpoch: Double
+
+    init(truth: [String: Double], noise: [String: Double] = [:], poolSize: Int = 50_000, secondsPerSampleEpoch: Double = 1e-7) {
+        self.truth = truth
+        self.noise = noise
+        self.trainingPoolSize = poolSize
+        self.secondsPerSampleEpoch = secondsPerSampleEpoch
+    }
+
+    func measureCost(_ architecture: Architecture) throws -> (perSampleEpoch: Double, fixed: Double) { (secondsPerSampleEpoch, 0) }
+
+    func trainAndValidate(_ architecture: Architecture, fidelity: TaskFidelity, seed: UInt64,
+                          shouldStop: () -> Bool) throws -> (validationAccuracy: Double, diverged: Bool) {
+        let id = architecture.id
+        trainedUnits.append((id, fidelity))
+        let accuracy = truth[id]! + (noise[id] ?? 0) * 4096 / Double(fidelity.sampleEpochs)
+        return (accuracy, false)
+    }
+}
+
+func sampleArchitectures(_ count: Int, seed: UInt64 = 1) throws -> [Architecture] {
+    let space = try SearchSpace(jsonData: Data(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/fmnist-mbconv-tiny.json")), file: "fmnist-mbconv-tiny.json")
+    var generator = SeededGenerator(seed: seed)
+    var seen = Set<String>(), result: [Architecture] = []
+    while result.count < count {
+        let architecture = space.sample(using: &generator)
+        if seen.insert(architecture.id).inserted { result.append(architecture) }
+    }
+    return result
+}
+
+final class SelectionRegretTests: XCTestCase {
+    func testRegretOfThePickAgainstTheBestFeasible() {
+        // Costs 1…4; the limit 2.5 admits the first two, of which the second is better.
+        let accuracies = [0.90, 0.92, 0.95, 0.80], costs = [1.0, 2.0, 3.0, 4.0]
+        XCTAssertEqual(SelectionRegret.regretPoints(scores: [2, 1, 0, 0], accuracies: accuracies, costs: costs, limit: 2.5)!, 2, accuracy: 1e-9)
+        XCTAssertEqual(SelectionRegret.regretPoints(scores: [1, 2, 0, 0], accuracies: accuracies, costs: costs, limit: 2.5)!, 0, accuracy: 1e-9)
+        XCTAssertEqual(SelectionRegret.regretPoints(scores: [0, 0, 0, 9], accuracies: accuracies, costs: costs, limit: 4)!, 15, accuracy: 1e-9)
+        XCTAssertNil(SelectionRegret.regretPoints(scores: [0, 0, 0, 0], accuracies: accuracies, costs: costs, limit: 0.5))
+        XCTAssertEqual(SelectionRegret.randomRegretPoints(accuracies: accuracies, costs: costs, limit: 2.5)!, 1, accuracy: 1e-9)
+    }
+
+    func testLimitsSitAtTheQuantilesOfTheCosts() {
+        XCTAssertEqual(SelectionRegret.limits(costs: [1, 2, 3, 4, 5]), [2.2, 3, 3.8, 5])
+    }
+
+    func testQualityRowsPerFamilyAndRandomPick() throws {
+        let accuracies: [Double?] = [0.9, 0.8, 0.7, nil]
+        let rows = SelectionQuality.rows(scorers: [("perfect", [3, 2, 1, 0])], families: [.mbconv, .mbconv, .mbconv, .mbconv],
+                                         accuracies: accuracies, costs: [1, 1, 1, 1])
+        XCTAssertEqual(rows.map(\.scorer), ["perfect", "random"])
+        XCTAssertEqual(rows[0].count, 3)
+        XCTAssertEqual(rows[0].kendallTau!, 1, accuracy: 1e-12)
+        XCTAssertEqual(rows[0].regret!.meanRegretPoints, 0, accuracy: 1e-12)
+        XCTAssertEqual(rows[1].regret!.meanRegretPoints, 10, accuracy: 1e-9)
+    }
+}
+
+final class SuccessiveHalvingTests: XCTestCase {
+    func testRungSizesHalveDownToTwo() {
+        XCTAssertEqual(SuccessiveHalving.rungSizes(entrants: 12), [12, 6, 3, 2])
+        XCTAssertEqual(SuccessiveHalving.rungSizes(entrants: 5), [5, 3, 2])
+        XCTAssertEqual(SuccessiveHalving.rungSizes(entrants: 2), [2])
+        XCTAssertEqual(SuccessiveHalving.rungSizes(entrants: 1), [1])
+    }
+
+    func testHalvingKeepsTheBestAndDoublesTheirTraining() throws {
+        let architectures = try sampleArchitectures(8)
+        let truth = Dictionary(uniqueKeysWithValues: architectures.enumerated().map { ($1.id, 0.8 + 0.01 * Double($0)) })
+        let task = FakeTask(truth: truth)
+        let halving = SuccessiveHalving(settings: FinalStageSettings(capacityPriorWeight: 0), trainer: task, store: MemoryRungStore())
+        let candidates = architectures.map { SelectionCandidate(id: $0.id, architecture: $0) }
+        let outcome = try halving.run(candidates, prior: [:], budgetSeconds: 0.05)
+        XCTAssertEqual(outcome.plans.map(\.candidateIDs.count), [8, 4, 2])
+        for (earlier, later) in zip(outcome.plans, outcome.plans.dropFirst()) {
+            XCTAssertGreaterThanOrEqual(later.fidelity.sampleEpochs, earlier.fidelity.sampleEpochs)
+        }
+        XCTAssertEqual(Set(outcome.plans[2].candidateIDs), Set(architectures.suffix(2).map(\.id)))
+        let ranking = SelectionRanking(candidateIDs: candidates.map(\.id), screeningScore: Array(repeating: 0, count: 8),
+                                       finalStage: outcome, prior: [:], priorWeight: 0)
+        XCTAssertEqual(ranking.order.first, 7, "the most accurate candidate wins")
+        XCTAssertEqual(ranking.order.count, 8)
+    }
+
+    func testTheBudgetLimitsEntrantsAndEveryRungFitsTheTimeLeft() throws {
+        let architectures = try sampleArchitectures(16)
+        let task = FakeTask(truth: Dictionary(uniqueKeysWithValues: architectures.map { ($0.id, 0.9) }), secondsPerSampleEpoch: 1e-3)
+        let settings = FinalStageSettings(minimumTrainingSamples: 512, capacityPriorWeight: 0)
+        let halving = SuccessiveHalving(settings: settings, trainer: task, store: MemoryRungStore())
+        // 1 s at 1 ms per sample pass pays for about 1000 passes: far fewer than 16 × 1024.
+        let entrants = halving.entrants(architectures.map { SelectionCandidate(id: $0.id, architecture: $0) }, budgetSeconds: 20,
+                                        costs: Dictionary(uniqueKeysWithValues: architectures.map { ($0.id, (1e-3, 0.0)) }))
+        XCTAssertLessThan(entrants, 16)
+        XCTAssertGreaterThanOrEqual(entrants, 2)
+        let passes = SuccessiveHalving.affordableSampleEpochs(seconds: 20, costs: Array(repeating: (1e-3, 0), count: entrants),
+                                                              sizes: SuccessiveHalving.rungSizes(entrants: entrants))
+        XCTAssertGreaterThanOrEqual(passes, 1024)
+    }
+
+    func testAResumedStageTrainsNoUnitTwice() throws {
+        let architectures = try sampleArchitectures(6)
+        let truth = Dictionary(uniqueKeysWithValues: architectures.enumerated().map { ($1.id, 0.8 + 0.01 * Double($0)) })
+        let store = MemoryRungStore()
+        let candidates = architectures.map { SelectionCandidate(id: $0.id, architecture: $0) }
+        let first = FakeTask(truth: truth)
+        var units = 0
+        let stopping = SuccessiveHalving(settings: FinalStageSettings(), trainer: first, store: store,
+                                         events: { if case .unitDone = $0 { units += 1 } }, shouldStop: { units >= 4 })
+        XCTAssertThrowsError(try stopping.run(candidates, prior: [:], budgetSeconds: 0.05)) { XCTAssertTrue($0 is CancellationError) }
+        XCTAssertEqual(first.trainedUnits.count, 4)
+        let second = FakeTask(truth: truth)
+        let outcome = try SuccessiveHalving(settings: FinalStageSettings(), trainer: second, store: store)
+            .run(candidates, prior: [:], budgetSeconds: 0.05)
+        let total = outcome.results.joined().count
+        XCTAssertEqual(second.trainedUnits.count, total - 4, "the resumed stage trains only the units not yet stored")
+        XCTAssertEqual(outcome.plans[0].fidelity, try XCTUnwrap(store.rungPlan(0)).fidelity)
+    }
+
+    func testThePriorBreaksNoiseInARung() {
+        let results = [RungResult(candidateID: "small", rung: 0, fidelity: .init(trainingSamples: 1, epochs: 1), validationAccuracy: 0.801, seconds: 0),
+                       RungResult(candidateID: "large", rung: 0, fidelity: .init(trainingSamples: 1, epochs: 1), validationAccuracy: 0.800, seconds: 0),
+                       RungResult(candidateID: "bad", rung: 0, fidelity: .init(trainingSamples: 1, epochs: 1), validationAccuracy: 0.5, seconds: 0, diverged: true)]
+        let prior = ["small": -1.0, "large": 1.0, "bad": 0.0]
+        let without = SuccessiveHalving.rungScores(results, prior: prior, priorWeight: 0)
+        XCTAssertGreaterThan(without[0], without[1])
+        let with = SuccessiveHalving.rungScores(results, prior: prior, priorWeight: 2)
+        XCTAssertGreaterThan(with[1], with[0])
+        XCTAssertLessThan(with[2], min(with[0], with[1]), "a diverged candidate ranks last")
+    }
+}
+
+final class CapacityPriorTests: XCTestCase {
+    func testPriorOrdersAFamilyByParams() throws {
+        let architectures = try sampleArchitectures(5)
+        let prior = CapacityPrior.values(architectures)
+        let byParams = architectures.indices.sorted { architectures[$0].cost.params < architectures[$1].cost.params }
+        XCTAssertEqual(architectures.indices.sorted { prior[$0] < prior[$1] }, byParams)
+        XCTAssertEqual(prior.reduce(0, +), 0, accuracy: 1e-9)
+    }
+
+    func testCalibrationSetSpansTheCostRange() throws {
+        let architectures = try sampleArchitectures(20)
+        let chosen = ProbeStage.calibrationSet(architectures, count: 8)
+        XCTAssertEqual(chosen.count, 8)
+        let flops = architectures.map(\.cost.flops)
+        XCTAssertTrue(chosen.contains(flops.indices.min { flops[$0] < flops[$1] }!))
+        XCTAssertTrue(chosen.contains(flops.indices.max { flops[$0] < flops[$1] }!))
+    }
+
+    func testTaskModePipelineRanksByTheTask() throws {
+        let architectures = try sampleArchitectures(6)
+        let truth = Dictionary(uniqueKeysWithValues: architectures.enumerated().map { ($1.id, 0.9 - 0.01 * Double($0)) })
+        let pipeline = SelectionPipeline(settings: SelectionSettings(mode: .task, finalStage: FinalStageSettings(capacityPriorWeight: 0)),
+                                         probeSuite: nil, task: FakeTask(truth: truth))
+        let outcome = try pipeline.run(architectures.map { SelectionCandidate(id: $0.id, architecture: $0) }, budgetSeconds: 0.05)
+        XCTAssertNil(outcome.probe)
+        XCTAssertEqual(outcome.ranking.order.first, 0)
+    }
+}
+
+final class ScreeningTests: XCTestCase {
+    /// In the pipeline the probes judge families and the prior ranks within one: a candidate's
+    /// own probe total does not reorder its family.
+    func testPipelineScreeningUsesTheFamilysProbeMeanAndThePrior() {
+        let families: [ArchitectureFamily] = [.mbconv, .mbconv, .vit, .vit]
+        let prior = [1.0, -1.0, 1.0, -1.0]
+        let probes = [0.0, 10.0, -5.0, -6.0]
+        let screening = SelectionPipeline.screeningScores(mode: .pipeline, probeTotals: probes, prior: prior, families: families)
+        XCTAssertGreaterThan(screening[0], screening[1], "within a family the prior decides")
+        XCTAssertGreaterThan(screening[0], screening[2], "the family with the better probe mean ranks first")
+        XCTAssertEqual(SelectionPipeline.screeningScores(mode: .probes, probeTotals: probes, prior: prior, families: families), probes)
+        XCTAssertEqual(SelectionPipeline.screeningScores(mode: .task, probeTotals: nil, prior: prior, families: families), prior)
+    }
+}
+
+final class ProbeStageTests: XCTestCase {
+    /// Bars on noise, 10 classes: enough for the probes' real-image tasks.
+    func images(count: Int = 400) -> ImageDataset {
+        var generator = SeededGenerator(seed: 1)
+        var pixels = [UInt8](repeating: 0, count: count * 784)
+        var labels: [UInt8] = []
+        for index in 0..<count {
+            labels.append(UInt8(index % 10))
+            for pixel in 0..<784 where pixel / 56 == index % 10 + 2 || generator.uniformIndex(below: 8) == 0 {
+                pixels[index * 784 + pixel] = 200
+            }
+        }
+        return ImageDataset(height: 28, width: 28, pixels: pixels, labels: labels, classCount: 10)
+    }
+
+    /// A budget that cannot pay for three calibration candidates is not spent on calibration:
+    /// the plan comes from the measured cost alone and says so.
+    func testATinyBudgetSkipsCalibration() throws {
+        var configuration = ProbeConfiguration()
+        configuration.maximumDataVolume = 128
+        configuration.evaluationCount = 64
+        let suite = try ProbeSuite(configuration: configuration, images: images(), seed: 0)
+        let architectures = try sampleArchitectures(4)
+        let plan = try ProbeStage.plan(suite: suite, settings: ProbeStageSettings(), candidates: architectures, budgetSeconds: 0.5,
+                                       secondsSpent: { 0 }, progress: { _ in })
+        XCTAssertTrue(plan.anchors.isEmpty)
+        XCTAssertTrue(plan.summary.hasPrefix("budget too small to calibrate"), plan.summary)
+        XCTAssertEqual(plan.dataVolume, configuration.batchSize, "nothing larger than one batch fits 0.5 s for 4 candidates")
+    }
+}
