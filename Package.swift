@@ -6,6 +6,9 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "edgenas", targets: ["edgenas"]),
+        // Every decoder with its invariants, for the fuzz targets in Fuzz/ (a separate package
+        // that CI never builds) and the corpus replay test.
+        .library(name: "EdgeNASDecoderChecks", targets: ["EdgeNASDecoderChecks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -74,6 +77,9 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // Each decoder of user files run on arbitrary bytes with its invariants checked: what
+        // the fuzz targets (Fuzz/) and the corpus replay test call.
+        .target(name: "EdgeNASDecoderChecks", dependencies: ["EdgeNASCore", "EdgeNASData"]),
         // The command-line tool; the only importer of ArgumentParser.
         .executableTarget(
             name: "edgenas",
@@ -90,6 +96,8 @@ let package = Package(
         .testTarget(name: "EdgeNASCoreTests", dependencies: ["EdgeNASCore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "EdgeNASDataTests", dependencies: ["EdgeNASData", "EdgeNASCore"]),
+        // Replays the fuzz corpus (Tests/FuzzCorpusTests/Corpus/<decoder>/) through every decoder.
+        .testTarget(name: "FuzzCorpusTests", dependencies: ["EdgeNASDecoderChecks"], resources: [.copy("Corpus")]),
         .testTarget(name: "EdgeNASModelsTests", dependencies: ["EdgeNASModels", "TestSupport"]),
         .testTarget(name: "EdgeNASRuntimeTests", dependencies: ["EdgeNASRuntime"]),
         .testTarget(name: "EdgeNASONNXTests",
@@ -97,7 +105,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "EdgeNASLatencyTests",
                     dependencies: ["EdgeNASLatency", "EdgeNASCore", "EdgeNASModels", "EdgeNASONNX", "EdgeNASRuntime",
-                                   "EdgeNASTensor"]),
+                                   "EdgeNASTensor", "TestSupport"]),
         .testTarget(name: "EdgeNASSearchTests", dependencies: ["EdgeNASSearch", "EdgeNASCore"]),
         .testTarget(name: "EdgeNASSelectionTests", dependencies: ["EdgeNASSelection", "EdgeNASCore", "EdgeNASData", "EdgeNASProbes"], exclude: ["Fixtures"]),
         .testTarget(name: "EdgeNASProbesTests", dependencies: ["EdgeNASProbes", "EdgeNASData", "TestSupport"]),

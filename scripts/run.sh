@@ -26,7 +26,8 @@ resume=()
 # A run folder from an earlier call goes on where it stopped (or rebuilds its outputs).
 if [[ -f "$run/search.sqlite" ]]; then resume=(--resume); fi
 "$edgenas" search --space "$space" --device "$device" --max-latency-quantile 0.5 \
-    --budget 5m --candidates 12 --train-epochs 1 --out "$run" "${resume[@]}" "$@"
+    --budget 5m --candidates 12 --train-epochs 1 --out "$run" --export exports/readme-tiny-mbconv.onnx \
+    "${resume[@]}" "$@"
 
 echo "== report: $run/report.md =="
 cat "$run/report.md"

@@ -14,8 +14,9 @@ public struct ArchitectureCost: Hashable, Sendable, CustomStringConvertible {
         self.macs = macs
     }
 
-    /// Floating-point operations for one image: 2 · MACs.
-    public var flops: Int { 2 * macs }
+    /// Floating-point operations for one image: 2 · MACs (saturating at `Int.max`, like
+    /// every count here).
+    public var flops: Int { Saturating.product(2, macs) }
 
     /// ``flops`` in units of 10⁶.
     public var megaFLOPs: Double { Double(flops) / 1e6 }
@@ -29,7 +30,7 @@ public struct ArchitectureCost: Hashable, Sendable, CustomStringConvertible {
     }
 
     fileprivate static func + (lhs: ArchitectureCost, rhs: ArchitectureCost) -> ArchitectureCost {
-        ArchitectureCost(params: lhs.params + rhs.params, macs: lhs.macs + rhs.macs)
+        ArchitectureCost(params: Saturating.sum(lhs.params, rhs.params), macs: Saturating.sum(lhs.macs, rhs.macs))
     }
 }
 
@@ -47,25 +48,55 @@ extension Architecture {
     /// Params, MACs and FLOPs counted analytically, layer by layer, exactly as the
     /// format specifies (and as the reference implementation counts them).
     ///
-    /// Assumes a valid architecture (see ``validate()``).
+    /// Exact for a valid architecture (see ``validate()``, which also keeps every count far
+    /// below `Int.max`). Any other architecture still gets an answer without trapping: a
+    /// count that would overflow saturates at `Int.max`.
     public var cost: ArchitectureCost {
-        let classifier: ArchitectureCost
-        let features: ArchitectureCost
-        switch body {
+        var total = ArchitectureCost(params: 0, macs: 0)
+        forEachPart { _, cost, _ in total = total + cost }
+        return total
+    }
+
+    /// Calls `body` with every part of the network in execution order: its place in the
+    /// document, its Params and MACs, and the activation scalars it produces for one sample
+    /// (see ``activationsPerSample``).
+    func forEachPart(_ body: (ArchitecturePart, ArchitectureCost, Int) -> Void) {
+        switch self.body {
         case .mbconv(let mbconv):
-            features = mbconv.featureCost(input: input)
+            mbconv.forEachPart(input: input, body)
             let width = mbconv.featureShape(input: input).channels
-            classifier = linearCost(inputs: width, outputs: classes, bias: true, tokens: 1)
+            body(.classifier, linearCost(inputs: width, outputs: classes, bias: true, tokens: 1), classes)
         case .vit(let vit):
-            features = vit.featureCost(input: input)
-            classifier = layerNormCost(width: vit.embed)
-                + linearCost(inputs: vit.embed, outputs: classes, bias: true, tokens: 1)
+            vit.forEachPart(input: input, body)
+            body(.classifier, layerNormCost(width: vit.embed) + linearCost(inputs: vit.embed, outputs: classes, bias: true, tokens: 1),
+                 classes)
         case .mamba(let mamba):
-            features = mamba.featureCost(input: input)
-            classifier = layerNormCost(width: mamba.embed)
-                + linearCost(inputs: mamba.embed, outputs: classes, bias: true, tokens: 1)
+            mamba.forEachPart(input: input, body)
+            body(.classifier, layerNormCost(width: mamba.embed)
+                    + linearCost(inputs: mamba.embed, outputs: classes, bias: true, tokens: 1), classes)
         }
-        return features + classifier
+    }
+}
+
+/// A part of a network, as named in an error about its size.
+enum ArchitecturePart: Hashable, Sendable {
+    case stem
+    case block(stage: Int, index: Int)
+    case head
+    case patchEmbedding
+    case layer(Int)
+    case classifier
+
+    /// The JSON path of the part in an architecture document.
+    var path: FieldPath {
+        switch self {
+        case .stem: return .root.key("stem")
+        case let .block(stage, index): return .root.key("stages").index(stage).key("blocks").index(index)
+        case .head: return .root.key("head").key("channels")
+        case .patchEmbedding: return .root.key("patch")
+        case let .layer(index): return .root.key("layers").index(index)
+        case .classifier: return .root.key("classes")
+        }
     }
 }
 
@@ -76,52 +107,53 @@ extension Architecture {
 private func convolutionCost(
     inputs: Int, outputs: Int, kernel: Int, groups: Int = 1, bias: Bool, outputPixels: Int
 ) -> ArchitectureCost {
-    let weights = (inputs / groups) * kernel * kernel * outputs
-    return ArchitectureCost(params: weights + (bias ? outputs : 0), macs: weights * outputPixels)
+    let weights = Saturating.product(groups > 0 ? inputs / groups : inputs, kernel, kernel, outputs)
+    return ArchitectureCost(params: Saturating.sum(weights, bias ? outputs : 0), macs: Saturating.product(weights, outputPixels))
 }
 
 /// A linear layer applied to `tokens` vectors: MACs = inputs · outputs · tokens.
 private func linearCost(inputs: Int, outputs: Int, bias: Bool, tokens: Int) -> ArchitectureCost {
-    ArchitectureCost(params: inputs * outputs + (bias ? outputs : 0), macs: inputs * outputs * tokens)
+    ArchitectureCost(params: Saturating.sum(Saturating.product(inputs, outputs), bias ? outputs : 0),
+                     macs: Saturating.product(inputs, outputs, tokens))
 }
 
 /// BatchNorm's learnable scale and shift.
 private func batchNormCost(channels: Int) -> ArchitectureCost {
-    ArchitectureCost(params: 2 * channels, macs: 0)
+    ArchitectureCost(params: Saturating.product(2, channels), macs: 0)
 }
 
 /// LayerNorm's learnable scale and shift.
 private func layerNormCost(width: Int) -> ArchitectureCost {
-    ArchitectureCost(params: 2 * width, macs: 0)
+    ArchitectureCost(params: Saturating.product(2, width), macs: 0)
 }
 
 /// Patch embedding (a patch×patch convolution with bias, stride patch) plus the learned
 /// positional embedding of N × embed.
 private func patchEmbeddingCost(input: ImageShape, patch: Int, embed: Int, tokens: Int) -> ArchitectureCost {
     convolutionCost(inputs: input.channels, outputs: embed, kernel: patch, bias: true, outputPixels: tokens)
-        + ArchitectureCost(params: tokens * embed, macs: 0)
+        + ArchitectureCost(params: Saturating.product(tokens, embed), macs: 0)
 }
 
 extension MBConvBody {
-    /// Everything before global average pooling: stem, blocks, head convolution.
-    fileprivate func featureCost(input: ImageShape) -> ArchitectureCost {
+    /// Everything before global average pooling: stem, blocks, head convolution. A
+    /// convolution's activations are its output map, counted once for the convolution, its
+    /// BatchNorm and its activation function alike.
+    fileprivate func forEachPart(input: ImageShape, _ body: (ArchitecturePart, ArchitectureCost, Int) -> Void) {
         let stemShape = stemOutputShape(input: input)
-        var total = convolutionCost(
+        body(.stem, convolutionCost(
             inputs: input.channels, outputs: stem.channels, kernel: stem.kernel, bias: false,
-            outputPixels: stemShape.height * stemShape.width)
-            + batchNormCost(channels: stem.channels)
+            outputPixels: stemShape.pixelCount)
+            + batchNormCost(channels: stem.channels), stemShape.scalarCount)
         for layout in blockLayouts(input: input) {
-            total = total + layout.cost
+            body(.block(stage: layout.stageIndex, index: layout.blockIndex), layout.cost, layout.activationsPerSample)
         }
         if headChannels > 0 {
             let last = lastBlockOutputShape(input: input)
-            total = total
-                + convolutionCost(
+            body(.head, convolutionCost(
                     inputs: last.channels, outputs: headChannels, kernel: 1, bias: false,
-                    outputPixels: last.height * last.width)
-                + batchNormCost(channels: headChannels)
+                    outputPixels: last.pixelCount)
+                + batchNormCost(channels: headChannels), Saturating.product(headChannels, last.pixelCount))
         }
-        return total
     }
 }
 
@@ -130,8 +162,8 @@ extension MBConvBlockLayout {
     /// each convolution with its BatchNorm.
     public var cost: ArchitectureCost {
         let hidden = hiddenChannels
-        let inputPixels = inputShape.height * inputShape.width
-        let outputPixels = outputShape.height * outputShape.width
+        let inputPixels = inputShape.pixelCount
+        let outputPixels = outputShape.pixelCount
         var total = ArchitectureCost(params: 0, macs: 0)
         if expand > 1 {
             total = total
@@ -152,53 +184,74 @@ extension MBConvBlockLayout {
             + convolutionCost(inputs: hidden, outputs: outputChannels, kernel: 1, bias: false, outputPixels: outputPixels)
             + batchNormCost(channels: outputChannels)
     }
+
+    /// Activation scalars of this block for one sample: the expanded map, the depthwise
+    /// output, the squeeze-excite vectors and the projected output.
+    var activationsPerSample: Int {
+        let hidden = hiddenChannels
+        var total = expand > 1 ? Saturating.product(hidden, inputShape.pixelCount) : 0
+        total = Saturating.sum(total, Saturating.product(hidden, outputShape.pixelCount))
+        if let squeeze = squeezeChannels { total = Saturating.sum(total, Saturating.sum(squeeze, hidden)) }
+        return Saturating.sum(total, outputShape.scalarCount)
+    }
 }
 
 extension ViTBody {
-    /// Patch and positional embedding plus every layer, before the final LayerNorm.
-    fileprivate func featureCost(input: ImageShape) -> ArchitectureCost {
+    /// Patch and positional embedding plus every layer, before the final LayerNorm. A
+    /// layer's activations are its Q, K and V, the attention maps of every head, the
+    /// attention output and its projection, the MLP's hidden and output vectors.
+    fileprivate func forEachPart(input: ImageShape, _ body: (ArchitecturePart, ArchitectureCost, Int) -> Void) {
         let tokens = tokenCount(input: input)
-        var total = patchEmbeddingCost(input: input, patch: patch, embed: embed, tokens: tokens)
-        for layer in layers {
+        let tokenVectors = Saturating.product(tokens, embed)
+        body(.patchEmbedding, patchEmbeddingCost(input: input, patch: patch, embed: embed, tokens: tokens), tokenVectors)
+        for (index, layer) in layers.enumerated() {
             let hidden = layer.mlpHidden(embed: embed)
             // Q·Kᵀ and A·V: each N·N·embed multiply-accumulates summed over the heads.
-            let attentionProducts = ArchitectureCost(params: 0, macs: 2 * tokens * tokens * embed)
-            total = total
-                + layerNormCost(width: embed)
-                + linearCost(inputs: embed, outputs: 3 * embed, bias: true, tokens: tokens)
+            let attentionProducts = ArchitectureCost(params: 0, macs: Saturating.product(2, tokens, tokens, embed))
+            let cost = layerNormCost(width: embed)
+                + linearCost(inputs: embed, outputs: Saturating.product(3, embed), bias: true, tokens: tokens)
                 + attentionProducts
                 + linearCost(inputs: embed, outputs: embed, bias: true, tokens: tokens)
                 + layerNormCost(width: embed)
                 + linearCost(inputs: embed, outputs: hidden, bias: true, tokens: tokens)
                 + linearCost(inputs: hidden, outputs: embed, bias: true, tokens: tokens)
+            let activations = [Saturating.product(5, tokenVectors), Saturating.product(layer.heads, tokens, tokens),
+                               Saturating.product(tokens, hidden), tokenVectors].reduce(0, Saturating.sum)
+            body(.layer(index), cost, activations)
         }
-        return total
     }
 }
 
 extension MambaBody {
-    /// Patch and positional embedding plus every layer, before the final LayerNorm.
-    fileprivate func featureCost(input: ImageShape) -> ArchitectureCost {
+    /// Patch and positional embedding plus every layer, before the final LayerNorm. A
+    /// layer's activations are its input projection, and per scan direction the
+    /// convolution output, Δ, B, C and the scan's hidden states (tokens · inner · state),
+    /// then the output projection.
+    fileprivate func forEachPart(input: ImageShape, _ body: (ArchitecturePart, ArchitectureCost, Int) -> Void) {
         let tokens = tokenCount(input: input)
-        var total = patchEmbeddingCost(input: input, patch: patch, embed: embed, tokens: tokens)
-        for layer in layers {
+        let tokenVectors = Saturating.product(tokens, embed)
+        body(.patchEmbedding, patchEmbeddingCost(input: input, patch: patch, embed: embed, tokens: tokens), tokenVectors)
+        for (index, layer) in layers.enumerated() {
             let inner = layer.innerChannels(embed: embed)
-            total = total
-                + layerNormCost(width: embed)
-                + linearCost(inputs: embed, outputs: 2 * inner, bias: false, tokens: tokens)
+            let cost = layerNormCost(width: embed)
+                + linearCost(inputs: embed, outputs: Saturating.product(2, inner), bias: false, tokens: tokens)
                 + directionCost(layer: layer, inner: inner, tokens: tokens)
                 + directionCost(layer: layer, inner: inner, tokens: tokens)
                 + linearCost(inputs: inner, outputs: embed, bias: false, tokens: tokens)
+            let perDirection = [Saturating.product(2, tokens, inner), Saturating.product(2, tokens, layer.state),
+                                Saturating.product(tokens, inner, layer.state)].reduce(0, Saturating.sum)
+            let activations = [Saturating.product(2, tokens, inner), Saturating.product(2, perDirection), tokenVectors]
+                .reduce(0, Saturating.sum)
+            body(.layer(index), cost, activations)
         }
-        return total
     }
 
     /// One scan direction: depthwise causal Conv1d with bias, the Δ projections, B and C
     /// projections, and the A_log (e × state) and D (e) parameters.
     private func directionCost(layer: MambaLayer, inner: Int, tokens: Int) -> ArchitectureCost {
         let convolution = ArchitectureCost(
-            params: inner * layer.conv + inner, macs: inner * layer.conv * tokens)
-        let stateParameters = ArchitectureCost(params: inner * layer.state + inner, macs: 0)
+            params: Saturating.sum(Saturating.product(inner, layer.conv), inner), macs: Saturating.product(inner, layer.conv, tokens))
+        let stateParameters = ArchitectureCost(params: Saturating.sum(Saturating.product(inner, layer.state), inner), macs: 0)
         return convolution
             + linearCost(inputs: inner, outputs: deltaRank, bias: false, tokens: tokens)
             + linearCost(inputs: deltaRank, outputs: inner, bias: true, tokens: tokens)

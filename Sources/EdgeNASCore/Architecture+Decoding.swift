@@ -59,19 +59,40 @@ func checkFormat(of object: DocumentObject, expected: String) throws {
     }
 }
 
-/// The bytes of a document file.
+/// The bytes of an input file (an architecture, a space, a device, a list of architectures).
 ///
-/// - Throws: ``ArchitectureError`` naming the file when it cannot be read.
-func readDocument(at url: URL) throws -> Data {
-    guard FileManager.default.fileExists(atPath: url.path) else {
-        throw ArchitectureError(path: "", reason: "no such file", file: url.relativePath)
+/// - Throws: ``ArchitectureError`` naming the file, with no field path, when it does not
+///   exist, is a directory, is empty (`/dev/null` too) or cannot be read, saying which.
+public func readDocument(at url: URL) throws -> Data {
+    let file = url.relativePath
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+        throw ArchitectureError(path: "", reason: "no such file", file: file)
     }
+    if isDirectory.boolValue {
+        throw ArchitectureError(path: "", reason: "is a directory, not a file; name the file inside it", file: file)
+    }
+    guard FileManager.default.isReadableFile(atPath: url.path) else {
+        throw ArchitectureError(path: "", reason: "cannot read the file: permission denied (check its permissions)", file: file)
+    }
+    let data: Data
     do {
-        return try Data(contentsOf: url)
+        // Devices and pipes (/dev/null, <(command)) are read as streams: Foundation's
+        // whole-file read refuses them with a misleading "permission denied".
+        let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+        if let type = attributes?[.type] as? FileAttributeType, type != .typeRegular {
+            let handle = try FileHandle(forReadingFrom: url)
+            defer { try? handle.close() }
+            data = try handle.readToEnd() ?? Data()
+        } else {
+            data = try Data(contentsOf: url)
+        }
     } catch {
-        throw ArchitectureError(
-            path: "", reason: "cannot read the file (\(error.localizedDescription))", file: url.relativePath)
+        let reason = (error as NSError).userInfo[NSUnderlyingErrorKey].map { "\($0)" } ?? error.localizedDescription
+        throw ArchitectureError(path: "", reason: "cannot read the file (\(reason))", file: file)
     }
+    guard !data.isEmpty else { throw ArchitectureError(path: "", reason: "the file is empty", file: file) }
+    return data
 }
 
 extension ImageShape {

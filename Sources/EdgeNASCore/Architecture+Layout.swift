@@ -1,8 +1,18 @@
 extension ImageShape {
+    /// height · width, saturating at `Int.max`.
+    public var pixelCount: Int { Saturating.product(height, width) }
+
+    /// channels · height · width, saturating at `Int.max`.
+    public var scalarCount: Int { Saturating.product(channels, height, width) }
+
     /// Output side of a convolution padded symmetrically by `kernel / 2`:
     /// `(size + 2·(kernel / 2) − kernel) / stride + 1`, with integer division as in the spec.
+    ///
+    /// Total for any values (saturating, a stride below 1 taken as 1), so that counting an
+    /// architecture that has not been validated never traps.
     public static func convolutionOutputSize(_ size: Int, kernel: Int, stride: Int) -> Int {
-        (size + 2 * (kernel / 2) - kernel) / stride + 1
+        let padded = Saturating.sum(size, Saturating.product(2, kernel / 2))
+        return Saturating.sum(Saturating.sum(padded, Saturating.product(-1, kernel)) / max(stride, 1), 1)
     }
 
     /// The shape after a convolution with `outputChannels`, `kernel` and `stride` padded
@@ -40,7 +50,7 @@ public struct MBConvBlockLayout: Hashable, Sendable {
     /// Output channels, the stage's `channels`.
     public var outputChannels: Int { outputShape.channels }
     /// Width of the expanded (depthwise) part: cin · expand, without rounding.
-    public var hiddenChannels: Int { inputShape.channels * expand }
+    public var hiddenChannels: Int { Saturating.product(inputShape.channels, expand) }
     /// Width of the squeeze-excite bottleneck, max(8, hidden / 4), when `se` is set.
     public var squeezeChannels: Int? { se ? max(8, hiddenChannels / 4) : nil }
     /// Whether the block input is added to its output (stride 1 and cin == cout).
@@ -88,13 +98,20 @@ extension MBConvBody {
 extension ViTBody {
     /// Number of tokens N = (height / patch) · (width / patch), row-major.
     public func tokenCount(input: ImageShape) -> Int {
-        (input.height / patch) * (input.width / patch)
+        patchTokenCount(input: input, patch: patch)
     }
 }
 
 extension MambaBody {
     /// Number of tokens N = (height / patch) · (width / patch), row-major.
     public func tokenCount(input: ImageShape) -> Int {
-        (input.height / patch) * (input.width / patch)
+        patchTokenCount(input: input, patch: patch)
     }
+}
+
+/// (height / patch) · (width / patch), saturating; a patch below 1 is taken as 1, so that
+/// counting an architecture that has not been validated never traps.
+private func patchTokenCount(input: ImageShape, patch: Int) -> Int {
+    let side = max(patch, 1)
+    return Saturating.product(input.height / side, input.width / side)
 }

@@ -198,8 +198,11 @@ public struct ViTLayer: Hashable, Sendable {
 
     /// MLP hidden width: round(embed · mlpRatio), ties to even as the reference's
     /// Python `round` does.
+    ///
+    /// Total for any ratio: a width beyond `Int` saturates at `Int.max` (or `Int.min`), and a
+    /// NaN ratio gives 0, so that counting an unvalidated layer never traps.
     public func mlpHidden(embed: Int) -> Int {
-        Int((Double(embed) * mlpRatio).rounded(.toNearestOrEven))
+        Saturating.integer((Double(embed) * mlpRatio).rounded(.toNearestOrEven))
     }
 
     /// Width of one attention head: embed / heads.
@@ -229,7 +232,7 @@ public struct MambaBody: Hashable, Sendable {
 
     /// Rank r of the Δ projection: ceil(embed / 16).
     public var deltaRank: Int {
-        (embed + 15) / 16
+        Saturating.sum(embed, 15) / 16
     }
 }
 
@@ -249,8 +252,8 @@ public struct MambaLayer: Hashable, Sendable {
         self.conv = conv
     }
 
-    /// Inner width e = expand · embed.
+    /// Inner width e = expand · embed (saturating at `Int.max`).
     public func innerChannels(embed: Int) -> Int {
-        expand * embed
+        Saturating.product(expand, embed)
     }
 }

@@ -28,6 +28,13 @@ public struct DeviceProfile: Hashable, Sendable {
     public static let defaultWarmupRuns = 10
     /// The default number of timed runs whose median is stored.
     public static let defaultTimedRuns = 50
+    /// Bounds a device file is checked against: more threads than any board has, or run
+    /// counts that would take days per block, are mistakes, not settings.
+    public static let threadRange = 1...256
+    public static let warmupRunRange = 0...10_000
+    public static let timedRunRange = 1...100_000
+    /// Highest CPU number `cpu_affinity` may name.
+    public static let maximumCPU = 4_095
 
     /// Stable identifier, e.g. `host-x86_64-ort-t1`: letters, digits, `.`, `_`, `-`.
     public var id: String
@@ -102,13 +109,16 @@ public struct DeviceProfile: Hashable, Sendable {
         }
         description = try object.optional("description")?.string() ?? ""
         runtime = try object.optional("runtime")?.enumeration(LatencyRuntimeKind.self) ?? .onnxruntime
-        threads = try Self.atLeast(1, object.optional("threads"), default: 1)
-        warmupRuns = try Self.atLeast(0, object.optional("warmup_runs"), default: Self.defaultWarmupRuns)
-        timedRuns = try Self.atLeast(1, object.optional("timed_runs"), default: Self.defaultTimedRuns)
+        threads = try Self.within(Self.threadRange, object.optional("threads"), default: 1)
+        warmupRuns = try Self.within(Self.warmupRunRange, object.optional("warmup_runs"), default: Self.defaultWarmupRuns)
+        timedRuns = try Self.within(Self.timedRunRange, object.optional("timed_runs"), default: Self.defaultTimedRuns)
         if let affinityNode = try object.optional("cpu_affinity") {
             let cores = try affinityNode.list { node -> Int in
                 let core = try node.integer()
                 guard core >= 0 else { throw ArchitectureError(at: node.path, "must be a CPU number ≥ 0, got \(core)") }
+                guard core <= Self.maximumCPU else {
+                    throw ArchitectureError(at: node.path, "must be a CPU number ≤ \(Self.maximumCPU), got \(core)")
+                }
                 return core
             }
             cpuAffinity = cores
@@ -117,10 +127,15 @@ public struct DeviceProfile: Hashable, Sendable {
         }
     }
 
-    private static func atLeast(_ minimum: Int, _ node: DocumentNode?, default value: Int) throws -> Int {
+    private static func within(_ range: ClosedRange<Int>, _ node: DocumentNode?, default value: Int) throws -> Int {
         guard let node else { return value }
         let number = try node.integer()
-        guard number >= minimum else { throw ArchitectureError(at: node.path, "must be at least \(minimum), got \(number)") }
+        guard number >= range.lowerBound else {
+            throw ArchitectureError(at: node.path, "must be at least \(range.lowerBound), got \(number)")
+        }
+        guard number <= range.upperBound else {
+            throw ArchitectureError(at: node.path, "must be at most \(range.upperBound), got \(number)")
+        }
         return number
     }
 }

@@ -16,6 +16,35 @@ enum FieldRules {
         guard value >= 0 else { throw ArchitectureError(at: path, "expected a non-negative integer, got \(value)") }
     }
 
+    /// A size (channels, a side, a width, a count of classes): positive and at most
+    /// ``ArchitectureLimits/maxSize``.
+    static func size(_ value: Int, at path: FieldPath) throws {
+        try positive(value, at: path)
+        try atMostMaxSize(value, at: path)
+    }
+
+    /// A size that may be 0 (head channels: no head convolution).
+    static func sizeOrZero(_ value: Int, at path: FieldPath) throws {
+        try nonNegative(value, at: path)
+        try atMostMaxSize(value, at: path)
+    }
+
+    private static func atMostMaxSize(_ value: Int, at path: FieldPath) throws {
+        guard value <= ArchitectureLimits.maxSize else {
+            throw ArchitectureError(at: path, "expected at most \(ArchitectureLimits.maxSize), got \(value)")
+        }
+    }
+
+    /// A number of blocks (all MBConv stages together, so far) or layers: positive and at
+    /// most ``ArchitectureLimits/maxDepth``.
+    static func depth(_ value: Int, at path: FieldPath) throws {
+        try positive(value, at: path)
+        guard value <= ArchitectureLimits.maxDepth else {
+            throw ArchitectureError(
+                at: path, "expected at most \(ArchitectureLimits.maxDepth) blocks or layers in the whole network, got \(value)")
+        }
+    }
+
     static func oneOf(_ value: Int, _ allowed: [Int], at path: FieldPath) throws {
         guard allowed.contains(value) else {
             let list = allowed.map(String.init).joined(separator: ", ")
@@ -41,7 +70,7 @@ enum FieldRules {
 
     /// A patch side: positive and dividing both image sides, so tokens tile the image.
     static func patch(_ value: Int, input: ImageShape, at path: FieldPath) throws {
-        try positive(value, at: path)
+        try size(value, at: path)
         guard input.height % value == 0, input.width % value == 0 else {
             throw ArchitectureError(
                 at: path, "must divide the input height \(input.height) and width \(input.width), got \(value)")
@@ -50,7 +79,7 @@ enum FieldRules {
 
     /// A head count: positive and dividing the embedding width.
     static func heads(_ value: Int, embed: Int, at path: FieldPath) throws {
-        try positive(value, at: path)
+        try size(value, at: path)
         guard embed % value == 0 else {
             throw ArchitectureError(at: path, "must divide embed \(embed), got \(value)")
         }
@@ -67,16 +96,22 @@ enum FieldRules {
                 at: path,
                 "round(embed · mlp_ratio) must be at least 1, got \(hidden) for embed \(embed) and ratio \(CanonicalNumber.text(for: value))")
         }
+        guard hidden <= ArchitectureLimits.maxSize else {
+            throw ArchitectureError(
+                at: path,
+                "round(embed · mlp_ratio) must be at most \(ArchitectureLimits.maxSize), got "
+                    + "\(hidden == Int.max ? "more than \(Int.max)" : String(hidden)) for embed \(embed) and ratio \(CanonicalNumber.text(for: value))")
+        }
     }
 
     static func input(_ shape: ImageShape, at path: FieldPath) throws {
-        try positive(shape.channels, at: path.key("channels"))
-        try positive(shape.height, at: path.key("height"))
-        try positive(shape.width, at: path.key("width"))
+        try size(shape.channels, at: path.key("channels"))
+        try size(shape.height, at: path.key("height"))
+        try size(shape.width, at: path.key("width"))
     }
 
     static func stem(_ stem: MBConvStem, at path: FieldPath) throws {
-        try positive(stem.channels, at: path.key("channels"))
+        try size(stem.channels, at: path.key("channels"))
         try kernel(stem.kernel, at: path.key("kernel"))
         try stride(stem.stride, at: path.key("stride"))
     }

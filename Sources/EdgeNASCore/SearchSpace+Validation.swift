@@ -8,12 +8,14 @@ extension SearchSpace {
     public func validate() throws {
         guard !name.isEmpty else { throw ArchitectureError(at: .root.key("name"), "expected a non-empty string") }
         try FieldRules.input(input, at: .root.key("input"))
-        try FieldRules.positive(classes, at: .root.key("classes"))
+        try FieldRules.size(classes, at: .root.key("classes"))
         switch body {
         case .mbconv(let mbconv): try mbconv.validate()
         case .vit(let vit): try vit.validate(input: input)
         case .mamba(let mamba): try mamba.validate(input: input)
         }
+        // Every member is at most as large as the largest one in every count.
+        try checkLimits()
     }
 }
 
@@ -37,24 +39,27 @@ extension MBConvSpace {
         try FieldRules.stem(stem, at: .root.key("stem"))
         let stagesPath = FieldPath.root.key("stages")
         try FieldRules.nonEmpty(stages.count, at: stagesPath)
+        var deepestBlockCount = 0
         for (index, stage) in stages.enumerated() {
             let stagePath = stagesPath.index(index)
-            try checkChoices(stage.channels, at: stagePath.key("channels"), rule: FieldRules.positive)
+            try checkChoices(stage.channels, at: stagePath.key("channels"), rule: FieldRules.size)
             try FieldRules.stride(stage.stride, at: stagePath.key("stride"))
-            try checkChoices(stage.depth, at: stagePath.key("depth"), rule: FieldRules.positive)
+            try checkChoices(stage.depth, at: stagePath.key("depth"), rule: FieldRules.depth)
+            deepestBlockCount += stage.depth.max()!
+            try FieldRules.depth(deepestBlockCount, at: stagePath.key("depth"))
             try checkChoices(stage.kernel, at: stagePath.key("kernel"), rule: FieldRules.kernel)
             try checkChoices(stage.expand, at: stagePath.key("expand"), rule: FieldRules.mbconvExpand)
             try checkChoices(stage.se, at: stagePath.key("se"))
         }
-        try checkChoices(headChannels, at: .root.key("head").key("channels"), rule: FieldRules.nonNegative)
+        try checkChoices(headChannels, at: .root.key("head").key("channels"), rule: FieldRules.sizeOrZero)
     }
 }
 
 extension ViTSpace {
     func validate(input: ImageShape) throws {
         try checkChoices(patch, at: .root.key("patch"), rule: { try FieldRules.patch($0, input: input, at: $1) })
-        try checkChoices(embed, at: .root.key("embed"), rule: FieldRules.positive)
-        try checkChoices(depth, at: .root.key("depth"), rule: FieldRules.positive)
+        try checkChoices(embed, at: .root.key("embed"), rule: FieldRules.size)
+        try checkChoices(depth, at: .root.key("depth"), rule: FieldRules.depth)
         // Choices are picked independently, so each must suit every embed choice.
         try checkChoices(heads, at: .root.key("heads"), rule: { heads, path in
             for width in embed { try FieldRules.heads(heads, embed: width, at: path) }
@@ -68,10 +73,10 @@ extension ViTSpace {
 extension MambaSpace {
     func validate(input: ImageShape) throws {
         try checkChoices(patch, at: .root.key("patch"), rule: { try FieldRules.patch($0, input: input, at: $1) })
-        try checkChoices(embed, at: .root.key("embed"), rule: FieldRules.positive)
-        try checkChoices(depth, at: .root.key("depth"), rule: FieldRules.positive)
-        try checkChoices(state, at: .root.key("state"), rule: FieldRules.positive)
-        try checkChoices(expand, at: .root.key("expand"), rule: FieldRules.positive)
-        try checkChoices(conv, at: .root.key("conv"), rule: FieldRules.positive)
+        try checkChoices(embed, at: .root.key("embed"), rule: FieldRules.size)
+        try checkChoices(depth, at: .root.key("depth"), rule: FieldRules.depth)
+        try checkChoices(state, at: .root.key("state"), rule: FieldRules.size)
+        try checkChoices(expand, at: .root.key("expand"), rule: FieldRules.size)
+        try checkChoices(conv, at: .root.key("conv"), rule: FieldRules.size)
     }
 }

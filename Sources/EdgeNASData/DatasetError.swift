@@ -8,6 +8,8 @@ import Foundation
 public enum DatasetError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The dataset directory does not exist or is not a directory.
     case directoryNotFound(path: String)
+    /// The dataset directory exists but this user may not list or enter it.
+    case directoryUnreadable(path: String, reason: String)
     /// Neither `fileName.gz` nor `fileName` exists in `directory`.
     case fileNotFound(directory: String, fileName: String)
     /// The file exists but could not be opened; `reason` is the system's explanation.
@@ -32,6 +34,9 @@ public enum DatasetError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .directoryNotFound(let path):
             return "dataset directory \(path) does not exist: " + Self.missingDatasetHint(directory: path)
+        case .directoryUnreadable(let path, let reason):
+            return "cannot read dataset directory \(path): \(reason); check that this user may read and enter it "
+                + "(its permissions and those of the folders above it)"
         case .fileNotFound(let directory, let fileName):
             let base = URL(fileURLWithPath: directory, isDirectory: true).appendingPathComponent(fileName).path
             return "missing dataset file \(base).gz (or uncompressed \(base)): "

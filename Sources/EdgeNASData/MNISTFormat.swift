@@ -43,6 +43,10 @@ public enum MNISTFormat {
         else {
             throw DatasetError.directoryNotFound(path: directory.path)
         }
+        // Unreadable, the files would look missing ("missing dataset file").
+        if access(directory.path, R_OK | X_OK) != 0 {
+            throw DatasetError.directoryUnreadable(path: directory.path, reason: String(cString: strerror(errno)))
+        }
         let imagesURL = try locateFile(named: split.imagesFileName, in: directory)
         let labelsURL = try locateFile(named: split.labelsFileName, in: directory)
 

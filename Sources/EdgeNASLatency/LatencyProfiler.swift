@@ -20,8 +20,14 @@ public struct LatencyProfiler {
     public let table: LatencyTable
     let timer: DeviceTimer
 
-    /// - Throws: ``LatencyError/runtimeUnavailable(_:)`` when the runtime cannot be loaded.
-    public init(device: DeviceProfile, table: LatencyTable) throws {
+    /// - Throws: ``LatencyError/runtimeUnavailable(_:)`` when the runtime cannot be loaded,
+    ///   ``LatencyError/tooManyThreads(deviceID:threads:available:)`` when the device has more
+    ///   threads than this machine has cores (`availableCores`, by default this machine's).
+    public init(device: DeviceProfile, table: LatencyTable,
+                availableCores: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+        guard device.threads <= availableCores else {
+            throw LatencyError.tooManyThreads(deviceID: device.id, threads: device.threads, available: availableCores)
+        }
         self.device = device
         self.table = table
         timer = try DeviceTimer(device: device)

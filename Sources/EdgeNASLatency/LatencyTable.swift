@@ -167,22 +167,41 @@ public final class LatencyTable: Sendable {
 
     /// The file, as given.
     public let path: String
-    private let pool: DatabasePool
+    /// Whether the table was opened for reading only (nothing can write through it).
+    public let isReadOnly: Bool
+    private let reader: any DatabaseReader
+    private let writer: (any DatabaseWriter)?
 
     /// Opens (and with `createIfMissing`, creates) the table at `path`.
     ///
     /// - Parameters:
     ///   - device: the device the table must belong to; nil accepts any EdgeNAS table (for
-    ///     prediction). A new table needs one.
+    ///   prediction). A new table needs one.
     ///   - createIfMissing: create the file (its directory must exist) when it is absent.
-    /// - Throws: ``LatencyError`` for a missing, foreign, corrupt or non-EdgeNAS file; none of
-    ///   them is modified.
-    public init(path: String, device: DeviceProfile?, createIfMissing: Bool) throws {
+    ///   - readOnly: open it for reading only: nothing is ever written to the file or its
+    ///   folder, so a table in a read-only folder or file can be read (``createIfMissing``
+    ///   must then be false). Commands that only predict open tables this way.
+    /// - Throws: ``LatencyError`` for a missing, empty (when reading only), foreign, corrupt or
+    ///   non-EdgeNAS file, or a read-only one that is to be written; none of them is modified.
+    public init(path: String, device: DeviceProfile?, createIfMissing: Bool, readOnly: Bool = false) throws {
+        precondition(!(readOnly && createIfMissing), "LatencyTable: a read-only table cannot be created (\(path))")
         self.path = path
+        isReadOnly = readOnly
         let fileManager = FileManager.default
         let exists = fileManager.fileExists(atPath: path)
+        var wasEmpty = false
         if exists {
-            try Self.inspectExistingFile(path: path, device: device)
+            var isDirectory: ObjCBool = false
+            if fileManager.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw LatencyError.notADatabase(path: path, reason: "it is a directory")
+            }
+            if let inspected = try Self.inspectExistingFile(path: path, device: device, keepOpen: readOnly) {
+                reader = inspected
+                writer = nil
+                return
+            }
+            if readOnly { throw LatencyError.emptyTable(path: path) }
+            wasEmpty = true
         } else {
             guard createIfMissing else { throw LatencyError.tableNotFound(path: path) }
             guard device != nil else { throw LatencyError.deviceRequired(path: path) }
@@ -191,7 +210,7 @@ public final class LatencyTable: Sendable {
         // Two profilers, or a profiler and readers, wait for each other instead of failing.
         configuration.busyMode = .timeout(30)
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
+            let pool = try DatabasePool(path: path, configuration: configuration)
             do {
                 try Self.migrator.migrate(pool)
             } catch {
@@ -215,34 +234,80 @@ public final class LatencyTable: Sendable {
                     try Self.check(existing, against: device, path: path)
                 }
             }
-        } catch let error as LatencyError {
+            reader = pool
+            writer = pool
+        } catch {
+            // A table this call was creating is not left half-made (a later profile would
+            // refuse it as "not a latency table"): it goes back to what it was.
+            if !exists || wasEmpty { Self.undoCreation(path: path, keepEmptyFile: wasEmpty) }
+            if let error = error as? DatabaseError { throw Self.openingError(error, path: path) }
             throw error
-        } catch let error as DatabaseError {
-            throw LatencyError.notADatabase(path: path, reason: error.message ?? "\(error)")
+        }
+    }
+
+    private static func undoCreation(path: String, keepEmptyFile: Bool) {
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        if keepEmptyFile { truncate(path, 0) } else { try? FileManager.default.removeItem(atPath: path) }
+    }
+
+
+    /// A database error while opening for writing, in the user's terms.
+    private static func openingError(_ error: DatabaseError, path: String) -> LatencyError {
+        switch error.resultCode {
+        case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM:
+            return .notWritable(path: path)
+        case .SQLITE_FULL:
+            return .diskFull(path: path)
+        case .SQLITE_IOERR:
+            return OutputPath.isOutOfSpace(at: path) ? .diskFull(path: path) : .writeFailed(path: path, reason: error.message ?? "\(error)")
+        default:
+            return .notADatabase(path: path, reason: error.message ?? "\(error)")
         }
     }
 
     // MARK: - Opening checks
 
-    private static func inspectExistingFile(path: String, device: DeviceProfile?) throws {
+    /// A read-only connection to `path`. A WAL table needs its `-shm` index: when it cannot
+    /// be created (a read-only folder), the file is opened as immutable, which needs none.
+    private static func readOnlyQueue(path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(30)
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: configuration)
+            try queue.read { db in _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+            return queue
+        } catch let error as DatabaseError where [.SQLITE_CANTOPEN, .SQLITE_READONLY, .SQLITE_PERM].contains(error.resultCode) {
+            var components = URLComponents()
+            components.scheme = "file"
+            components.path = URL(fileURLWithPath: path).path
+            components.queryItems = [URLQueryItem(name: "immutable", value: "1")]
+            guard let uri = components.string else { throw error }
+            let queue = try DatabaseQueue(path: uri, configuration: configuration)
+            try queue.read { db in _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+            return queue
+        }
+    }
+
+    /// Checks an existing file without writing to it; returns the open read-only connection
+    /// when `keepOpen`, nil for an empty file (or when not keeping it open).
+    private static func inspectExistingFile(path: String, device: DeviceProfile?, keepOpen: Bool) throws -> DatabaseQueue? {
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw LatencyError.notADatabase(path: path, reason: "cannot read the file")
         }
         let header = (try? handle.read(upToCount: 16)) ?? Data()
         try? handle.close()
         // An empty file holds nothing to lose: SQLite treats it as a new database.
-        guard !header.isEmpty else { return }
+        guard !header.isEmpty else { return nil }
         guard header == Data("SQLite format 3\u{0}".utf8) else {
             throw LatencyError.notADatabase(path: path, reason: "file is not a database")
         }
         // Read-only connection: a refused file must keep its bytes (a read-write pool would
         // switch a foreign database to WAL).
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .timeout(30)
         do {
-            let queue = try DatabaseQueue(path: path, configuration: configuration)
-            defer { try? queue.close() }
+            let queue = try readOnlyQueue(path: path)
+            var keep = false
+            defer { if !keep { try? queue.close() } }
             try queue.read { db in
                 let integrity = try String.fetchOne(db, sql: "PRAGMA quick_check") ?? "no answer"
                 guard integrity == "ok" else {
@@ -260,6 +325,8 @@ public final class LatencyTable: Sendable {
                 }
                 if let device { try check(metadata, against: device, path: path) }
             }
+            keep = keepOpen
+            return keepOpen ? queue : nil
         } catch let error as LatencyError {
             throw error
         } catch let error as DatabaseError {
@@ -342,7 +409,7 @@ public final class LatencyTable: Sendable {
 
     /// The device and runtime the table describes.
     public func metadata() throws -> LatencyTableMetadata {
-        try pool.read { db in
+        try reader.read { db in
             guard let metadata = try LatencyTableMetadata.fetchOne(db) else {
                 throw LatencyError.notALatencyTable(path: path)
             }
@@ -359,13 +426,13 @@ public final class LatencyTable: Sendable {
 
     /// Every measured signature key.
     public func storedKeys() throws -> Set<String> {
-        try pool.read { db in Set(try String.fetchAll(db, sql: "SELECT signature FROM block_latency")) }
+        try reader.read { db in Set(try String.fetchAll(db, sql: "SELECT signature FROM block_latency")) }
     }
 
     /// The stored measurements of `keys` that exist, by key.
     public func latencies(for keys: [String]) throws -> [String: StoredBlockLatency] {
         let unique = Array(Set(keys))
-        return try pool.read { db in
+        return try reader.read { db in
             var result: [String: StoredBlockLatency] = [:]
             for record in try StoredBlockLatency.filter(keys: unique).fetchAll(db) { result[record.signature] = record }
             return result
@@ -374,29 +441,29 @@ public final class LatencyTable: Sendable {
 
     /// Whether `signature` has a measurement (another profiler may have stored it meanwhile).
     public func contains(_ signature: BlockSignature) throws -> Bool {
-        try pool.read { db in try StoredBlockLatency.exists(db, key: signature.key) }
+        try reader.read { db in try StoredBlockLatency.exists(db, key: signature.key) }
     }
 
     /// Number of measured blocks.
     public func blockCount() throws -> Int {
-        try pool.read { db in try StoredBlockLatency.fetchCount(db) }
+        try reader.read { db in try StoredBlockLatency.fetchCount(db) }
     }
 
     /// The calibration fits by family (`mbconv`, `vit`); empty before `profile --calibrate`.
     public func calibrations() throws -> [String: LatencyCalibration] {
-        try pool.read { db in
+        try reader.read { db in
             Dictionary(uniqueKeysWithValues: try LatencyCalibration.fetchAll(db).map { ($0.family, $0) })
         }
     }
 
     /// The whole models timed for calibration, of every family.
     public func calibrationSamples() throws -> [CalibrationSample] {
-        try pool.read { db in try CalibrationSample.order(Column("measured_at")).fetchAll(db) }
+        try reader.read { db in try CalibrationSample.order(Column("measured_at")).fetchAll(db) }
     }
 
     /// The machine states recorded at the start of each profile run, oldest first.
     public func profileRuns() throws -> [ProfileRunRecord] {
-        try pool.read { db in try ProfileRunRecord.order(Column("id")).fetchAll(db) }
+        try reader.read { db in try ProfileRunRecord.order(Column("id")).fetchAll(db) }
     }
 
     /// The device this table was measured on, as far as the table records it (no CPU affinity).
@@ -422,7 +489,7 @@ public final class LatencyTable: Sendable {
             meanMicroseconds: measurement.meanMilliseconds * 1000,
             standardDeviationMicroseconds: measurement.standardDeviationMilliseconds * 1000,
             runtime: runtime.rawValue, runtimeVersion: runtimeVersion, threads: threads, measuredAt: Self.timestamp())
-        return try pool.write { db in
+        return try write { db in
             try row.insert(db, onConflict: .ignore)
             let stored = db.changesCount > 0
             try db.execute(sql: "UPDATE edgenas_table SET updated_at = ?", arguments: [row.measuredAt])
@@ -432,7 +499,7 @@ public final class LatencyTable: Sendable {
 
     /// Records the runtime version and, the first time, the run overhead.
     public func recordRuntime(version: String, runOverheadMicroseconds: Double?) throws {
-        try pool.write { db in
+        try write { db in
             try db.execute(sql: "UPDATE edgenas_table SET runtime_version = ?, updated_at = ?",
                            arguments: [version, Self.timestamp()])
             if let runOverheadMicroseconds {
@@ -444,19 +511,37 @@ public final class LatencyTable: Sendable {
 
     /// Stores the machine state at the start of a profile run.
     public func recordProfileRun(_ run: ProfileRunRecord) throws {
-        try pool.write { db in try run.insert(db) }
+        try write { db in try run.insert(db) }
     }
 
     /// Stores one calibration model (replacing an earlier timing of the same architecture).
     public func recordCalibrationSample(_ sample: CalibrationSample) throws {
-        try pool.write { db in try sample.save(db) }
+        try write { db in try sample.save(db) }
     }
 
     /// Stores a family's calibration fit, replacing any earlier one of that family.
     public func saveCalibration(_ calibration: LatencyCalibration) throws {
-        try pool.write { db in
+        try write { db in
             try calibration.save(db)
             try db.execute(sql: "UPDATE edgenas_table SET updated_at = ?", arguments: [calibration.fittedAt])
+        }
+    }
+
+    /// One write transaction; a table opened read-only, a full disk or a file that became
+    /// unwritable is a ``LatencyError`` naming the file.
+    private func write<Result>(_ updates: (Database) throws -> Result) throws -> Result {
+        guard let writer else { throw LatencyError.notWritable(path: path) }
+        do {
+            return try writer.write(updates)
+        } catch let error as DatabaseError {
+            switch error.resultCode {
+            case .SQLITE_FULL: throw LatencyError.diskFull(path: path)
+            case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM: throw LatencyError.notWritable(path: path)
+            case .SQLITE_IOERR:
+                throw OutputPath.isOutOfSpace(at: path) ? LatencyError.diskFull(path: path)
+                    : LatencyError.writeFailed(path: path, reason: error.message ?? "\(error)")
+            default: throw error
+            }
         }
     }
 

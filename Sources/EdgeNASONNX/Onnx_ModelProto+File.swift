@@ -1,3 +1,4 @@
+import EdgeNASCore
 import Foundation
 import SwiftProtobuf
 
@@ -33,7 +34,8 @@ extension Onnx_ModelProto {
     /// The bytes go to a temporary file next to `url`, are read back and checked
     /// (``ONNXChecker``), and only then renamed over `url` with rename(2), so readers see
     /// the old file or the complete new one. When any step fails the temporary file is
-    /// removed and `url` is left as it was.
+    /// removed and `url` is left as it was. Temporary files of earlier, killed writes of `url`
+    /// are removed first.
     ///
     /// - Throws: ``ONNXExportError/writeFailed(path:reason:)`` when the directory is missing
     ///   or not writable; ``ONNXExportError/checkerRejected(path:message:)`` with the
@@ -49,8 +51,10 @@ extension Onnx_ModelProto {
         do { data = try serializedModelData() } catch {
             throw ONNXExportError.writeFailed(path: path, reason: "cannot serialize the model: \(error)")
         }
-        let temporary = directory.appendingPathComponent(
-            ".\(url.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))")
+        // A killed export leaves its temporary file (200 MB for a 50 M-parameter model); the
+        // next export to the same name removes those whose writer is gone.
+        PartialFile.removeStale(for: url)
+        let temporary = PartialFile.temporaryURL(for: url)
         do {
             do { try data.write(to: temporary) } catch {
                 throw ONNXExportError.writeFailed(path: path, reason: error.localizedDescription)

@@ -29,6 +29,58 @@ public struct ProxyBatch: @unchecked Sendable {
     }
 }
 
+extension ProxyBatch {
+    /// This batch as an architecture with input `shape` and `classes` outputs takes it, so
+    /// that the proxies score any input shape from the same real images.
+    ///
+    /// Each image is resized bilinearly to height × width (sampling pixel centres, edge
+    /// pixels repeated beyond the border) and its channels converted: a one-channel image is
+    /// repeated in every channel, a many-channel one averaged for a one-channel input, and
+    /// otherwise output channel c takes input channel c mod C. Values stay normalised as
+    /// they were (resizing and averaging commute with the normalisation). Labels are taken
+    /// modulo `classes`: the proxies only need a loss over the architecture's outputs.
+    /// A batch that already fits is returned as it is.
+    public func fitted(to shape: ImageShape, classes: Int) -> ProxyBatch {
+        let (count, channels, height, width) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
+        let fittedLabels = labels.allSatisfy { $0 < classes } ? labels : labels.map { $0 % max(classes, 1) }
+        guard channels != shape.channels || height != shape.height || width != shape.width else {
+            return ProxyBatch(images: images, labels: fittedLabels)
+        }
+        let source = images.storage
+        let plane = height * width, targetPlane = shape.height * shape.width
+        // Greyscale per image first when the channel counts need averaging.
+        var values = [Float](repeating: 0, count: count * shape.channels * targetPlane)
+        for sample in 0..<count {
+            for targetChannel in 0..<shape.channels {
+                var sourcePlane = [Float](repeating: 0, count: plane)
+                if shape.channels == 1 && channels > 1 {
+                    for channel in 0..<channels {
+                        let base = (sample * channels + channel) * plane
+                        for pixel in 0..<plane { sourcePlane[pixel] += source[base + pixel] / Float(channels) }
+                    }
+                } else {
+                    let base = (sample * channels + targetChannel % channels) * plane
+                    for pixel in 0..<plane { sourcePlane[pixel] = source[base + pixel] }
+                }
+                let target = (sample * shape.channels + targetChannel) * targetPlane
+                for y in 0..<shape.height {
+                    let sourceY = min(max((Double(y) + 0.5) * Double(height) / Double(shape.height) - 0.5, 0), Double(height - 1))
+                    let y0 = Int(sourceY), y1 = min(y0 + 1, height - 1), fy = Float(sourceY - Double(y0))
+                    for x in 0..<shape.width {
+                        let sourceX = min(max((Double(x) + 0.5) * Double(width) / Double(shape.width) - 0.5, 0), Double(width - 1))
+                        let x0 = Int(sourceX), x1 = min(x0 + 1, width - 1), fx = Float(sourceX - Double(x0))
+                        let top = (1 - fx) * sourcePlane[y0 * width + x0] + fx * sourcePlane[y0 * width + x1]
+                        let bottom = (1 - fx) * sourcePlane[y1 * width + x0] + fx * sourcePlane[y1 * width + x1]
+                        values[target + y * shape.width + x] = (1 - fy) * top + fy * bottom
+                    }
+                }
+            }
+        }
+        return ProxyBatch(images: Tensor(shape: [count, shape.channels, shape.height, shape.width], storage: values),
+                          labels: fittedLabels)
+    }
+}
+
 /// Training-free scores of an untrained network (higher is predicted better).
 public enum ZeroCostProxy: String, CaseIterable, Sendable {
     /// Trainable scalars.
@@ -47,10 +99,10 @@ public enum ZeroCostProxy: String, CaseIterable, Sendable {
     /// agree in sign (the binary-code kernel of Mellor et al.).
     case naswot
 
-    /// The proxy's value for `architecture` initialised from `seed`, on `batch` (images with
-    /// the architecture's input channels; unused by params and flops).
-    /// - Throws: ``ProbeError/unsupportedArchitecture(_:)`` for families without a network
-    ///   (mamba) or a batch whose shape does not fit the architecture.
+    /// The proxy's value for `architecture` initialised from `seed`, on `batch` (any real
+    /// images: they are fitted to the architecture's input shape and classes, see
+    /// ``ProxyBatch/fitted(to:classes:)``; unused by params and flops).
+    /// - Throws: ``ProbeError/unsupportedArchitecture(_:)`` for families without a network (mamba).
     public func score(_ architecture: Architecture, batch: ProxyBatch, seed: UInt64 = 0) throws -> Double {
         switch self {
         case .params: return Double(architecture.cost.params)
@@ -58,13 +110,7 @@ public enum ZeroCostProxy: String, CaseIterable, Sendable {
         default: break
         }
         let input = architecture.input
-        guard batch.images.shape[1] == input.channels, batch.images.shape[2] == input.height, batch.images.shape[3] == input.width else {
-            throw ProbeError.unsupportedArchitecture(
-                "zero-cost batch \(batch.images.shape) does not fit architecture \(architecture.id) input \(input)")
-        }
-        guard batch.labels.allSatisfy({ $0 < architecture.classes }) else {
-            throw ProbeError.unsupportedArchitecture("zero-cost batch has labels ≥ the architecture's \(architecture.classes) classes")
-        }
+        let batch = batch.fitted(to: input, classes: architecture.classes)
         let network: any FeatureClassifier
         do { network = try NetworkBuilder.network(for: architecture, seed: seed) } catch {
             throw ProbeError.unsupportedArchitecture("architecture \(architecture.id): \(error)")

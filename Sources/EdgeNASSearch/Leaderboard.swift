@@ -27,6 +27,57 @@ public struct LeaderboardEntry: Sendable, Codable, Equatable {
     }
 }
 
+extension LeaderboardEntry {
+    /// An entry (rank 0 until ranked) for a scored record.
+    init(record: SearchDatabase.CandidateRecord, evaluation: CandidateEvaluation, total: Double) {
+        self.init(rank: 0, id: record.id, params: record.params, flops: record.flops,
+                  predictedLatencyMilliseconds: record.predictedLatencyMilliseconds, scores: evaluation.rawScores,
+                  diverged: evaluation.diverged.sorted(), total: total, architectureJSON: record.architectureJSON)
+    }
+}
+
+/// The leader of a search while it runs, for progress lines. Totals are relative (a new
+/// candidate can change every total), so the leader is found over the whole pool, but only
+/// as often as that stays a small share of the time: a new search is re-ranked at most
+/// once per 20 times the ranking takes, and never more than five times a second.
+struct RunningLeader {
+    private let scorer: CandidateScorer
+    private var records: [SearchDatabase.CandidateRecord] = []
+    private var evaluations: [CandidateEvaluation] = []
+    private var leader: LeaderboardEntry?
+    private var nextUpdate = ContinuousClock.now
+
+    init(records: [SearchDatabase.CandidateRecord], scorer: CandidateScorer) throws {
+        self.scorer = scorer
+        for record in records {
+            if let evaluation = try record.evaluation() { add(record, evaluation) }
+        }
+    }
+
+    var scoredCount: Int { evaluations.count }
+
+    mutating func add(_ record: SearchDatabase.CandidateRecord, _ evaluation: CandidateEvaluation) {
+        records.append(record)
+        evaluations.append(evaluation)
+    }
+
+    /// The leader among everything scored; `final` forces an exact answer.
+    mutating func best(final: Bool) -> LeaderboardEntry? {
+        let now = ContinuousClock.now
+        guard final || leader == nil || now >= nextUpdate else { return leader }
+        let totals = scorer.totals(evaluations)
+        leader = nil
+        for index in totals.indices {
+            let entry = LeaderboardEntry(record: records[index], evaluation: evaluations[index], total: totals[index])
+            if leader.map({ Leaderboard.ranksAbove(entry, $0) }) ?? true { leader = entry }
+        }
+        leader?.rank = 1
+        let spent = ContinuousClock.now - now
+        nextUpdate = ContinuousClock.now + max(spent * 20, .milliseconds(200))
+        return leader
+    }
+}
+
 /// Scored candidates ranked by total score (ties broken by lower predicted latency, then id,
 /// so the order is reproducible).
 public struct Leaderboard: Sendable {
@@ -42,22 +93,19 @@ public struct Leaderboard: Sendable {
             if let evaluation = try record.evaluation() { scored.append((record, evaluation)) }
         }
         let totals = scorer.totals(scored.map(\.1))
-        var entries = zip(scored, totals).map { pair, total in
-            LeaderboardEntry(
-                rank: 0, id: pair.0.id, params: pair.0.params, flops: pair.0.flops,
-                predictedLatencyMilliseconds: pair.0.predictedLatencyMilliseconds,
-                scores: pair.1.rawScores, diverged: pair.1.diverged.sorted(), total: total,
-                architectureJSON: pair.0.architectureJSON)
-        }
-        entries.sort { a, b in
-            if a.total != b.total { return a.total > b.total }
-            let latencyA = a.predictedLatencyMilliseconds ?? 0, latencyB = b.predictedLatencyMilliseconds ?? 0
-            if latencyA != latencyB { return latencyA < latencyB }
-            return a.id < b.id
-        }
+        var entries = zip(scored, totals).map { pair, total in LeaderboardEntry(record: pair.0, evaluation: pair.1, total: total) }
+        entries.sort(by: Self.ranksAbove)
         for index in entries.indices { entries[index].rank = index + 1 }
         self.criteria = scorer.criteria
         self.entries = entries
+    }
+
+    /// The order of the board: higher total first, then lower predicted latency, then id.
+    static func ranksAbove(_ a: LeaderboardEntry, _ b: LeaderboardEntry) -> Bool {
+        if a.total != b.total { return a.total > b.total }
+        let latencyA = a.predictedLatencyMilliseconds ?? 0, latencyB = b.predictedLatencyMilliseconds ?? 0
+        if latencyA != latencyB { return latencyA < latencyB }
+        return a.id < b.id
     }
 
     /// The board in the selection pipeline's order: candidates that went further in the final

@@ -55,10 +55,17 @@ public final class SearchDatabase: Sendable {
         do {
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
+            // In WAL mode, NORMAL keeps every commit through a crash or a kill of the process
+            // (only a power loss can drop the last ones, never corrupt the file), without an
+            // fsync per candidate: that sync was most of a zero-cost candidate's time.
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             queue = try DatabaseQueue(path: path, configuration: configuration)
             try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode=WAL") }
             try Self.migrator.migrate(queue)
         } catch let error as DatabaseError {
+            if error.resultCode == .SQLITE_FULL || (error.resultCode == .SQLITE_IOERR && OutputPath.isOutOfSpace(at: path)) {
+                throw SearchError.runDatabase("\(path): the disk is full; free some space and run the command again")
+            }
             throw SearchError.runDatabase("\(path): cannot open the search database: \(error.message ?? "\(error)")")
         }
     }
@@ -124,14 +131,73 @@ public final class SearchDatabase: Sendable {
         return migrator
     }
 
+    // MARK: Storage errors
+
+    /// One read; a database that became unreadable is ``SearchError/runDatabase(_:)``.
+    private func read<Value>(_ body: (Database) throws -> Value) throws -> Value {
+        do { return try queue.read(body) } catch let error as DatabaseError { throw storageError(error) }
+    }
+
+    /// One write transaction; a full disk or an unwritable folder is
+    /// ``SearchError/runDatabase(_:)`` saying so, with everything committed before kept.
+    private func write<Value>(_ body: (Database) throws -> Value) throws -> Value {
+        do { return try queue.write(body) } catch let error as DatabaseError { throw storageError(error) }
+    }
+
+    private func storageError(_ error: DatabaseError) -> SearchError {
+        let full = error.resultCode == .SQLITE_FULL || (error.resultCode == .SQLITE_IOERR && OutputPath.isOutOfSpace(at: path))
+        switch error.resultCode {
+        case _ where full:
+            return .runDatabase("\(path): the disk is full; everything scored so far is saved. Free some space and run "
+                + "the same command with --resume to go on")
+        case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_IOERR:
+            return .runDatabase("\(path): cannot write the run's state (\(error.message ?? "\(error.resultCode)")); "
+                + "everything scored so far is saved. Check the disk and the folder's permissions, then run the same "
+                + "command with --resume")
+        default:
+            return .runDatabase("\(path): the run's state cannot be used (\(error.message ?? "\(error)")); "
+                + "start the run again in another --out folder")
+        }
+    }
+
+    // MARK: The run as a whole
+
+    /// How many candidates are stored and how many of them are scored.
+    public func progress() throws -> (stored: Int, scored: Int) {
+        try read { db in
+            (try Int.fetchOne(db, sql: "SELECT count(*) FROM candidate") ?? 0,
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM candidate WHERE evaluationJSON IS NOT NULL") ?? 0)
+        }
+    }
+
+    /// Whether the run did anything worth keeping: a scored candidate or a scoring plan
+    /// (calibration can take minutes). A run without either can be started afresh.
+    public func holdsWork() throws -> Bool {
+        let plan = try setting("plan")
+        return try plan != nil || progress().scored > 0
+    }
+
+    /// Closes the database; nothing can be read or written through it afterwards.
+    public func close() throws {
+        try queue.close()
+    }
+
+    /// Deletes the run database at `path` with its WAL files, so that the folder no longer
+    /// holds a run.
+    public static func remove(at path: String) throws {
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+            try FileManager.default.removeItem(atPath: path + suffix)
+        }
+    }
+
     // MARK: Settings and plan
 
     public func setting(_ key: String) throws -> String? {
-        try queue.read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [key]) }
+        try read { db in try String.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [key]) }
     }
 
     public func setSetting(_ key: String, _ value: String) throws {
-        try queue.write { db in
+        try write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO setting (key, value) VALUES (?, ?)", arguments: [key, value])
         }
     }
@@ -150,30 +216,42 @@ public final class SearchDatabase: Sendable {
     // MARK: Candidates
 
     public func candidates() throws -> [CandidateRecord] {
-        try queue.read { db in try CandidateRecord.order(Column("position")).fetchAll(db) }
+        try read { db in try CandidateRecord.order(Column("position")).fetchAll(db) }
     }
 
     /// Stores a new candidate at the next position and returns its record.
     @discardableResult
     public func append(_ candidate: FeasibleCandidate, origin: String) throws -> CandidateRecord {
-        try queue.write { db in
-            let position = (try Int.fetchOne(db, sql: "SELECT MAX(position) FROM candidate") ?? -1) + 1
-            let record = CandidateRecord(
-                position: position, id: candidate.architecture.id, architectureJSON: candidate.architecture.canonicalJSON,
-                params: candidate.cost.params, flops: candidate.cost.flops,
-                predictedLatencyMilliseconds: candidate.cost.predictedLatencyMilliseconds, origin: origin, evaluationJSON: nil)
-            try record.insert(db)
-            return record
+        try append([candidate], origin: origin)[0]
+    }
+
+    /// Stores new candidates at the next positions, in one transaction, and returns their records.
+    @discardableResult
+    public func append(_ candidates: [FeasibleCandidate], origin: String) throws -> [CandidateRecord] {
+        guard !candidates.isEmpty else { return [] }
+        return try write { db in
+            let first = (try Int.fetchOne(db, sql: "SELECT MAX(position) FROM candidate") ?? -1) + 1
+            return try candidates.enumerated().map { offset, candidate in
+                let record = CandidateRecord(
+                    position: first + offset, id: candidate.architecture.id, architectureJSON: candidate.architecture.canonicalJSON,
+                    params: candidate.cost.params, flops: candidate.cost.flops,
+                    predictedLatencyMilliseconds: candidate.cost.predictedLatencyMilliseconds, origin: origin, evaluationJSON: nil)
+                try record.insert(db)
+                return record
+            }
         }
     }
 
-    public func recordEvaluation(_ evaluation: CandidateEvaluation, forCandidate id: String) throws {
+    /// Stores a candidate's scores; returns them as stored (the record's `evaluationJSON`).
+    @discardableResult
+    public func recordEvaluation(_ evaluation: CandidateEvaluation, forCandidate id: String) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let json = String(decoding: try encoder.encode(evaluation), as: UTF8.self)
-        try queue.write { db in
+        try write { db in
             try db.execute(sql: "UPDATE candidate SET evaluationJSON = ? WHERE id = ?", arguments: [json, id])
         }
+        return json
     }
 
     // MARK: Final-stage rungs
@@ -194,7 +272,7 @@ public final class SearchDatabase: Sendable {
     // MARK: Phases
 
     public func addPhaseTime(_ name: String, seconds: Double) throws {
-        try queue.write { db in
+        try write { db in
             try db.execute(
                 sql: "INSERT INTO phase (name, seconds) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seconds = seconds + excluded.seconds",
                 arguments: [name, seconds])
@@ -203,7 +281,7 @@ public final class SearchDatabase: Sendable {
 
     /// Seconds spent per phase, in the order the phases first ran.
     public func phaseTimes() throws -> [(name: String, seconds: Double)] {
-        try queue.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT name, seconds FROM phase ORDER BY rowid").map { ($0["name"], $0["seconds"]) }
         }
     }

@@ -11,15 +11,19 @@ public struct WinnerExport: Sendable, Codable, Equatable {
     /// Test accuracy after the optional training before export, in percent.
     public var testAccuracyPercent: Double?
     public var trainingEpochs: Int
+    /// The exported architecture, so that a resumed run can tell its finished export.
+    public var architectureID: String?
 
     public init(path: String, measuredLatencyMilliseconds: Double?, predictedLatencyMilliseconds: Double?,
-                latencyLimitMilliseconds: Double?, testAccuracyPercent: Double?, trainingEpochs: Int) {
+                latencyLimitMilliseconds: Double?, testAccuracyPercent: Double?, trainingEpochs: Int,
+                architectureID: String? = nil) {
         self.path = path
         self.measuredLatencyMilliseconds = measuredLatencyMilliseconds
         self.predictedLatencyMilliseconds = predictedLatencyMilliseconds
         self.latencyLimitMilliseconds = latencyLimitMilliseconds
         self.testAccuracyPercent = testAccuracyPercent
         self.trainingEpochs = trainingEpochs
+        self.architectureID = architectureID
     }
 
     /// Measured over predicted minus one, e.g. +0.04 when the model ran 4 % slower than predicted.

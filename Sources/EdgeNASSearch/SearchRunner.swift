@@ -116,9 +116,7 @@ public final class SearchRunner {
             drawn.append(candidate)
             events(.sampled(found: drawn.count, needed: count, attempts: sampler.attempts, rejected: sampler.rejected))
         }
-        for candidate in drawn.dropFirst(stored.count) {
-            try database.append(candidate, origin: "sampled")
-        }
+        try database.append(Array(drawn.dropFirst(stored.count)), origin: "sampled")
     }
 
     /// The part of the budget for planning and scoring; the final stage gets the rest.
@@ -143,27 +141,29 @@ public final class SearchRunner {
     private func scoreAll() throws {
         // The scoring share of the budget covers planning and scoring across every resumption of the run.
         let deadline = clock.now + .seconds(max(0, scoringBudgetSeconds - (try spentSeconds(phases: ["plan", "score"]))))
-        let alreadyScored = try database.candidates().filter { $0.evaluationJSON != nil }.count
+        // The candidates live in memory while they are scored: reading them all back and
+        // re-ranking them after every candidate made a zero-cost search quadratic.
+        var records = try database.candidates()
+        var leader = try RunningLeader(records: records, scorer: scorer)
+        let alreadyScored = leader.scoredCount
         events(.scoringStarted(alreadyScored: alreadyScored, total: settings.candidateCount))
         var scoredCount = alreadyScored
+        var nextPending = 0
         while true {
             if shouldStop() { throw SearchError.interrupted(scored: scoredCount, total: settings.candidateCount) }
-            let records = try database.candidates()
-            let pending = records.first { $0.evaluationJSON == nil }
-            let next: SearchDatabase.CandidateRecord
-            if let pending {
-                next = pending
-            } else if records.count < settings.candidateCount {
-                next = try proposeChild(records: records)
-            } else {
-                break
+            while nextPending < records.count && records[nextPending].evaluationJSON != nil { nextPending += 1 }
+            if nextPending == records.count {
+                guard records.count < settings.candidateCount else { break }
+                records.append(try proposeChild(records: records))
             }
+            let next = records[nextPending]
             let evaluation = try scorer.evaluate(try next.architecture(), seed: settings.seed, deadline: deadline,
                                                  remainingCandidates: settings.candidateCount - scoredCount)
-            try database.recordEvaluation(evaluation, forCandidate: next.id)
+            records[nextPending].evaluationJSON = try database.recordEvaluation(evaluation, forCandidate: next.id)
+            leader.add(records[nextPending], evaluation)
             scoredCount += 1
             events(.scored(done: scoredCount, total: settings.candidateCount, latestID: next.id,
-                           best: try leaderboard().winner))
+                           best: leader.best(final: scoredCount == settings.candidateCount)))
         }
     }
 

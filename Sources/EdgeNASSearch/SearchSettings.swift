@@ -34,6 +34,22 @@ public struct SearchSettings: Codable, Sendable, Equatable {
     /// λ of the capacity prior in the final stage's rung scores.
     public var capacityPriorWeight: Double?
 
+    // Recorded since runs remember every option that shapes their outputs; nil in runs of
+    // older versions (``completed(from:imagesPath:legacyExportPath:)`` fills them in).
+
+    /// The run's identity (8 hex digits), which names its default export.
+    public var runID: String?
+    /// The quantile the latency limit was resolved from, when it was given as one.
+    public var maxLatencyQuantile: Double?
+    /// `--attempts`: draws per candidate before the limits are declared infeasible.
+    public var attemptsPerCandidate: Int?
+    /// The real images of the probes and of training the winner (absolute path).
+    public var imagesPath: String?
+    /// Epochs the winner is trained before export.
+    public var trainEpochs: Int?
+    /// Where the winner is exported (absolute path).
+    public var exportPath: String?
+
     public init(spaceName: String, spaceJSON: String, deviceID: String?, constraints: SearchConstraints,
                 budgetSeconds: Double, candidateCount: Int, strategy: SearchStrategyKind, seed: UInt64,
                 scorer: String, population: Int, tournament: Int, finalStageShare: Double? = nil,
@@ -60,28 +76,5 @@ public struct SearchSettings: Codable, Sendable, Equatable {
     public var effectiveFinalStageShare: Double {
         guard let mode = selectionMode else { return 0 }
         return SelectionSettings(mode: mode, finalStageShare: finalStageShare ?? 0).effectiveFinalStageShare
-    }
-
-    /// The fields in which `other` differs from these settings, for a resume error.
-    public func differences(from other: SearchSettings) -> [String] {
-        var fields: [String] = []
-        if spaceJSON != other.spaceJSON { fields.append("space (\(spaceName) vs \(other.spaceName))") }
-        if deviceID != other.deviceID { fields.append("device (\(deviceID ?? "none") vs \(other.deviceID ?? "none"))") }
-        if constraints != other.constraints { fields.append("limits (\(constraints.summary) vs \(other.constraints.summary))") }
-        if budgetSeconds != other.budgetSeconds { fields.append("--budget (\(Int(budgetSeconds)) s vs \(Int(other.budgetSeconds)) s)") }
-        if candidateCount != other.candidateCount { fields.append("--candidates (\(candidateCount) vs \(other.candidateCount))") }
-        if strategy != other.strategy { fields.append("--strategy (\(strategy.rawValue) vs \(other.strategy.rawValue))") }
-        if seed != other.seed { fields.append("--seed (\(seed) vs \(other.seed))") }
-        if scorer != other.scorer { fields.append("--scorer (\(scorer) vs \(other.scorer))") }
-        if finalStageShare != other.finalStageShare {
-            fields.append("--final-stage-share (\(finalStageShare.map { "\($0)" } ?? "none") vs \(other.finalStageShare.map { "\($0)" } ?? "none"))")
-        }
-        if capacityPriorWeight != other.capacityPriorWeight {
-            fields.append("--prior-weight (\(capacityPriorWeight.map { "\($0)" } ?? "none") vs \(other.capacityPriorWeight.map { "\($0)" } ?? "none"))")
-        }
-        if strategy == .evolution && (population != other.population || tournament != other.tournament) {
-            fields.append("--population/--tournament (\(population)/\(tournament) vs \(other.population)/\(other.tournament))")
-        }
-        return fields
     }
 }

@@ -1,3 +1,4 @@
+import EdgeNASCore
 import Foundation
 
 /// Named tensors saved to and loaded from a checkpoint file.
@@ -47,8 +48,9 @@ public enum Checkpoint {
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw CheckpointError.writeFailed(path: url.path, reason: "directory \(directory.path) does not exist")
         }
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).partial-\(ProcessInfo.processInfo.processIdentifier)")
+        // A killed save leaves its temporary file; the next save next to it cleans up.
+        PartialFile.removeStale(for: url)
+        let temporary = PartialFile.temporaryURL(for: url)
         do {
             try Data(bytes).write(to: temporary)
             // rename(2) replaces an existing file atomically: readers see the old or the new one.

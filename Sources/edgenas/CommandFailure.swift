@@ -1,4 +1,10 @@
 import ArgumentParser
+import EdgeNASCore
+import EdgeNASData
+import EdgeNASLatency
+import EdgeNASONNX
+import EdgeNASSearch
+import EdgeNASTensor
 import Foundation
 
 /// Failures that end a command, each with its own exit code so that scripts can tell bad
@@ -31,6 +37,41 @@ enum CommandFailure: Error, CustomStringConvertible {
         case .infeasible: return 65
         case .interrupted: return 130
         case .training, .internalError: return 70
+        }
+    }
+}
+
+extension CommandFailure {
+    /// An error that no command mapped to its own failure, classified so that no error ever
+    /// exits with status 1: the library errors that name a user's file or option, and the
+    /// system's file errors (a full disk, a read-only folder), are bad input (64); anything
+    /// else is a bug (70).
+    init(unmapped error: any Error) {
+        switch error {
+        case let error as ArchitectureError: self = .badInput(error.description)
+        case let error as DatasetError: self = .badInput(error.description)
+        case let error as LatencyError: self = .badInput(error.description)
+        case let error as RankEntryError: self = .badInput(error.description)
+        case let error as OutputPath.Problem: self = .badInput(error.description)
+        case let error as CheckpointError: self = .badInput(error.description)
+        case let error as SearchError:
+            switch error {
+            case .infeasible: self = .infeasible(error.description)
+            case .interrupted: self = .interrupted(error.description)
+            case .badInput, .runDatabase: self = .badInput(error.description)
+            }
+        case let error as ONNXExportError:
+            if case .checkerRejected = error { self = .internalError(error.description) } else { self = .badInput(error.description) }
+        default:
+            let nsError = error as NSError
+            let path = (nsError.userInfo[NSFilePathErrorKey] as? String) ?? (nsError.userInfo[NSURLErrorKey] as? URL)?.path
+            let fileError = nsError.domain == NSCocoaErrorDomain && (nsError.code >= 4 && nsError.code < 1000)
+            if fileError || nsError.domain == NSPOSIXErrorDomain {
+                let reason = OutputPath.systemReason(of: error)
+                self = .badInput("\(path.map { "\($0): " } ?? "")\(reason); check the disk and the folder's permissions")
+            } else {
+                self = .internalError("\(error)")
+            }
         }
     }
 }

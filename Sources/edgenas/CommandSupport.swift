@@ -57,12 +57,17 @@ func resolvedTablePath(_ table: String?, device: DeviceProfile, creating: Bool) 
     } else if !isDirectory.boolValue {
         throw CommandFailure.badInput("\(path): \(directory.relativePath) is not a directory")
     }
+    // Before measuring anything: a table that cannot be written wastes the run.
+    if creating {
+        do { try OutputPath.checkFile(path, option: "--table") } catch { throw CommandFailure.badInput("\(error)") }
+    }
     return path
 }
 
-/// Opens a latency table, refusing foreign and corrupt files as bad input.
+/// Opens a latency table, refusing foreign and corrupt files as bad input. A table that is
+/// not to be created is only read: a read-only copy works, and nothing is ever written to it.
 func openTable(_ path: String, device: DeviceProfile?, create: Bool) throws -> LatencyTable {
-    try withCommandErrors { try LatencyTable(path: path, device: device, createIfMissing: create) }
+    try withCommandErrors { try LatencyTable(path: path, device: device, createIfMissing: create, readOnly: !create) }
 }
 
 /// Library errors a user can fix become `badInput` (exit 64); anything else is internal (70).

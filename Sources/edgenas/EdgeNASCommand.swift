@@ -18,16 +18,24 @@ struct EdgeNASCommand: ParsableCommand {
     )
 
     /// Parses and runs a subcommand; a `CommandFailure` becomes one `error:` line on stderr
-    /// and its own exit code, everything else goes through ArgumentParser's reporting.
+    /// and its own exit code, and so does any other error a command let through (see
+    /// `CommandFailure(unmapped:)`): ArgumentParser reports only its own errors, which would
+    /// otherwise turn anything else into exit status 1.
     static func main() {
         do {
             var command = try parseAsRoot()
             try command.run()
-        } catch let failure as CommandFailure {
+        } catch {
+            let failure: CommandFailure
+            if let mapped = error as? CommandFailure {
+                failure = mapped
+            } else if exitCode(for: error) != .failure {
+                exit(withError: error)
+            } else {
+                failure = CommandFailure(unmapped: error)
+            }
             FileHandle.standardError.write(Data("error: \(failure.description)\n".utf8))
             Foundation.exit(failure.exitCode)
-        } catch {
-            exit(withError: error)
         }
     }
 }

@@ -48,11 +48,7 @@ struct Export: ParsableCommand {
             throw CommandFailure.badInput("\(file.architecture): \(ONNXExportError.unsupportedFamily(.mamba))")
         }
         let outURL = URL(fileURLWithPath: out)
-        let directory = outURL.deletingLastPathComponent()
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CommandFailure.badInput("\(out): directory \(directory.relativePath) does not exist; create it first")
-        }
+        do { try OutputPath.checkFile(out, option: "--out") } catch { throw CommandFailure.badInput("\(error)") }
 
         let network = try buildNetwork(architecture, seed: seed ?? 0)
         if let weights {

@@ -121,11 +121,15 @@ struct Rank: ParsableCommand {
         var result: [ProbeKind: Double] = [:]
         for item in text.split(separator: ",") {
             let parts = item.split(separator: "=")
-            guard parts.count == 2, let kind = ProbeKind(rawValue: String(parts[0])), let value = Double(parts[1]), value >= 0 else {
+            guard parts.count == 2, let kind = ProbeKind(rawValue: String(parts[0])), let value = Double(parts[1]), value >= 0, value.isFinite else {
                 throw ValidationError("--weights: \"\(item)\" is not PROBE=WEIGHT with PROBE one of "
                                       + ProbeKind.allCases.map(\.rawValue).joined(separator: ", "))
             }
             result[kind] = value
+        }
+        // Unnamed probes weigh 1, so only a list that names every probe with 0 is all-zero.
+        guard ProbeKind.allCases.contains(where: { (result[$0] ?? 1) > 0 }) else {
+            throw ValidationError("--weights: every probe weighs 0, so every total would be 0; give at least one probe a positive weight")
         }
         return result
     }
@@ -170,9 +174,10 @@ struct Rank: ParsableCommand {
         let needsBatch = proxy != .params && proxy != .flops
         let dataset = needsBatch ? try loadImages() : nil
         let bar = ProgressBar(total: entries.count, label: proxy.rawValue, unit: "arch")
+        // One batch for every line: the proxies fit it to each architecture's input shape.
+        let batch = dataset.map { ProxyBatch(dataset: $0, count: 64, seed: seed) }
+            ?? ProxyBatch(images: Tensor.zeros([1, 1, 1, 1]), labels: [0])
         for (index, entry) in entries.enumerated() {
-            let batch = dataset.map { ProxyBatch(dataset: $0, count: 64, seed: seed) }
-                ?? ProxyBatch(images: Tensor.zeros([1, 1, 1, 1]), labels: [0])
             do {
                 scores.append(try proxy.score(entry.architecture, batch: batch, seed: seed))
             } catch {
@@ -243,49 +248,12 @@ struct Rank: ParsableCommand {
     }
 }
 
-/// One line of the input file.
-struct RankEntry {
-    let line: Int
-    let id: String
-    let architecture: Architecture
-    let testAccuracy: Double?
-
+extension RankEntry {
     /// Every non-empty line of `path`; a bad line is a `CommandFailure.badInput` naming it.
     static func load(_ path: String) throws -> [RankEntry] {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw CommandFailure.badInput("\(path): cannot read the file (\(error.localizedDescription))")
+        do { return try RankEntry.parse(readDocument(at: URL(fileURLWithPath: path)), file: path) } catch {
+            throw CommandFailure.badInput("\(error)")
         }
-        var entries: [RankEntry] = []
-        var seen: [String: Int] = [:]
-        for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = offset + 1
-            let trimmed = rawLine.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
-            func bad(_ message: String) -> CommandFailure { .badInput("\(path):\(line): \(message)") }
-            guard let object = (try? JSONSerialization.jsonObject(with: Data(trimmed.utf8))) as? [String: Any] else {
-                throw bad("not a JSON object; each line must be {\"id\": ..., \"arch\": {...}, \"test_acc\": ...}")
-            }
-            guard let id = object["id"] as? String, !id.isEmpty else { throw bad("missing \"id\" (a non-empty string)") }
-            if let previous = seen[id] { throw bad("id \"\(id)\" already used on line \(previous)") }
-            seen[id] = line
-            guard let arch = object["arch"], arch is [String: Any] else { throw bad("missing \"arch\" (an architecture object)") }
-            let architecture: Architecture
-            do {
-                architecture = try Architecture(jsonData: try JSONSerialization.data(withJSONObject: arch))
-            } catch {
-                throw bad("arch: \(error)")
-            }
-            var accuracy: Double?
-            if let value = object["test_acc"], !(value is NSNull) {
-                guard let number = value as? NSNumber, !(value is String), number.doubleValue.isFinite else {
-                    throw bad("\"test_acc\" must be a number")
-                }
-                accuracy = number.doubleValue
-            }
-            entries.append(RankEntry(line: line, id: id, architecture: architecture, testAccuracy: accuracy))
-        }
-        return entries
     }
 }
 

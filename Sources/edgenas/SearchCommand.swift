@@ -29,9 +29,17 @@ struct Search: ParsableCommand {
               report.md          settings, the fitted budget surface, the winner, time per phase
               search.sqlite      the run's state: an interrupted run goes on with --resume
 
-            The winner is exported to exports/NAME.onnx (NAME = the run folder's name), optionally \
-            trained first (--train-epochs), checked, and timed end to end on the device so the \
-            report shows measured against predicted latency.
+            The winner is exported to --export, by default exports/NAME-ID.onnx (NAME = the run \
+            folder's name, ID = the run's id, so runs never overwrite each other's exports), \
+            optionally trained first (--train-epochs), checked, and timed end to end on the device \
+            so the report shows measured against predicted latency.
+
+            The run folder keeps every option that shapes its outputs. --resume goes on with exactly \
+            those: options given with it must equal the run's own (a list of every difference is \
+            refused), options left out are the run's. A finished run resumed rebuilds its outputs \
+            and keeps its finished export. A run that failed before it scored anything (a bad \
+            option, infeasible limits, a missing table) leaves nothing behind: run the corrected \
+            command as it is.
 
             Latency limits need the device's latency table, filled by `edgenas profile`; a space \
             with blocks the table lacks is refused before anything runs.
@@ -71,49 +79,52 @@ struct Search: ParsableCommand {
     @Option(name: .customLong("max-flops"), help: ArgumentHelp("Limit on FLOPs per image (2 × MACs).", valueName: "N"))
     var maxFLOPs: Int?
 
-    @Option(help: ArgumentHelp("Total scoring time, e.g. 20m, 90s, 1h (calibration included).", valueName: "TIME"))
-    var budget: DurationArgument = DurationArgument(seconds: 1200)
+    // Options that shape a run's outputs have no declared default: a resumed run must tell
+    // the options a user gave (compared with the stored ones) from those left out.
 
-    @Option(help: ArgumentHelp("How many candidates to score.", valueName: "N"))
-    var candidates: Int = 20
+    @Option(help: ArgumentHelp("Total scoring time, e.g. 20m, 90s, 1h (calibration included; default 20m).", valueName: "TIME"))
+    var budget: DurationArgument?
 
-    @Option(help: ArgumentHelp("The run folder; its name names the export (exports/NAME.onnx).", valueName: "DIR"))
+    @Option(help: ArgumentHelp("How many candidates to score (default 20).", valueName: "N"))
+    var candidates: Int?
+
+    @Option(help: ArgumentHelp("The run folder; its name and the run's id name the export (exports/NAME-ID.onnx).", valueName: "DIR"))
     var out: String
 
     @Flag(help: "Go on with the interrupted run in --out, rescoring nothing already scored.")
     var resume = false
 
     @Option(help: ArgumentHelp("random (the paper's default) or evolution (regularised evolution).", valueName: "NAME"))
-    var strategy: SearchStrategyKind = .random
+    var strategy: SearchStrategyKind?
 
-    @Option(help: ArgumentHelp("Evolution: population size (the first ones are random samples).", valueName: "N"))
-    var population: Int = 8
+    @Option(help: ArgumentHelp("Evolution: population size, the first ones random samples (default 8).", valueName: "N"))
+    var population: Int?
 
-    @Option(help: ArgumentHelp("Evolution: tournament size.", valueName: "N"))
-    var tournament: Int = 3
+    @Option(help: ArgumentHelp("Evolution: tournament size (default 3).", valueName: "N"))
+    var tournament: Int?
 
-    @Option(help: ArgumentHelp("Scorer: pipeline (probes, then successive halving on the task), probes, task, or a zero-cost proxy (params, flops, synflow, snip, grad_norm, naswot).", valueName: "NAME"))
-    var scorer: String = SelectionMode.pipeline.rawValue
+    @Option(help: ArgumentHelp("Scorer: pipeline (default: probes, then successive halving on the task), probes, task, or a zero-cost proxy (params, flops, synflow, snip, grad_norm, naswot).", valueName: "NAME"))
+    var scorer: String?
 
-    @Option(help: ArgumentHelp("Share of the budget for the final stage on the task (pipeline scorer; the probes get the rest).", valueName: "F"))
-    var finalStageShare: Double = SelectionSettings.defaultFinalStageShare
+    @Option(help: ArgumentHelp("Share of the budget for the final stage on the task (pipeline scorer; the probes get the rest; default \(SelectionSettings.defaultFinalStageShare)).", valueName: "F"))
+    var finalStageShare: Double?
 
-    @Option(help: ArgumentHelp("Weight of the capacity prior z(log Params) in a final-stage rung's score.", valueName: "W"))
-    var priorWeight: Double = FinalStageSettings().capacityPriorWeight
+    @Option(help: ArgumentHelp("Weight of the capacity prior z(log Params) in a final-stage rung's score (default \(FinalStageSettings().capacityPriorWeight)).", valueName: "W"))
+    var priorWeight: Double?
 
-    @Option(help: ArgumentHelp("Seed of sampling, mutation and probe data.", valueName: "N"))
-    var seed: UInt64 = 0
+    @Option(help: ArgumentHelp("Seed of sampling, mutation and probe data (default 0).", valueName: "N"))
+    var seed: UInt64?
 
-    @Option(help: ArgumentHelp("Most draws per candidate before the limits are declared infeasible.", valueName: "N"))
-    var attempts: Int = 2000
+    @Option(help: ArgumentHelp("Most draws per candidate before the limits are declared infeasible (default 2000).", valueName: "N"))
+    var attempts: Int?
 
-    @Option(help: ArgumentHelp("Real images for the probes and for training the winner (MNIST-format directory).", valueName: "DIR"))
-    var images: String = MNISTFormat.defaultDirectory.path
+    @Option(help: ArgumentHelp("Real images for the probes and for training the winner (MNIST-format directory; default \(MNISTFormat.defaultDirectory.path)).", valueName: "DIR"))
+    var images: String?
 
-    @Option(help: ArgumentHelp("Train the winner this many epochs on --images before export, batch 256 (0: export initial weights).", valueName: "N"))
-    var trainEpochs: Int = 0
+    @Option(help: ArgumentHelp("Train the winner this many epochs on --images before export, batch 256 (default 0: export initial weights).", valueName: "N"))
+    var trainEpochs: Int?
 
-    @Option(help: ArgumentHelp("Where to write the winner (default: exports/NAME.onnx).", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Where to write the winner (default: exports/NAME-ID.onnx, NAME the run folder's name, ID the run's id).", valueName: "FILE"))
     var export: String?
 
     @Flag(help: "Print the final result as one JSON object on standard output.")
@@ -122,18 +133,28 @@ struct Search: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
+        // A resumed run checks what was given; the rest comes from the run, checked when it started.
+        let candidates = candidates ?? (resume ? Int.max : SearchSettings.Defaults.candidateCount)
+        let population = population ?? SearchSettings.Defaults.population
+        let tournament = tournament ?? SearchSettings.Defaults.tournament
         guard candidates >= 2 else { throw ValidationError("--candidates must be at least 2 (scores are relative), got \(candidates)") }
-        guard attempts >= 1 else { throw ValidationError("--attempts must be at least 1, got \(attempts)") }
+        if let attempts, attempts < 1 { throw ValidationError("--attempts must be at least 1, got \(attempts)") }
         guard population >= 2, tournament >= 1, tournament <= population else {
             throw ValidationError("need --population ≥ 2 and 1 ≤ --tournament ≤ --population, got \(population) and \(tournament)")
         }
-        guard finalStageShare >= 0 && finalStageShare <= 1 else { throw ValidationError("--final-stage-share must be in [0, 1], got \(finalStageShare)") }
-        guard priorWeight >= 0 && priorWeight.isFinite else { throw ValidationError("--prior-weight must be 0 or more, got \(priorWeight)") }
-        let probesCalibrate = scorer == SelectionMode.probes.rawValue || (scorer == SelectionMode.pipeline.rawValue && finalStageShare < 1)
+        if let finalStageShare, !(finalStageShare >= 0 && finalStageShare <= 1) {
+            throw ValidationError("--final-stage-share must be in [0, 1], got \(finalStageShare)")
+        }
+        if let priorWeight, !(priorWeight >= 0 && priorWeight.isFinite) {
+            throw ValidationError("--prior-weight must be 0 or more, got \(priorWeight)")
+        }
+        let scorer = scorer ?? (resume ? "" : SearchSettings.Defaults.scorer)
+        let probesCalibrate = scorer == SelectionMode.probes.rawValue
+            || (scorer == SelectionMode.pipeline.rawValue && (finalStageShare ?? SelectionSettings.defaultFinalStageShare) < 1)
         if probesCalibrate && (candidates < 3 || (strategy == .evolution && population < 3)) {
             throw ValidationError("the probes calibrate on at least 3 candidates: use --candidates ≥ 3 (and --population ≥ 3 with evolution)")
         }
-        guard trainEpochs >= 0 else { throw ValidationError("--train-epochs must be 0 or more, got \(trainEpochs)") }
+        if let trainEpochs, trainEpochs < 0 { throw ValidationError("--train-epochs must be 0 or more, got \(trainEpochs)") }
         if !resume && space == nil { throw ValidationError("--space is required (or --resume to go on with the run in --out)") }
         if (maxLatencyMilliseconds != nil || maxLatencyQuantile != nil) && device == nil {
             throw ValidationError("a latency limit needs --device (and its latency table, filled by `edgenas profile`)")
@@ -155,67 +176,86 @@ struct Search: ParsableCommand {
         let runName = folder.lastPathComponent
         let databasePath = folder.appendingPathComponent(SearchDatabase.fileName).path
         let clock = ContinuousClock()
+        let request = try makeRequest()
+        try outputFailure { try OutputPath.checkFolder(out, option: "--out", create: false) }
 
-        // Open the run: a new folder, or the interrupted one with its stored settings.
-        let database: SearchDatabase
+        // Open the run: the interrupted or finished one with its stored settings, or a new one
+        // whose folder and database are created only once everything that can fail early has
+        // been checked, so that a failed start leaves nothing behind.
+        var database: SearchDatabase?
         let settings: SearchSettings
         let searchSpace: SearchSpace
         if resume {
-            database = try searchFailure { try SearchDatabase(path: databasePath, create: false) }
-            guard let stored = try database.decodedSetting("settings", as: SearchSettings.self) else {
+            let opened = try searchFailure { try SearchDatabase(path: databasePath, create: false) }
+            guard let stored = try opened.decodedSetting("settings", as: SearchSettings.self) else {
                 throw CommandFailure.badInput("\(databasePath): the run has no settings (it was created by an older or broken run); start it again in a new folder")
             }
-            settings = stored
+            let conflicts = stored.conflicts(with: request)
+            if !conflicts.isEmpty {
+                throw CommandFailure.badInput("--resume: the run in \(out) was started with other options: "
+                    + conflicts.joined(separator: "; ") + ". Resume with the run's own options (or leave them out), "
+                    + "or start a new run with another --out")
+            }
+            settings = stored.completed(from: request, imagesPath: Self.defaultImagesPath,
+                                        legacyExportPath: SearchRequest.absolutePath("exports/\(runName).onnx"))
+            if settings != stored { try opened.setEncodedSetting("settings", settings) }
             searchSpace = try searchFailure { try SearchSpace(jsonData: Data(stored.spaceJSON.utf8), file: "\(databasePath) (stored space)") }
-            if space != nil {
-                let given = try makeSettings(space: try loadSearchableSpace(space!), deviceID: stored.deviceID,
-                                             maxLatencyMilliseconds: maxLatencyQuantile == nil ? maxLatencyMilliseconds
-                                                 : stored.constraints.maxLatencyMilliseconds)
-                let differences = stored.differences(from: given)
-                if !differences.isEmpty {
-                    throw CommandFailure.badInput("--resume: the run in \(out) was started with other settings: "
-                        + differences.joined(separator: "; ") + ". Resume without them, or start a new run with another --out")
-                }
-            }
+            database = opened
         } else {
-            if FileManager.default.fileExists(atPath: databasePath) {
-                throw CommandFailure.badInput("\(out) already holds a search; add --resume to go on with it, or choose another --out")
-            }
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            searchSpace = try loadSearchableSpace(space!)
+            try replaceRunWithoutWork(at: databasePath)
+            searchSpace = request.space!
             let latencyLimit = try resolvedLatencyLimit(space: searchSpace)
-            settings = try makeSettings(space: searchSpace, deviceID: try device.map { try loadDevice($0).id },
-                                        maxLatencyMilliseconds: latencyLimit)
-            database = try searchFailure { try SearchDatabase(path: databasePath, create: true) }
-            try database.setEncodedSetting("settings", settings)
+            let runID = String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(8)).lowercased()
+            settings = SearchSettings(newRun: request, space: searchSpace, maxLatencyMilliseconds: latencyLimit, runID: runID,
+                                      imagesPath: Self.defaultImagesPath,
+                                      exportPath: SearchRequest.absolutePath("exports/\(runName)-\(runID).onnx"))
         }
+        let exportPath = settings.exportPath!
+        try outputFailure { try OutputPath.checkFolder(URL(fileURLWithPath: exportPath).deletingLastPathComponent().path,
+                                                      option: "--export", create: false) }
 
         // Latency prediction from the device's table, checked against the whole space up front.
         // A resumed run finds its device and table where the first run found them, unless told otherwise.
-        let devicePath = try device ?? database.setting("device_path")
-        let tablePath = try table ?? database.setting("table_path")
+        let devicePath = try device ?? database?.setting("device_path")
+        let tablePath = try table ?? database?.setting("table_path")
         let latency = try openLatency(space: searchSpace, deviceID: settings.deviceID, devicePath: devicePath, tablePath: tablePath)
-        if let latency, let devicePath {
-            try database.setSetting("device_path", devicePath)
-            try database.setSetting("table_path", latency.tablePath)
-        }
         let costModel = Self.costModel(latency)
-
-        let images = try loadTrainingImages()
-        let scoringScorer = try makeScorer(named: settings.scorer, space: searchSpace, images: images, seed: settings.seed)
+        let images = try loadTrainingImages(settings.imagesPath!)
+        let scoringScorer = try makeScorer(named: settings.scorer, space: searchSpace, images: images, settings: settings)
         var task: ImageClassificationTask?
         if settings.effectiveFinalStageShare > 0 {
             do { task = try ImageClassificationTask(training: images, seed: settings.seed) } catch let error as TaskError {
-                throw CommandFailure.badInput("\(self.images): \(error)")
+                throw CommandFailure.badInput("\(settings.imagesPath!): \(error)")
             }
+        }
+
+        let createdRun = database == nil
+        let createdFolder = !FileManager.default.fileExists(atPath: folder.path)
+        if database == nil {
+            try outputFailure { try OutputPath.checkFolder(out, option: "--out", create: true) }
+            do {
+                let created = try searchFailure { try SearchDatabase(path: databasePath, create: true) }
+                try created.setEncodedSetting("settings", settings)
+                database = created
+            } catch {
+                // Half a database (a full disk) would block the next command as "not readable".
+                try? SearchDatabase.remove(at: databasePath)
+                if createdFolder { try? FileManager.default.removeItem(at: folder) }
+                throw error
+            }
+        }
+        let runDatabase = database!
+        if let latency, let devicePath {
+            try runDatabase.setSetting("device_path", devicePath)
+            try runDatabase.setSetting("table_path", latency.tablePath)
         }
         StopRequest.install(notice: "\nstopping after the current candidate, or after calibration while it runs "
                                 + "(Ctrl-C again to quit at once; --resume goes on)\n")
 
         var scoringBar: ProgressBar?
         let runner = SearchRunner(
-            space: searchSpace, settings: settings, database: database, costModel: costModel, scorer: scoringScorer,
-            task: task, attemptsPerCandidate: attempts,
+            space: searchSpace, settings: settings, database: runDatabase, costModel: costModel, scorer: scoringScorer,
+            task: task, attemptsPerCandidate: settings.attemptsPerCandidate!,
             events: { event in
                 switch event {
                 case let .sampled(found, needed, attempts, rejected):
@@ -249,8 +289,18 @@ struct Search: ParsableCommand {
         do {
             leaderboard = try runner.run()
             scoringBar?.finish()
-        } catch let error as SearchError {
+        } catch {
             scoringBar?.finish()
+            // A run that failed before it scored anything holds nothing of value: remove it, so
+            // that the corrected command starts afresh instead of being told to --resume.
+            var interrupted = false
+            if case SearchError.interrupted = error { interrupted = true }
+            if createdRun && !interrupted && !((try? runDatabase.holdsWork()) ?? true) {
+                try? runDatabase.close()
+                try? SearchDatabase.remove(at: databasePath)
+                if createdFolder { try? FileManager.default.removeItem(at: folder) }
+            }
+            guard let error = error as? SearchError else { throw error }
             switch error {
             case .interrupted: throw CommandFailure.interrupted(error.description)
             case .infeasible: throw CommandFailure.infeasible(error.description)
@@ -259,19 +309,58 @@ struct Search: ParsableCommand {
         }
         guard let winner = leaderboard.winner else { throw CommandFailure.internalError("the search scored no candidate") }
 
-        // Export the winner, optionally trained, and time it on the device.
-        let exportStart = clock.now
-        let exportPath = export ?? "exports/\(runName).onnx"
-        let winnerArchitecture = try Architecture(jsonData: Data(winner.architectureJSON.utf8))
-        let exported = try exportWinner(winnerArchitecture, to: exportPath, latency: latency,
-                                        predicted: winner.predictedLatencyMilliseconds, limit: settings.constraints.maxLatencyMilliseconds)
-        try database.addPhaseTime("export", seconds: seconds(clock.now - exportStart))
+        // Export the winner, optionally trained, and time it on the device; an export this run
+        // already finished is kept (resuming a finished run never replaces it by a lesser one).
+        let exported: WinnerExport
+        if let previous = try runDatabase.decodedSetting("export", as: WinnerExport.self), previous.architectureID == winner.id,
+           previous.path == exportPath, FileManager.default.fileExists(atPath: exportPath) {
+            log("the winner \(winner.id) is already exported to \(exportPath)"
+                + (previous.trainingEpochs > 0 ? " (trained \(previous.trainingEpochs) epoch(s))" : "") + "; kept")
+            exported = previous
+        } else {
+            let exportStart = clock.now
+            let winnerArchitecture = try Architecture(jsonData: Data(winner.architectureJSON.utf8))
+            exported = try exportWinner(winnerArchitecture, to: exportPath, latency: latency, settings: settings,
+                                        predicted: winner.predictedLatencyMilliseconds)
+            try runDatabase.setEncodedSetting("export", exported)
+            try runDatabase.addPhaseTime("export", seconds: seconds(clock.now - exportStart))
+        }
 
         let report = SearchReport(runName: runName, settings: settings, tablePath: latency?.tablePath, leaderboard: leaderboard,
-                                  plan: try database.decodedSetting("plan", as: ScoringPlan.self), phases: try database.phaseTimes(),
-                                  sampling: runner.samplingAttempts, export: exported, rungResults: try database.rungResults())
-        try RunFolder.writeOutputs(in: folder, leaderboard: leaderboard, report: report)
+                                  plan: try runDatabase.decodedSetting("plan", as: ScoringPlan.self), phases: try runDatabase.phaseTimes(),
+                                  sampling: runner.samplingAttempts, export: exported, rungResults: try runDatabase.rungResults())
+        try outputFailure { try RunFolder.writeOutputs(in: folder, leaderboard: leaderboard, report: report) }
         try printResult(winner: winner, export: exported, folder: folder, leaderboard: leaderboard)
+    }
+
+    /// Where the probes' and the winner's images come from unless --images says otherwise.
+    static let defaultImagesPath = SearchRequest.absolutePath(MNISTFormat.defaultDirectory.path)
+
+    /// The options as given: nil where left out.
+    private func makeRequest() throws -> SearchRequest {
+        SearchRequest(
+            space: try space.map(loadSearchableSpace), deviceID: try device.map { try loadDevice($0).id },
+            maxParams: maxParams, maxFLOPs: maxFLOPs, maxLatencyMilliseconds: maxLatencyMilliseconds,
+            maxLatencyQuantile: maxLatencyQuantile, budgetSeconds: budget?.seconds, candidateCount: candidates,
+            strategy: strategy, seed: seed, scorer: scorer, population: population, tournament: tournament,
+            finalStageShare: finalStageShare, capacityPriorWeight: priorWeight,
+            attemptsPerCandidate: attempts, imagesPath: images.map(SearchRequest.absolutePath), trainEpochs: trainEpochs,
+            exportPath: export.map(SearchRequest.absolutePath))
+    }
+
+    /// A new run may start in a folder whose run did no work (it failed or was killed before
+    /// scoring anything); a run with work is kept and the command refused.
+    private func replaceRunWithoutWork(at databasePath: String) throws {
+        guard FileManager.default.fileExists(atPath: databasePath) else { return }
+        let existing = try searchFailure { try SearchDatabase(path: databasePath, create: false) }
+        if try existing.holdsWork() {
+            let progress = try existing.progress()
+            throw CommandFailure.badInput("\(out) already holds a search (\(progress.scored) of \(progress.stored) candidates scored); "
+                + "add --resume to go on with it, or choose another --out")
+        }
+        try existing.close()
+        try outputFailure { try SearchDatabase.remove(at: databasePath) }
+        log("\(out): replacing the earlier run there, which scored nothing")
     }
 
     // MARK: Steps
@@ -281,22 +370,12 @@ struct Search: ParsableCommand {
         return CostModel(predictLatencyMilliseconds: { architecture in try predictor.predict(architecture).predictedMilliseconds })
     }
 
-    private func makeSettings(space: SearchSpace, deviceID: String?, maxLatencyMilliseconds: Double?) throws -> SearchSettings {
-        SearchSettings(
-            spaceName: space.name, spaceJSON: space.canonicalJSON, deviceID: deviceID,
-            constraints: SearchConstraints(maxParams: maxParams, maxFLOPs: maxFLOPs, maxLatencyMilliseconds: maxLatencyMilliseconds),
-            budgetSeconds: budget.seconds, candidateCount: candidates, strategy: strategy, seed: seed, scorer: scorer,
-            population: population, tournament: tournament,
-            finalStageShare: scorer == SelectionMode.pipeline.rawValue ? finalStageShare : nil,
-            capacityPriorWeight: SelectionMode(rawValue: scorer).map { $0 == .probes ? nil : priorWeight } ?? nil)
-    }
-
     /// `--max-latency-ms`, or the latency at `--max-latency-quantile` of the space on the device.
     private func resolvedLatencyLimit(space: SearchSpace) throws -> Double? {
         guard let maxLatencyQuantile else { return maxLatencyMilliseconds }
         guard let latency = try openLatency(space: space, deviceID: nil, devicePath: device, tablePath: table) else { return nil }
         let model = Self.costModel(latency)
-        let limit = try model.latencyQuantile(maxLatencyQuantile, of: space, seed: seed)
+        let limit = try model.latencyQuantile(maxLatencyQuantile, of: space, seed: seed ?? SearchSettings.Defaults.seed)
         // Three decimals, rounded up, so the printed limit is the one applied.
         let rounded = (limit * 1000).rounded(.up) / 1000
         log(String(format: "latency limit %.3f ms: the %.0f%% quantile of predicted latency over 1000 samples of %@",
@@ -346,19 +425,24 @@ struct Search: ParsableCommand {
         return OpenedLatency(device: profile, tablePath: tablePath, predictor: try withCommandErrors { try LatencyPredictor(table: latencyTable) })
     }
 
-    private func exportWinner(_ architecture: Architecture, to path: String, latency: OpenedLatency?,
-                              predicted: Double?, limit: Double?) throws -> WinnerExport {
+    private func exportWinner(_ architecture: Architecture, to path: String, latency: OpenedLatency?, settings: SearchSettings,
+                              predicted: Double?) throws -> WinnerExport {
         let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let network = try buildNetwork(architecture, seed: seed)
+        try outputFailure {
+            try OutputPath.checkFolder(url.deletingLastPathComponent().path, option: "--export", create: true)
+            try OutputPath.checkFile(path, option: "--export")
+        }
+        let trainEpochs = settings.trainEpochs ?? 0
+        let network = try buildNetwork(architecture, seed: settings.seed)
         var accuracy: Double?
         if trainEpochs > 0 {
+            let images = settings.imagesPath!
             log("training the winner \(architecture.id) for \(trainEpochs) epoch(s) on \(images)")
             let (training, test) = try loadImageSplits(images)
             // The reference recipe with batch 256 and a shorter warm-up, so that a quick 1-epoch
             // run takes 235 steps instead of 59, none of them all warm-up.
             let configuration = TrainingConfiguration(epochs: trainEpochs, batchSize: 256,
-                                                      warmupEpochs: min(1, 0.2 * Double(trainEpochs)), seed: seed)
+                                                      warmupEpochs: min(1, 0.2 * Double(trainEpochs)), seed: settings.seed)
             let report = try runTraining(network, configuration: configuration, training: training, test: test, log: log)
             accuracy = report.testAccuracy.map { $0 * 100 }
         }
@@ -372,12 +456,19 @@ struct Search: ParsableCommand {
         var measured: Double?
         if let latency {
             log("timing \(path) on \(latency.device.id)")
-            do { measured = try ModelLatencyMeter(device: latency.device).measure(modelAt: url).medianMilliseconds } catch {
+            do {
+                // The engine cannot run .onnx files: a native device times the network itself
+                // (latency does not depend on the weights).
+                let meter = try ModelLatencyMeter(device: latency.device)
+                measured = try (latency.device.runtime == .native ? meter.measure(architecture) : meter.measure(modelAt: url))
+                    .medianMilliseconds
+            } catch {
                 throw CommandFailure.internalError("timing the exported winner failed: \(error)")
             }
         }
         return WinnerExport(path: path, measuredLatencyMilliseconds: measured, predictedLatencyMilliseconds: predicted,
-                            latencyLimitMilliseconds: limit, testAccuracyPercent: accuracy, trainingEpochs: trainEpochs)
+                            latencyLimitMilliseconds: settings.constraints.maxLatencyMilliseconds, testAccuracyPercent: accuracy,
+                            trainingEpochs: trainEpochs, architectureID: architecture.id)
     }
 
     private func printResult(winner: LeaderboardEntry, export: WinnerExport, folder: URL, leaderboard: Leaderboard) throws {
@@ -406,13 +497,15 @@ struct Search: ParsableCommand {
             }
             print(line)
         }
-        if let accuracy = export.testAccuracyPercent { print(String(format: "test accuracy after %d epoch(s): %.2f%%", trainEpochs, accuracy)) }
+        if let accuracy = export.testAccuracyPercent {
+            print(String(format: "test accuracy after %d epoch(s): %.2f%%", export.trainingEpochs, accuracy))
+        }
         print("exported \(export.path)")
         print("run folder \(folder.path): winner.json, leaderboard.csv/.jsonl, pareto.svg, report.md")
     }
 
-    private func loadTrainingImages() throws -> ImageDataset {
-        do { return try MNISTFormat.load(directory: URL(fileURLWithPath: self.images, isDirectory: true), split: .train) } catch {
+    private func loadTrainingImages(_ path: String) throws -> ImageDataset {
+        do { return try MNISTFormat.load(directory: URL(fileURLWithPath: path, isDirectory: true), split: .train) } catch {
             throw CommandFailure.badInput("\(error) (--images names the MNIST-format directory of real images)")
         }
     }
@@ -420,9 +513,10 @@ struct Search: ParsableCommand {
     /// The candidate scorer before the final stage: the probes (data generated once from the
     /// seed, at the space's resolution) for `pipeline` and `probes`, Params for `task` (its
     /// screening is the capacity prior alone), or a zero-cost proxy.
-    private func makeScorer(named name: String, space: SearchSpace, images: ImageDataset, seed: UInt64) throws -> CandidateScorer {
+    private func makeScorer(named name: String, space: SearchSpace, images: ImageDataset, settings: SearchSettings) throws -> CandidateScorer {
+        let seed = settings.seed
         let mode = SelectionMode(rawValue: name)
-        if mode == .task || (mode == .pipeline && finalStageShare >= 1) {
+        if mode == .task || (mode == .pipeline && settings.effectiveFinalStageShare >= 1) {
             return ProxyCandidateScorer(proxy: .params, batch: ProxyBatch(images: Tensor.zeros([1, 1, 1, 1]), labels: [0]))
         }
         if mode != nil {
@@ -445,6 +539,13 @@ struct Search: ParsableCommand {
 
     private func log(_ message: String) {
         writeToStandardError(message + "\n")
+    }
+
+    /// An output location that cannot be written is bad input naming the option.
+    private func outputFailure<Value>(_ body: () throws -> Value) throws -> Value {
+        do { return try body() } catch let problem as OutputPath.Problem { throw CommandFailure.badInput("\(problem)") }
+        catch let error as CommandFailure { throw error }
+        catch { throw CommandFailure.badInput("cannot write the run's outputs in \(out): \(OutputPath.systemReason(of: error))") }
     }
 
     private func searchFailure<Value>(_ body: () throws -> Value) throws -> Value {

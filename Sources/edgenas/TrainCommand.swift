@@ -47,7 +47,10 @@ struct Train: ParsableCommand {
         (lr 4e-3, weight decay 0.05 on weights only), 1 warm-up epoch then cosine decay, \
         label smoothing 0.1, random crop of the 2-pixel padded image and horizontal flip, \
         batch 1024. Prints per-epoch loss and test accuracy; the checkpoint is written \
-        atomically at the end (an interrupted run leaves no half-written file).
+        atomically at the end (an interrupted run leaves no half-written file). --out is \
+        checked before training starts. A training set smaller than one batch (--limit, or a \
+        small --data) is refused: each epoch would be one partial step, and nothing would be \
+        learned; lower --batch-size to at most the number of images.
 
         Examples:
           edgenas train arch.json --epochs 2 --out runs/arch.ckpt
@@ -100,18 +103,24 @@ struct Train: ParsableCommand {
             throw ValidationError("--label-smoothing must be in [0, 1), got \(labelSmoothing)")
         }
         if let limit, limit < 2 { throw ValidationError("--limit must be at least 2, got \(limit)") }
+        if let limit, limit < batchSize {
+            throw ValidationError("--limit \(limit) is smaller than one batch (--batch-size \(batchSize)): each epoch would be "
+                + "a single partial step and nothing would be learned; pass --batch-size \(limit) or less, or a larger --limit")
+        }
     }
 
     func run() throws {
         threadOptions.apply()
         let architecture = try file.load()
         let outURL = URL(fileURLWithPath: out)
-        let directory = outURL.deletingLastPathComponent()
-        guard FileManager.default.fileExists(atPath: directory.path) else {
-            throw CommandFailure.badInput("\(out): directory \(directory.path) does not exist")
-        }
+        // Before training, not after it: a checkpoint that cannot be written wastes the run.
+        do { try OutputPath.checkFile(out, option: "--out") } catch { throw CommandFailure.badInput("\(error)") }
         var (training, test) = try loadImageSplits(data)
         if let limit { training = training.prefix(limit) }
+        guard training.count >= batchSize else {
+            throw CommandFailure.badInput("\(data) holds \(training.count) training images, fewer than one batch (--batch-size "
+                + "\(batchSize)): each epoch would be a single partial step; pass --batch-size \(training.count) or less")
+        }
         guard training.classCount <= architecture.classes else {
             throw CommandFailure.badInput("\(data) has \(training.classCount) classes but the architecture has \(architecture.classes) outputs")
         }

@@ -57,6 +57,17 @@ struct BadDocument: Sendable, CustomTestStringConvertible {
     }
 
     var testDescription: String { label }
+
+    /// Decoding the document as `arch.json` fails with exactly ``message``.
+    func expectRefused() throws {
+        let json = try document()
+        do {
+            let architecture = try Architecture(jsonData: Data(json.utf8), file: "arch.json")
+            Issue.record("decoded \(architecture.canonicalJSON)")
+        } catch {
+            #expect("\(error)" == message)
+        }
+    }
 }
 
 @Suite("Decoding and validating architectures")
@@ -195,13 +206,7 @@ struct ArchitectureDecodingTests {
 
     @Test("bad documents give these exact errors", arguments: badDocuments)
     func badDocument(_ bad: BadDocument) throws {
-        let json = try bad.document()
-        do {
-            let architecture = try Architecture(jsonData: Data(json.utf8), file: "arch.json")
-            Issue.record("decoded \(architecture.canonicalJSON)")
-        } catch {
-            #expect("\(error)" == bad.message)
-        }
+        try bad.expectRefused()
     }
 
     @Test("errors carry path, reason and file separately")

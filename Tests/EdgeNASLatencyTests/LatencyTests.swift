@@ -5,6 +5,7 @@ import EdgeNASRuntime
 import EdgeNASTensor
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import EdgeNASLatency
@@ -161,6 +162,10 @@ extension Architecture {
             + "timed_runs, cpu_affinity)"),
         ("id: a b\n", #"dev.yaml: id: must be letters, digits, '.', '_' or '-', e.g. host-x86_64-ort-t1, got "a b""#),
         ("id: a\ncpu_affinity: [0, -1]\n", "dev.yaml: cpu_affinity[1]: must be a CPU number ≥ 0, got -1"),
+        ("id: a\nthreads: 1000\n", "dev.yaml: threads: must be at most 256, got 1000"),
+        ("id: a\nwarmup_runs: 1000000000000\n", "dev.yaml: warmup_runs: must be at most 10000, got 1000000000000"),
+        ("id: a\ntimed_runs: 1000000\n", "dev.yaml: timed_runs: must be at most 100000, got 1000000"),
+        ("id: a\ncpu_affinity: [100000]\n", "dev.yaml: cpu_affinity[0]: must be a CPU number ≤ 4095, got 100000"),
     ])
     func errorsNameTheFileAndField(yaml: String, message: String) {
         #expect { try DeviceProfile(yamlString: yaml, file: "dev.yaml") } throws: { "\($0)" == message }
@@ -241,6 +246,58 @@ extension Architecture {
         #expect(throws: LatencyError.deviceChanged(path: foreign, field: "threads", table: "1", device: "2")) {
             try LatencyTable(path: foreign, device: changed, createIfMissing: true)
         }
+    }
+
+    /// Boards and shared folders often hold read-only copies of a table.
+    @Test(arguments: ["folder", "file"])
+    func readOnlyTablesAreReadWithoutWritingAnything(readOnlyPart: String) throws {
+        let directory = try temporaryDirectory()
+        let folder = directory.appendingPathComponent("tables")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let path = folder.appendingPathComponent("t.sqlite").path
+        let signatures = try tinySpace().blockSignatures()
+        do {
+            let table = try LatencyTable(path: path, device: testDevice(), createIfMissing: true)
+            try table.record(signatures[0], measurement(microseconds: 7), runtime: .onnxruntime, runtimeVersion: "9.9", threads: 1)
+        }
+        let locked = readOnlyPart == "folder" ? folder : URL(fileURLWithPath: path)
+        defer {
+            ReadOnlyPaths.makeWritable(locked)
+            try? FileManager.default.removeItem(at: directory)
+        }
+        guard ReadOnlyPaths.makeReadOnly(locked) else { return }
+        let listing = try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+
+        let table = try LatencyTable(path: path, device: testDevice(), createIfMissing: false, readOnly: true)
+        #expect(try table.metadata().deviceID == "test-ort-t1")
+        #expect(try table.latencies(for: [signatures[0].key])[signatures[0].key]?.medianMicroseconds == 7)
+        #expect(throws: LatencyError.notWritable(path: path)) {
+            try table.record(signatures[1], measurement(microseconds: 1), runtime: .onnxruntime, runtimeVersion: "9.9", threads: 1)
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == bytes)
+        if readOnlyPart == "folder" {
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == listing)
+        }
+        // A command that writes (profile) says why it cannot, in the user's terms.
+        #expect(throws: LatencyError.notWritable(path: path)) {
+            try LatencyTable(path: path, device: testDevice(), createIfMissing: true)
+        }
+    }
+
+    @Test func zeroLengthFilesAreNeverWrittenByReaders() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("empty.sqlite").path
+        FileManager.default.createFile(atPath: path, contents: Data())
+        #expect(throws: LatencyError.emptyTable(path: path)) {
+            try LatencyTable(path: path, device: nil, createIfMissing: false, readOnly: true)
+        }
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["empty.sqlite"])
+        // The profiler can still make it a table.
+        let table = try LatencyTable(path: path, device: testDevice(), createIfMissing: true)
+        #expect(try table.metadata().deviceID == "test-ort-t1")
     }
 
     @Test func readersAndTwoWritersShareATable() throws {
@@ -391,6 +448,17 @@ extension Architecture {
         #expect(fit.family == "mbconv" && fit.sampleCount == Set(architectures.map(\.id)).count)
         let prediction = try LatencyPredictor(table: table).predict(architectures[0])
         #expect(prediction.calibrated && prediction.predictedMilliseconds.isFinite)
+    }
+
+    @Test func moreThreadsThanCoresAreRefusedBeforeAnythingRuns() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let device = DeviceProfile(id: "test-native-t8", runtime: .native, threads: 8, warmupRuns: 1, timedRuns: 3)
+        let table = try LatencyTable(path: directory.appendingPathComponent("t.sqlite").path, device: device, createIfMissing: true)
+        #expect(throws: LatencyError.tooManyThreads(deviceID: device.id, threads: 8, available: 2)) {
+            try LatencyProfiler(device: device, table: table, availableCores: 2)
+        }
+        #expect(try table.profileRuns().isEmpty)
     }
 
     @Test func twoProfilersOnOneTableShareTheWork() throws {

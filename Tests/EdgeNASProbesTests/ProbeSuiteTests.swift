@@ -77,4 +77,43 @@ import Testing
         #expect(try ZeroCostProxy.naswot.score(wide, batch: batch) > ZeroCostProxy.naswot.score(small, batch: batch))
         #expect(throws: ProbeError.self) { try ZeroCostProxy.snip.score(try architecture(tinyMambaJSON), batch: batch) }
     }
+
+    /// The proxies worked only on 1×28×28 inputs ("zero-cost batch [64, 1, 28, 28] does not fit").
+    @Test(arguments: [(3, 32, 32, 10), (3, 16, 24, 10), (1, 56, 56, 10), (2, 28, 28, 4)])
+    func everyProxyScoresAnyInputShapeFromTheSameImages(channels: Int, height: Int, width: Int, classes: Int) throws {
+        let batch = ProxyBatch(dataset: syntheticImages(count: 64), count: 8, seed: 0)
+        let mbconv = try architecture(tinyMBConvJSON
+            .replacingOccurrences(of: #""channels": 1, "height": 28, "width": 28"#,
+                                  with: #""channels": \#(channels), "height": \#(height), "width": \#(width)"#)
+            .replacingOccurrences(of: #""classes": 10"#, with: #""classes": \#(classes)"#))
+        let vit = try architecture(tinyViTJSON
+            .replacingOccurrences(of: #""channels": 1, "height": 28, "width": 28"#,
+                                  with: #""channels": \#(channels), "height": \#(height), "width": \#(width)"#)
+            .replacingOccurrences(of: #""patch": 7"#, with: #""patch": 4"#)
+            .replacingOccurrences(of: #""classes": 10"#, with: #""classes": \#(classes)"#))
+        for proxy in [ZeroCostProxy.synflow, .snip, .gradNorm, .naswot] {
+            for network in [mbconv, vit] {
+                #expect(try proxy.score(network, batch: batch).isFinite, "\(proxy) on \(network.family) \(network.input)")
+            }
+        }
+    }
+
+    @Test func fittingABatchResizesConvertsChannelsAndFoldsLabels() {
+        // Two 1×2×2 images: a constant one and a left-dark, right-bright one.
+        let batch = ProxyBatch(images: Tensor(shape: [2, 1, 2, 2], storage: [3, 3, 3, 3, 0, 1, 0, 1]), labels: [1, 7])
+        let fitted = batch.fitted(to: ImageShape(channels: 3, height: 4, width: 4), classes: 5)
+        #expect(fitted.images.shape == [2, 3, 4, 4])
+        #expect(fitted.labels == [1, 2])
+        let values = fitted.images.storage
+        #expect(values[0..<48].allSatisfy { $0 == 3 }, "a constant image stays constant")
+        // Every channel of the second image is the same grey plane, dark on the left, bright on the right.
+        let plane = Array(values[48..<64])
+        #expect(Array(values[64..<80]) == plane && Array(values[80..<96]) == plane)
+        #expect(plane[0] == 0 && plane[3] == 1 && plane[1] > 0 && plane[1] < plane[2])
+        let grey = fitted.fitted(to: ImageShape(channels: 1, height: 2, width: 2), classes: 5)
+        #expect(grey.images.shape == [2, 1, 2, 2])
+        #expect(Array(grey.images.storage[0..<4]) == [3, 3, 3, 3])
+        let same = batch.fitted(to: ImageShape(channels: 1, height: 2, width: 2), classes: 10)
+        #expect(same.images.storage == batch.images.storage && same.labels == batch.labels)
+    }
 }

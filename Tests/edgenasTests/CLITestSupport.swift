@@ -12,11 +12,21 @@ func edgenasBinary() throws -> URL {
 
 /// Runs `edgenas` as a user would; `interruptAfter` sends SIGINT (Ctrl-C) after that many
 /// seconds, `interruptWhen` as soon as the standard error written so far satisfies it.
-func runEdgenas(_ arguments: [String], interruptAfter: Double? = nil, interruptWhen: (@Sendable (String) -> Bool)? = nil)
+/// `workingDirectory` is where relative paths (such as the default exports/) resolve;
+/// `unprivileged` runs it as user nobody when the tests run as root, so that permissions
+/// apply as they do for a user.
+func runEdgenas(_ arguments: [String], interruptAfter: Double? = nil, interruptWhen: (@Sendable (String) -> Bool)? = nil,
+                workingDirectory: URL? = nil, unprivileged: Bool = false)
     throws -> (status: Int32, standardOutput: String, standardError: String) {
     let process = Process()
-    process.executableURL = try edgenasBinary()
-    process.arguments = arguments
+    if unprivileged && geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", try edgenasBinary().path] + arguments
+    } else {
+        process.executableURL = try edgenasBinary()
+        process.arguments = arguments
+    }
+    if let workingDirectory { process.currentDirectoryURL = workingDirectory }
     let output = Pipe(), error = Pipe()
     process.standardOutput = output
     process.standardError = error

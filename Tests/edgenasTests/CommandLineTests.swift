@@ -121,6 +121,14 @@ enum FakeMNIST {
      "head": {"channels": 0}}
     """
 
+    /// The dataset in `directory/data` and ``tinyArchitecture`` in `directory/arch.json`.
+    static func writeTrainingInputs(into directory: URL) throws -> (data: URL, architecture: URL) {
+        let data = try write(into: directory.appendingPathComponent("data"))
+        let architecture = directory.appendingPathComponent("arch.json")
+        try Data(tinyArchitecture.utf8).write(to: architecture)
+        return (data, architecture)
+    }
+
     static func write(into directory: URL, trainCount: Int = 128, testCount: Int = 64) throws -> URL {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         for (prefix, count) in [("train", trainCount), ("t10k", testCount)] {

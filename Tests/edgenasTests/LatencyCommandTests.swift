@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 private let repository = URL(fileURLWithPath: #filePath)
@@ -98,6 +99,54 @@ private func writeTinyInputs(into directory: URL) throws -> (space: String, devi
         #expect(missing.status == 64)
         #expect(missing.standardError.contains("block(s) not measured: vit_patch_embed/"), "\(missing.standardError)")
         #expect(missing.standardError.contains("`edgenas profile --space SPACE --device DEVICE.yaml --table \(table)`"))
+    }
+
+    @Test func readOnlyTablesServeLatencyAndValidateAndEmptyFilesStayEmpty() throws {
+        let directory = try makeTemporaryDirectory("latency-cli")
+        let (space, device) = try writeTinyInputs(into: directory)
+        let shared = directory.appendingPathComponent("shared")
+        try FileManager.default.createDirectory(at: shared, withIntermediateDirectories: true)
+        let table = shared.appendingPathComponent("t.sqlite").path
+        defer {
+            ReadOnlyPaths.makeWritable(shared)
+            try? FileManager.default.removeItem(at: directory)
+        }
+        let profiled = try runEdgenas(["profile", "--space", space, "--device", device, "--table", table, "--calibrate", "3"])
+        #expect(profiled.status == 0, "\(profiled.standardError)")
+        let architecture = directory.appendingPathComponent("arch.json")
+        try Data(try runEdgenas(["sample", "--space", space, "--seed", "4"]).standardOutput.utf8).write(to: architecture)
+        let empty = directory.appendingPathComponent("empty.sqlite").path
+        FileManager.default.createFile(atPath: empty, contents: Data())
+
+        if ReadOnlyPaths.makeReadOnly(shared) {
+            let listing = try FileManager.default.contentsOfDirectory(atPath: shared.path).sorted()
+            let predicted = try runEdgenas(["latency", architecture.path, "--table", table])
+            #expect(predicted.status == 0, "\(predicted.standardError)")
+            #expect(predicted.standardOutput.contains("ms predicted on test-native-t1"))
+            let validated = try runEdgenas(["validate", "--space", space, "--table", table, "--samples", "2"])
+            #expect(validated.status == 0, "\(validated.standardError)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: shared.path).sorted() == listing)
+            let images = try FakeMNIST.write(into: directory.appendingPathComponent("images"))
+            let searched = try runEdgenas(["search", "--space", space, "--device", device, "--table", table, "--max-latency-ms", "100",
+                                           "--scorer", "params", "--candidates", "3", "--images", images.path,
+                                           "--out", directory.appendingPathComponent("run").path,
+                                           "--export", directory.appendingPathComponent("w.onnx").path])
+            #expect(searched.status == 0, "\(searched.standardError)")
+            let refused = try runEdgenas(["profile", "--space", space, "--device", device, "--table", table, "--calibrate", "4"])
+            #expect(refused.status == 64)
+            #expect(refused.standardError.contains("--table \(table): cannot write into folder \(shared.path)"), "\(refused.standardError)")
+        }
+
+        for command in [["latency", architecture.path, "--table", empty], ["validate", "--space", space, "--table", empty]] {
+            let result = try runEdgenas(command)
+            #expect(result.status == 64, "\(command): \(result.standardError)")
+            #expect(result.standardError.contains("\(empty): an empty file, not a latency table yet; it was left untouched"),
+                    "\(result.standardError)")
+            #expect(try FileManager.default.attributesOfItem(atPath: empty)[.size] as? Int == 0)
+        }
+        // profile can still fill it.
+        let filled = try runEdgenas(["profile", "--space", space, "--device", device, "--table", empty])
+        #expect(filled.status == 0, "\(filled.standardError)")
     }
 
     @Test func interruptedProfileKeepsWhatItMeasuredAndResumes() throws {
