@@ -2,7 +2,7 @@
 """Selection quality on held-out ground truth, next to Params, FLOPs and the random pick.
 
 Runs `edgenas rank --json` for each scorer and seed on a ground-truth file that nothing was
-tuned on (by default ../shared/reference/groundtruth-dev2.jsonl; the defaults of the pipeline
+tuned on (by default benchmarks/groundtruth/groundtruth-dev2.jsonl; the defaults of the pipeline
 were chosen on groundtruth-dev.jsonl), then prints Kendall tau and mean top-1 regret per
 family, as mean and spread over the seeds. Runs are sequential (the machine has 2 cores and
 each run is budgeted in wall time).
@@ -63,7 +63,7 @@ def summarize(paths):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--archs", default=os.path.join(HERE, "..", "..", "shared", "reference", "groundtruth-dev2.jsonl"))
+    parser.add_argument("--archs", default=os.path.join(HERE, "..", "benchmarks", "groundtruth", "groundtruth-dev2.jsonl"))
     parser.add_argument("--budget", default="5m")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--scorers", nargs="+", default=["pipeline", "task", "probes"])
