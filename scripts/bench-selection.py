@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Selection quality on held-out ground truth, next to Params, FLOPs and the random pick.
 
-Runs `edgenas rank --json` for each scorer and seed on a ground-truth file that nothing was
-tuned on (by default benchmarks/groundtruth/groundtruth-dev2.jsonl; the defaults of the pipeline
-were chosen on groundtruth-dev.jsonl), then prints Kendall tau and mean top-1 regret per
+Runs `edgenas rank --json` for each scorer and seed on held-out ground truth (by default
+benchmarks/groundtruth/groundtruth-dev2.jsonl; the pipeline's defaults were fitted on
+groundtruth-dev.jsonl, see benchmarks/groundtruth/README.md), then prints Kendall tau and mean top-1 regret per
 family, as mean and spread over the seeds. Runs are sequential (the machine has 2 cores and
 each run is budgeted in wall time).
 
