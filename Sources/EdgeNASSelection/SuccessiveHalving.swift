@@ -86,10 +86,22 @@ public final class MemoryRungStore: RungStore {
 /// What the final stage reports while it runs.
 public enum FinalStageEvent: Sendable {
     case rungStarted(RungPlan, predictedSeconds: Double)
-    /// The stage did not run, or stopped before its last rung: the reason, in the user's terms.
+    /// The stage did not run ("skipped: …"), or stopped before its last rung ("stopped after rung
+    /// r: …"; rung r's order stands): the reason, in the user's terms.
     case skipped(reason: String)
+    /// The time left could not pay for the planned rungs at the last rung's fidelity, so the
+    /// schedule from `rung` on was cut to `rungsLeft` rungs, starting with `members` candidates.
+    case scheduleCut(rung: Int, rungsLeft: Int, members: Int, secondsLeft: Double)
     /// One unit is done; `stored` when a resumed stage found it already trained.
     case unitDone(RungResult, done: Int, total: Int, stored: Bool)
+}
+
+extension FinalStageEvent {
+    /// What a cut schedule means, in the user's terms.
+    public static func scheduleCutDescription(rung: Int, rungsLeft: Int, members: Int, secondsLeft: Double) -> String {
+        String(format: "final stage: %.0f s left cannot pay for the planned rungs; from rung %d on, %d rung%@ from %d candidates",
+               secondsLeft, rung, rungsLeft, rungsLeft == 1 ? "" : "s", members)
+    }
 }
 
 /// Settings of the final stage.
@@ -119,8 +131,10 @@ public struct FinalStageSettings: Sendable, Codable, Equatable {
 /// until two remain and have been compared. Each rung's fidelity is solved from the time
 /// really left: with measured costs c_i (seconds per sample pass) and fixed costs f_i, rung r
 /// of the remaining ones gets F_r with Σ_{r'≥r} Σ_{i∈S_r'} (c_i·F_r·2^(r'−r) + f_i) = time left,
-/// taking S_r' as the current survivors' cheapest ⌈…⌉ members, so a slow machine shrinks the
-/// later rungs instead of overrunning the budget.
+/// taking S_r' as the current order's leading ⌈…⌉ members, so a slow machine shrinks the
+/// later rungs instead of overrunning the budget. When the time left cannot pay for the
+/// remaining rungs at the last rung's fidelity, the schedule is cut: first its last rungs,
+/// then the next rung's members, so the stage spends its budget rather than stopping early.
 ///
 /// A rung's score of candidate i is z(acc_i) + λ·p_i: the validation accuracy standardised
 /// over the rung's members, plus the capacity prior (``CapacityPrior``), which carries the
@@ -167,13 +181,14 @@ public final class SuccessiveHalving {
     }
 
     /// Sample passes per member at the first of the remaining rungs so that they all fit in
-    /// `seconds`: the survivors of later rungs are assumed to be the cheapest (a lower bound
-    /// on the time, which the next rung's re-solve corrects).
+    /// `seconds`. `costs` are in the current order, best first, and each later rung's survivors
+    /// are assumed to be the current leaders: the capacity prior favours the larger, slower
+    /// candidates, so assuming the cheapest survive (as a lower bound would) starves the
+    /// later rungs.
     static func affordableSampleEpochs(seconds: Double, costs: [(perSampleEpoch: Double, fixed: Double)], sizes: [Int]) -> Double {
         var perUnit = 0.0, fixed = 0.0
-        let sorted = costs.sorted { $0.perSampleEpoch < $1.perSampleEpoch }
         for (offset, size) in sizes.enumerated() {
-            let members = sorted.prefix(size)
+            let members = costs.prefix(size)
             perUnit += members.reduce(0) { $0 + $1.perSampleEpoch } * pow(2, Double(offset))
             fixed += members.reduce(0) { $0 + $1.fixed }
         }
@@ -244,7 +259,7 @@ public final class SuccessiveHalving {
             sizes = Self.rungSizes(entrants: members.count)
         } else {
             guard budgetSeconds > 0 else {
-                events(.skipped(reason: "no time is left of the budget"))
+                events(.skipped(reason: "skipped: no time is left of the budget"))
                 return FinalStageOutcome(plans: [], results: [])
             }
             // Timing every candidate would cost seconds each; the first few of each family (in
@@ -264,29 +279,54 @@ public final class SuccessiveHalving {
             let left = Self.plannedShareOfTimeLeft * (budgetSeconds - (clock.now - start).seconds)
             let memberCosts = try members.map { try cost($0) }
             if sizes.isEmpty || Self.affordableSampleEpochs(seconds: left, costs: memberCosts, sizes: sizes) < minimum {
-                events(.skipped(reason: String(format: "%.0f s left cannot train %d candidates on %d images", max(0, left), members.count,
+                events(.skipped(reason: String(format: "skipped: %.0f s left cannot train %d candidates on %d images", max(0, left), members.count,
                                                settings.minimumTrainingSamples)))
                 return outcome
             }
         }
-        for rung in sizes.indices {
+        var rung = 0
+        while rung < sizes.count {
             let plan: RungPlan
             if let stored = try store.rungPlan(rung) {
                 plan = stored
+                // A resumed stage follows a schedule that was cut before it stopped.
+                if stored.candidateIDs.count != sizes[rung] {
+                    sizes = Array(sizes[..<rung]) + Self.rungSizes(entrants: stored.candidateIDs.count)
+                }
             } else {
                 // Solved for 92 % of the time left: on a machine whose speed drifts 1.7–2× within
                 // seconds, a rung solved for all of it overruns the budget about half the time.
                 let left = Self.plannedShareOfTimeLeft * (budgetSeconds - (clock.now - start).seconds)
-                let memberCosts = try members.map { try cost($0) }
-                let passes = Self.affordableSampleEpochs(seconds: left, costs: memberCosts, sizes: Array(sizes[rung...]))
-                // A rung must train at least as long as the one before; when the time left cannot
-                // pay for that, the stage ends here and the last rung's order stands.
+                var memberCosts = try members.map { try cost($0) }
+                var remaining = Array(sizes[rung...])
+                var passes = Self.affordableSampleEpochs(seconds: left, costs: memberCosts, sizes: remaining)
+                // A rung must train at least as long as the one before. When the time left cannot
+                // pay for that, the schedule is cut: its last rungs first, then this rung's
+                // members (halved, down to 2); if even that cannot be paid, the last rung's order stands.
                 let floor = outcome.plans.last.map { Double($0.fidelity.sampleEpochs) } ?? 0
+                let planned = (rungs: remaining.count, members: members.count)
+                while rung > 0 && passes < floor {
+                    if remaining.count > 1 {
+                        remaining.removeLast()
+                    } else if members.count > 2 {
+                        members = Array(members.prefix((members.count + 1) / 2))
+                        memberCosts = Array(memberCosts.prefix(members.count))
+                        remaining = [members.count]
+                    } else {
+                        break
+                    }
+                    passes = Self.affordableSampleEpochs(seconds: left, costs: memberCosts, sizes: remaining)
+                }
                 if rung > 0 && passes < floor {
-                    events(.skipped(reason: String(format: "rung %d would need more than the %.0f s left; the order of rung %d stands",
-                                                   rung, max(0, left / Self.plannedShareOfTimeLeft), rung - 1)))
+                    events(.skipped(reason: String(format: "stopped after rung %d: even 2 candidates at its training would need more than the %.0f s left",
+                                                   rung - 1, max(0, left / Self.plannedShareOfTimeLeft))))
                     break
                 }
+                if (remaining.count, members.count) != planned {
+                    events(.scheduleCut(rung: rung, rungsLeft: remaining.count, members: members.count,
+                                        secondsLeft: max(0, left / Self.plannedShareOfTimeLeft)))
+                }
+                sizes = Array(sizes[..<rung]) + remaining
                 plan = RungPlan(rung: rung, candidateIDs: members, fidelity: fidelity(sampleEpochs: max(passes, floor, 1)))
                 try store.saveRungPlan(plan)
             }
@@ -321,6 +361,7 @@ public final class SuccessiveHalving {
             let scores = Self.rungScores(results, prior: prior, priorWeight: settings.capacityPriorWeight)
             let keep = rung + 1 < sizes.count ? sizes[rung + 1] : 1
             members = plan.candidateIDs.indices.sorted { scores[$0] > scores[$1] }.prefix(keep).map { plan.candidateIDs[$0] }
+            rung += 1
         }
         return outcome
     }

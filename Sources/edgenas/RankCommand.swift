@@ -24,13 +24,17 @@ struct Rank: ParsableCommand {
         random pick.
 
         Scorers:
-          pipeline  (default) the six probes within (1 − F) of --budget, then successive \
-                    halving on the real task within F (--final-stage-share): the top-k are \
-                    trained on --images' training split, validated on a split held out of it, \
-                    and each rung keeps the better half and doubles their training
-          probes    the six vision probes alone (LGJ, OIP, RM, CSB, MF, VM), z-scores summed
-          task      the final stage alone, entered in the order of the capacity prior
-          params, flops, synflow, snip, grad_norm, naswot   zero-cost, seconds, no budget
+          pipeline  (default) the six probes within (1 − F) of --budget, then
+                    successive halving on the real task within F
+                    (--final-stage-share): the top-k train on --images'
+                    training split and are validated on a split held out of
+                    it; each rung keeps the better half and doubles its data
+          probes    the six vision probes alone (LGJ, OIP, RM, CSB, MF, VM),
+                    their z-scores summed
+          task      the final stage alone, entered in the capacity prior's
+                    order
+          params, flops, synflow, snip, grad_norm, naswot
+                    zero-cost: seconds, no budget
 
         Within a family, the capacity prior z(log Params) orders the probes' and the final \
         stage's candidates alongside their scores; across families only measured scores count.
@@ -434,7 +438,11 @@ final class SelectionProgressDisplay {
             bar = ProgressBar(total: plan.candidateIDs.count, label: "rung \(plan.rung)", unit: "cand")
         case let .finalStage(.skipped(reason)):
             finish()
-            ProgressBar.writeToStandardError("final stage skipped: \(reason)\n")
+            ProgressBar.writeToStandardError("final stage \(reason)\n")
+        case let .finalStage(.scheduleCut(rung, rungsLeft, members, secondsLeft)):
+            finish()
+            ProgressBar.writeToStandardError(FinalStageEvent.scheduleCutDescription(rung: rung, rungsLeft: rungsLeft, members: members,
+                                                                                    secondsLeft: secondsLeft) + "\n")
         case let .finalStage(.unitDone(result, done, _, _)):
             bar?.update(done: done, extra: String(format: "%@ val %.4f %.1f s", result.candidateID, result.validationAccuracy, result.seconds))
         }

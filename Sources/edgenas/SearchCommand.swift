@@ -10,23 +10,29 @@ import EdgeNASSelection
 import EdgeNASTensor
 import Foundation
 
-/// `edgenas search`: the main job. Sample candidates that meet the limits, score them with
-/// the probes within the budget, rank, and export the winner to ONNX.
+/// `edgenas search`: the main job. Sample candidates that meet the limits, select the best
+/// within the budget (probes, then the final stage on the task), and export the winner to ONNX.
 struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Search a space under Params/FLOPs/latency limits and export the best candidate.",
         discussion: """
             Draws --candidates architectures from the space that meet every limit (a candidate \
-            that breaks one is redrawn, at most --attempts times per candidate), scores them with \
-            the six vision probes within --budget (the budget-adaptive evaluator first picks the \
-            data volume and epochs that rank most reliably in that time), ranks them, and writes \
-            into the run folder:
+            that breaks one is redrawn, at most --attempts times per candidate) and selects the \
+            best within --budget. The default scorer, pipeline, spends (1 − F) of the budget on \
+            the six vision probes (the budget-adaptive evaluator first picks the data volume and \
+            epochs), which judge the families, and F (--final-stage-share, 0.7) on successive \
+            halving on the real task: the leaders train briefly on --images' training split, are \
+            validated on a split held out of it, and each rung keeps the better half and doubles \
+            their training. Within a family the capacity prior z(log Params) (--prior-weight) \
+            ranks alongside. --scorer probes is the paper's score alone. The run writes into \
+            its folder:
 
               winner.json        the winning architecture
-              leaderboard.csv    id, Params, FLOPs, predicted latency, per-probe scores, total, rank
+              leaderboard.csv    id, Params, FLOPs, predicted latency, probe scores, last rung,
+                                 validation accuracy, rank
               leaderboard.jsonl  the same, one JSON object per line, architecture included
               pareto.svg         score against predicted latency, Pareto front marked
-              report.md          settings, the fitted budget surface, the winner, time per phase
+              report.md          settings, the plan, the final stage's rungs, the winner, time per phase
               search.sqlite      the run's state: an interrupted run goes on with --resume
 
             The winner is exported to --export, by default exports/NAME-ID.onnx (NAME = the run \
@@ -277,7 +283,9 @@ struct Search: ParsableCommand {
                                plan.fidelity.description, predictedSeconds))
                     scoringBar = ProgressBar(total: plan.candidateIDs.count, label: "rung \(plan.rung)", unit: "cand")
                 case let .finalStage(.skipped(reason)):
-                    log("final stage skipped: \(reason)")
+                    log("final stage \(reason)")
+                case let .finalStage(.scheduleCut(rung, rungsLeft, members, secondsLeft)):
+                    log(FinalStageEvent.scheduleCutDescription(rung: rung, rungsLeft: rungsLeft, members: members, secondsLeft: secondsLeft))
                 case let .finalStage(.unitDone(result, done, _, stored)):
                     scoringBar?.update(done: done, extra: String(format: "%@ val %.4f%@", result.candidateID, result.validationAccuracy,
                                                                  stored ? " (stored)" : ""))

@@ -147,7 +147,32 @@ final class SuccessiveHalvingTests: XCTestCase {
         XCTAssertEqual(outcome.plans.count, 1)
         XCTAssertEqual(task.trainedUnits.count, 4)
         XCTAssertEqual(reasons.count, 1)
-        XCTAssertTrue(reasons[0].contains("the order of rung 0 stands"), reasons[0])
+        XCTAssertTrue(reasons[0].hasPrefix("stopped after rung 0"), reasons[0])
+    }
+
+    /// Units slower than the cost model foresaw leave too little time for the planned rungs 1
+    /// and 2: the stage cuts its schedule and trains a shorter one instead of stopping after
+    /// rung 0 with time unspent.
+    func testASlowRungCutsTheScheduleInsteadOfEndingTheStage() throws {
+        let architectures = try sampleArchitectures(8)
+        let task = FakeTask(truth: Dictionary(uniqueKeysWithValues: architectures.enumerated().map { ($1.id, 0.8 + 0.01 * Double($0)) }))
+        task.sleepSeconds = 0.05
+        var cuts: [(rung: Int, rungsLeft: Int, members: Int)] = []
+        let halving = SuccessiveHalving(settings: FinalStageSettings(), trainer: task, store: MemoryRungStore(), events: {
+            if case let .scheduleCut(rung, rungsLeft, members, _) = $0 { cuts.append((rung, rungsLeft, members)) }
+        })
+        // Rung 0 takes 8 × 0.05 s of the 0.75 s; rungs 1 and 2 at rung 0's training would take
+        // 4 × 0.05 + 2 × 0.1 s, more than the 0.35 s left.
+        let outcome = try halving.run(architectures.map { SelectionCandidate(id: $0.id, architecture: $0) }, prior: [:], budgetSeconds: 0.75)
+        XCTAssertEqual(outcome.plans.count, 2, "one more rung after the cut, then the stage ends")
+        XCTAssertEqual(cuts.count, 1)
+        XCTAssertEqual(cuts.first?.rung, 1)
+        XCTAssertEqual(cuts.first?.rungsLeft, 1)
+        XCTAssertLessThanOrEqual(outcome.plans[1].candidateIDs.count, 4)
+        XCTAssertGreaterThanOrEqual(outcome.plans[1].fidelity.sampleEpochs, outcome.plans[0].fidelity.sampleEpochs)
+        // The survivors are rung 0's best.
+        let best = outcome.results[0].sorted { $0.validationAccuracy > $1.validationAccuracy }.prefix(outcome.plans[1].candidateIDs.count)
+        XCTAssertEqual(Set(outcome.plans[1].candidateIDs), Set(best.map(\.candidateID)))
     }
 
     func testThePriorBreaksNoiseInARung() {
