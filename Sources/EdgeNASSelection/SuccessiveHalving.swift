@@ -268,7 +268,9 @@ public final class SuccessiveHalving {
             for (id, estimate) in try estimatedCosts(candidates, measured: { try cost($0) }) where costs[id] == nil {
                 costs[id] = estimate
             }
-            let k = entrants(candidates, budgetSeconds: budgetSeconds - (clock.now - start).seconds, costs: costs)
+            // Planned for the same share of the time left as the check below and every rung's solve.
+            let k = entrants(candidates, budgetSeconds: Self.plannedShareOfTimeLeft * (budgetSeconds - (clock.now - start).seconds),
+                             costs: costs)
             members = candidates.prefix(k).map(\.id)
             sizes = Self.rungSizes(entrants: k)
         }

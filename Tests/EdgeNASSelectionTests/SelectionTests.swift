@@ -15,6 +15,8 @@ final class FakeTask: TaskTrainer {
     let secondsPerSampleEpoch: Double
     /// Wall time each unit really takes, whatever its cost model says.
     var sleepSeconds = 0.0
+    /// Each unit sleeps as long as its cost model says (secondsPerSampleEpoch × sample passes).
+    var sleepsAsCosted = false
 
     init(truth: [String: Double], noise: [String: Double] = [:], poolSize: Int = 50_000, secondsPerSampleEpoch: Double = 1e-7) {
         self.truth = truth
@@ -30,6 +32,7 @@ final class FakeTask: TaskTrainer {
         let id = architecture.id
         trainedUnits.append((id, fidelity))
         if sleepSeconds > 0 { Thread.sleep(forTimeInterval: sleepSeconds) }
+        if sleepsAsCosted { Thread.sleep(forTimeInterval: secondsPerSampleEpoch * Double(fidelity.sampleEpochs)) }
         let accuracy = truth[id]! + (noise[id] ?? 0) * 4096 / Double(fidelity.sampleEpochs)
         return (accuracy, false)
     }
@@ -173,6 +176,35 @@ final class SuccessiveHalvingTests: XCTestCase {
         // The survivors are rung 0's best.
         let best = outcome.results[0].sorted { $0.validationAccuracy > $1.validationAccuracy }.prefix(outcome.plans[1].candidateIDs.count)
         XCTAssertEqual(Set(outcome.plans[1].candidateIDs), Set(best.map(\.candidateID)))
+    }
+
+    /// With units that take what the cost model says, the stage runs all its rungs and spends
+    /// most of its budget (a 5-minute run once planned its entrants for all of the time left
+    /// and its check for 92 % of it, and skipped the stage).
+    func testWithAnAccurateCostModelTheStageSpendsItsBudget() throws {
+        let architectures = try sampleArchitectures(12)
+        let task = FakeTask(truth: Dictionary(uniqueKeysWithValues: architectures.enumerated().map { ($1.id, 0.8 + 0.01 * Double($0)) }),
+                            secondsPerSampleEpoch: 2e-5)
+        task.sleepsAsCosted = true
+        var reasons: [String] = []
+        let halving = SuccessiveHalving(settings: FinalStageSettings(), trainer: task, store: MemoryRungStore(),
+                                        events: { if case let .skipped(reason) = $0 { reasons.append(reason) } })
+        // A budget in which all 12 fit at the minimum training, halved down to 2, but not in the
+        // 92 % of it that rungs are planned for.
+        let candidates = architectures.map { SelectionCandidate(id: $0.id, architecture: $0) }
+        let estimated = try halving.estimatedCosts(candidates, measured: { _ in try task.measureCost(architectures[0]) })
+        let minimum = Double(FinalStageSettings().minimumTrainingSamples * FinalStageSettings().epochsPerRung)
+        let allTwelve = SuccessiveHalving.affordableSampleEpochs(seconds: 1, costs: candidates.map { estimated[$0.id]! },
+                                                                 sizes: SuccessiveHalving.rungSizes(entrants: 12))
+        let budget = minimum / allTwelve / 0.96
+        let clock = ContinuousClock(), start = clock.now
+        let outcome = try halving.run(candidates, prior: [:], budgetSeconds: budget)
+        let seconds = (clock.now - start).seconds
+        XCTAssertEqual(reasons, [])
+        XCTAssertLessThan(outcome.plans.first?.candidateIDs.count ?? 0, 12)
+        XCTAssertEqual(outcome.results.last?.count, 2, "the stage halves down to 2")
+        XCTAssertGreaterThan(seconds, 0.5 * budget)
+        XCTAssertLessThan(seconds, 1.5 * budget)
     }
 
     func testThePriorBreaksNoiseInARung() {
