@@ -68,13 +68,14 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--scorers", nargs="+", default=["pipeline", "task", "probes"])
     parser.add_argument("--out", default="runs/bench-selection")
+    parser.add_argument("--edgenas", help="the edgenas binary (default: the release build, built now if needed)")
     parser.add_argument("--summarize", nargs="+", metavar="JSON", help="only summarize earlier rank --json outputs")
     args = parser.parse_args()
     if args.summarize:
         summarize(args.summarize)
         return
     os.makedirs(args.out, exist_ok=True)
-    edgenas = edgenas_binary()
+    edgenas = edgenas_binary(args.edgenas)
     paths = [run(edgenas, args.archs, scorer, args.budget, seed, args.out) for seed in args.seeds for scorer in args.scorers]
     summarize(paths)
 

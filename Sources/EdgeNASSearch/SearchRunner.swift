@@ -18,6 +18,18 @@ public enum SearchEvent: Sendable {
     case finalStage(FinalStageEvent)
 }
 
+/// The phases of a search, as stored in its database and shown in its report.
+public enum SearchPhase {
+    public static let sample = "sample"
+    public static let plan = "plan"
+    public static let score = "score"
+    public static let finalStage = "final stage"
+    /// Training (when asked), export and timing of the winner: outside the budget.
+    public static let export = "export"
+    /// The phases that --budget pays for.
+    public static let budgeted: Set<String> = [plan, score, finalStage]
+}
+
 /// Runs a search from its database: draws the candidates, plans the scoring, scores what is
 /// not yet scored (each result committed as it completes), and ranks. Running it again on
 /// the same database resumes; on a finished database it only rebuilds the leaderboard.
@@ -55,10 +67,10 @@ public final class SearchRunner {
     public func run() throws -> Leaderboard {
         let initialCount = settings.strategy == .random ? settings.candidateCount
             : min(settings.population, settings.candidateCount)
-        try timed("sample") { try drawInitialCandidates(count: initialCount) }
-        try timed("plan") { try planScoring() }
-        try timed("score") { try scoreAll() }
-        if settings.effectiveFinalStageShare > 0 { try timed("final stage") { try runFinalStage() } }
+        try timed(SearchPhase.sample) { try drawInitialCandidates(count: initialCount) }
+        try timed(SearchPhase.plan) { try planScoring() }
+        try timed(SearchPhase.score) { try scoreAll() }
+        if settings.effectiveFinalStageShare > 0 { try timed(SearchPhase.finalStage) { try runFinalStage() } }
         return try leaderboard()
     }
 
@@ -89,7 +101,7 @@ public final class SearchRunner {
         }
         let architectures = candidates.map(\.architecture)
         let prior = Dictionary(uniqueKeysWithValues: zip(candidates.map(\.id), CapacityPrior.values(architectures)))
-        let left = settings.budgetSeconds - (try spentSeconds(phases: ["plan", "score", "final stage"]))
+        let left = settings.budgetSeconds - (try spentSeconds(phases: SearchPhase.budgeted))
         let halving = SuccessiveHalving(settings: finalStageSettings, trainer: task, store: database,
                                         events: { [events] in events(.finalStage($0)) }, shouldStop: shouldStop)
         do {
@@ -140,7 +152,7 @@ public final class SearchRunner {
 
     private func scoreAll() throws {
         // The scoring share of the budget covers planning and scoring across every resumption of the run.
-        let deadline = clock.now + .seconds(max(0, scoringBudgetSeconds - (try spentSeconds(phases: ["plan", "score"]))))
+        let deadline = clock.now + .seconds(max(0, scoringBudgetSeconds - (try spentSeconds(phases: [SearchPhase.plan, SearchPhase.score]))))
         // The candidates live in memory while they are scored: reading them all back and
         // re-ranking them after every candidate made a zero-cost search quadratic.
         var records = try database.candidates()
