@@ -13,23 +13,42 @@ struct DeviceTimer {
     /// The runtime's name and version as tables record them, e.g. `onnxruntime 1.32.0`.
     let runtimeVersion: String
     private let runtime: ONNXRuntime?
+    /// The reference's nominal time every measurement is scaled to (see ``DriftControl``);
+    /// nil times raw, as tables measured before reference timing were.
+    var nominalReferenceMicroseconds: Double?
+    var drift = DriftControl()
+    /// One run of the reference graph, prepared once.
+    private let reference: () throws -> Void
+
+    /// The fixed graph every measurement is timed against: a mid-sized MBConv block (tens of
+    /// microseconds, like the blocks it is compared with), in the device's own runtime.
+    static let referenceBlock = ProfiledBlock.mbconvBlock(
+        input: ImageShape(channels: 16, height: 14, width: 14), outputChannels: 16, kernel: 3, expand: 4, stride: 1, se: false,
+        activation: .relu6)
 
     /// - Throws: ``LatencyError/runtimeUnavailable(_:)`` when ONNX Runtime cannot be loaded.
-    init(device: DeviceProfile) throws {
+    init(device: DeviceProfile, nominalReferenceMicroseconds: Double? = nil) throws {
         self.device = device
+        self.nominalReferenceMicroseconds = nominalReferenceMicroseconds
         switch device.runtime {
         case .onnxruntime:
+            let runtime: ONNXRuntime
             do {
-                let runtime = try ONNXRuntime.load()
-                self.runtime = runtime
-                runtimeVersion = runtime.version
+                runtime = try ONNXRuntime.load()
             } catch {
                 throw LatencyError.runtimeUnavailable("\(error)")
             }
+            self.runtime = runtime
+            runtimeVersion = runtime.version
+            let options = InferenceSession.Options(intraOpThreads: device.threads, interOpThreads: 1, graphOptimizationLevel: .all)
+            reference = try Self.onnxPreparedRun(modelData: try BlockModels.onnxModel(for: Self.referenceBlock).serializedData(),
+                                                 inputShape: Self.referenceBlock.inputShape, options: options, runtime: runtime)
         case .native:
             runtime = nil
             runtimeVersion = "edgenas-engine"
             Compute.threadCount = device.threads
+            let forward = try BlockModels.nativeForward(for: Self.referenceBlock)
+            reference = { _ = forward() }
         }
     }
 
@@ -37,28 +56,51 @@ struct DeviceTimer {
         InferenceSession.Options(intraOpThreads: device.threads, interOpThreads: 1, graphOptimizationLevel: .all)
     }
 
+    /// One prepared run of an ONNX model with one float input of `inputShape` (the run keeps its session).
+    private static func onnxPreparedRun(modelData: Data, inputShape: [Int], options: InferenceSession.Options,
+                                        runtime: ONNXRuntime) throws -> () throws -> Void {
+        let session = try InferenceSession(modelData: modelData, options: options, runtime: runtime)
+        let values = BlockModels.sampleInput(count: inputShape.reduce(1, *))
+        let run = try session.prepareRun(inputs: [(name: session.inputNames[0], shape: inputShape, values: values)])
+        return { try run() }
+    }
+
     /// Run times in microseconds of an ONNX model with one float input of `inputShape`.
     func onnxRunMicroseconds(modelData: Data, inputShape: [Int], runs: Int? = nil) throws -> [Double] {
         guard let runtime else { preconditionFailure("onnxRunMicroseconds on a native device") }
-        let session = try InferenceSession(modelData: modelData, options: sessionOptions, runtime: runtime)
-        let values = BlockModels.sampleInput(count: inputShape.reduce(1, *))
-        let run = try session.prepareRun(inputs: [(name: session.inputNames[0], shape: inputShape, values: values)])
-        return try timeRuns(warmupRuns: device.warmupRuns, timedRuns: runs ?? device.timedRuns) { try run() }
+        let run = try Self.onnxPreparedRun(modelData: modelData, inputShape: inputShape, options: sessionOptions, runtime: runtime)
+        return try timeRuns(warmupRuns: device.warmupRuns, timedRuns: runs ?? device.timedRuns, run)
     }
 
-    /// Run times in microseconds of an engine forward pass.
-    func nativeRunMicroseconds(_ forward: () -> Tensor, runs: Int? = nil) -> [Double] {
-        timeRuns(warmupRuns: device.warmupRuns, timedRuns: runs ?? device.timedRuns) { _ = forward() }
+    /// `run` timed with the device's run counts: against the reference when the nominal
+    /// reference time is known, raw otherwise.
+    func timed(_ run: () throws -> Void) throws -> LatencyMeasurement {
+        guard let nominal = nominalReferenceMicroseconds else {
+            return LatencyMeasurement(runMicroseconds: try timeRuns(warmupRuns: device.warmupRuns, timedRuns: device.timedRuns, run))
+        }
+        return try ReferenceTiming.measure(target: run, reference: reference, warmupRuns: device.warmupRuns,
+                                           timedRuns: device.timedRuns, nominalReferenceMicroseconds: nominal, control: drift)
+    }
+
+    /// The reference's speed now, over ``DriftControl/nominalBursts`` bursts.
+    func referenceSpeed() throws -> ReferenceSpeed {
+        try ReferenceTiming.speed(reference: reference, warmupRuns: device.warmupRuns, timedRuns: device.timedRuns, control: drift)
+    }
+
+    /// A timed run of an ONNX model with one float input of `inputShape`.
+    private func measureONNX(modelData: Data, inputShape: [Int]) throws -> LatencyMeasurement {
+        guard let runtime else { preconditionFailure("measureONNX on a native device") }
+        return try timed(try Self.onnxPreparedRun(modelData: modelData, inputShape: inputShape, options: sessionOptions, runtime: runtime))
     }
 
     /// One block on its own.
     func measure(_ block: ProfiledBlock) throws -> LatencyMeasurement {
         switch device.runtime {
         case .onnxruntime:
-            let data = try BlockModels.onnxModel(for: block).serializedData()
-            return LatencyMeasurement(runMicroseconds: try onnxRunMicroseconds(modelData: data, inputShape: block.inputShape))
+            return try measureONNX(modelData: try BlockModels.onnxModel(for: block).serializedData(), inputShape: block.inputShape)
         case .native:
-            return LatencyMeasurement(runMicroseconds: nativeRunMicroseconds(try BlockModels.nativeForward(for: block)))
+            let forward = try BlockModels.nativeForward(for: block)
+            return try timed { _ = forward() }
         }
     }
 
@@ -74,8 +116,10 @@ struct DeviceTimer {
             let x = builder.addInput(named: BlockModels.inputName, shape: shape.map { .size($0) })
             builder.addOutput(x, named: BlockModels.outputName, shape: shape.map { .size($0) })
             let data = try builder.makeModel(graphName: "run-overhead").serializedData()
-            let runs = try onnxRunMicroseconds(modelData: data, inputShape: shape, runs: max(4 * device.timedRuns, 200))
-            return SampleStatistics.median(runs)
+            guard nominalReferenceMicroseconds != nil else {
+                return SampleStatistics.median(try onnxRunMicroseconds(modelData: data, inputShape: shape, runs: max(4 * device.timedRuns, 200)))
+            }
+            return try measureONNX(modelData: data, inputShape: shape).medianMilliseconds * 1000
         case .native:
             return 0
         }
@@ -89,13 +133,13 @@ struct DeviceTimer {
         let shape = [1, input.channels, input.height, input.width]
         switch device.runtime {
         case .onnxruntime:
-            let data = try ONNXExporter.model(for: architecture, weights: .seeded(0)).serializedData()
-            return LatencyMeasurement(runMicroseconds: try onnxRunMicroseconds(modelData: data, inputShape: shape))
+            return try measureONNX(modelData: try ONNXExporter.model(for: architecture, weights: .seeded(0)).serializedData(),
+                                   inputShape: shape)
         case .native:
             let network = try NetworkBuilder.network(for: architecture, seed: 0)
             network.setTrainingMode(false)
             let images = Tensor(shape: shape, storage: BlockModels.sampleInput(count: shape.reduce(1, *)))
-            return LatencyMeasurement(runMicroseconds: nativeRunMicroseconds { withoutGradients { network(images) } })
+            return try timed { _ = withoutGradients { network(images) } }
         }
     }
 
@@ -115,7 +159,7 @@ struct DeviceTimer {
                 path: url.relativePath, reason: "expected one float input with fixed sizes except the batch axis")
         }
         let shape = [1] + dimensions.dropFirst().map { $0! }
-        return LatencyMeasurement(runMicroseconds: try onnxRunMicroseconds(modelData: data, inputShape: shape))
+        return try measureONNX(modelData: data, inputShape: shape)
     }
 }
 
@@ -129,9 +173,12 @@ struct DeviceTimer {
 public struct ModelLatencyMeter {
     let timer: DeviceTimer
 
+    /// - Parameter nominalReferenceMicroseconds: the table's nominal reference time
+    ///   (``LatencyTableMetadata/referenceNominalMicroseconds``): models are timed against the
+    ///   reference and reported at that nominal speed, like the table's blocks; nil times raw.
     /// - Throws: ``LatencyError/runtimeUnavailable(_:)`` when the device's runtime cannot be loaded.
-    public init(device: DeviceProfile) throws {
-        timer = try DeviceTimer(device: device)
+    public init(device: DeviceProfile, nominalReferenceMicroseconds: Double? = nil) throws {
+        timer = try DeviceTimer(device: device, nominalReferenceMicroseconds: nominalReferenceMicroseconds)
         guard applyAffinity(device.cpuAffinity) else {
             throw LatencyError.affinityRefused(deviceID: device.id, cores: device.cpuAffinity ?? [],
                                                available: ProcessInfo.processInfo.activeProcessorCount)
@@ -140,6 +187,9 @@ public struct ModelLatencyMeter {
 
     /// The runtime's name and version, e.g. `1.32.0` for ONNX Runtime.
     public var runtimeVersion: String { timer.runtimeVersion }
+
+    /// The reference's speed now, to compare with the table's nominal time.
+    public func referenceSpeed() throws -> ReferenceSpeed { try timer.referenceSpeed() }
 
     /// Exports `architecture` with seeded weights (`.seeded(0)`) and times it end to end.
     ///

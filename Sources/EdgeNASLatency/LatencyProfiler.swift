@@ -8,7 +8,7 @@ import Foundation
 /// let profiler = try LatencyProfiler(device: device, table: table)
 /// let outcome = try profiler.profile(space.blockSignatures(), shouldStop: { false }) { done, total in }
 /// ```
-public struct LatencyProfiler {
+public final class LatencyProfiler {
     /// Rough cost of building, exporting and loading one block graph, for estimates.
     public static let estimatedSetupMilliseconds = 15.0
     /// Rough cost of one run of one block at batch 1 on a small board, for estimates.
@@ -18,7 +18,8 @@ public struct LatencyProfiler {
     public let device: DeviceProfile
     /// Where measurements go.
     public let table: LatencyTable
-    let timer: DeviceTimer
+    /// Its nominal reference time is fixed by ``prepareTable()``.
+    private(set) var timer: DeviceTimer
 
     /// - Throws: ``LatencyError/runtimeUnavailable(_:)`` when the runtime cannot be loaded,
     ///   ``LatencyError/tooManyThreads(deviceID:threads:available:)`` when the device has more
@@ -30,7 +31,7 @@ public struct LatencyProfiler {
         }
         self.device = device
         self.table = table
-        timer = try DeviceTimer(device: device)
+        timer = try DeviceTimer(device: device, nominalReferenceMicroseconds: try table.metadata().referenceNominalMicroseconds)
         guard applyAffinity(device.cpuAffinity) else {
             throw LatencyError.affinityRefused(deviceID: device.id, cores: device.cpuAffinity ?? [],
                                                available: ProcessInfo.processInfo.activeProcessorCount)
@@ -56,6 +57,13 @@ public struct LatencyProfiler {
         public var remaining: Int
         /// Whether `shouldStop` ended the run.
         public var interrupted: Bool
+        /// Bursts re-timed in this run because the reference showed the machine more than
+        /// 10 % off its nominal speed.
+        public var driftRetries = 0
+        /// The reference's speed at the start of this run, and the table's nominal reference
+        /// time (nil for a table measured before reference timing, which stays raw).
+        public var referenceSpeed: ReferenceSpeed?
+        public var nominalReferenceMicroseconds: Double?
     }
 
     /// Records the host state and run overhead, then measures every signature the table
@@ -65,40 +73,60 @@ public struct LatencyProfiler {
     ///   - shouldStop: asked before each block; true ends the run with what was stored.
     ///   - progress: called with (done, total) over the missing blocks.
     public func profile(_ signatures: [BlockSignature], shouldStop: () -> Bool = { false },
-                        progress: (Int, Int) -> Void = { _, _ in }) throws -> Outcome {
+                                 progress: (Int, Int) -> Void = { _, _ in }) throws -> Outcome {
         let missing = try table.missingSignatures(signatures)
         let alreadyStored = Set(signatures.map(\.key)).count - missing.count
-        try prepareTable()
-        var measured = 0, storedElsewhere = 0
-        progress(0, missing.count)
-        for (index, signature) in missing.enumerated() {
+        let speed = try prepareTable()
+        var outcome = Outcome(measured: 0, alreadyStored: alreadyStored, remaining: 0, interrupted: false,
+                              referenceSpeed: speed, nominalReferenceMicroseconds: timer.nominalReferenceMicroseconds)
+        // Blocks in a shuffled order: a slow stretch of the machine then falls on unrelated
+        // blocks instead of on one stage's neighbours. Seeded, so a rerun repeats it.
+        var generator = SeededGenerator(seed: 0x5EED)
+        let order = missing.shuffled(using: &generator)
+        progress(0, order.count)
+        for (index, signature) in order.enumerated() {
             if shouldStop() {
-                return Outcome(measured: measured, alreadyStored: alreadyStored + storedElsewhere,
-                               remaining: missing.count - index, interrupted: true)
+                outcome.remaining = order.count - index
+                outcome.interrupted = true
+                return outcome
             }
             // A second profiler on the same table may have measured it since the run started.
             if try table.contains(signature) {
-                storedElsewhere += 1
+                outcome.alreadyStored += 1
             } else {
                 let measurement = try timer.measure(signature.block)
+                outcome.driftRetries += measurement.drift?.retries ?? 0
                 let stored = try table.record(signature, measurement, runtime: device.runtime,
                                               runtimeVersion: timer.runtimeVersion, threads: device.threads)
-                if stored { measured += 1 } else { storedElsewhere += 1 }
+                if stored { outcome.measured += 1 } else { outcome.alreadyStored += 1 }
             }
-            progress(index + 1, missing.count)
+            progress(index + 1, order.count)
         }
-        return Outcome(measured: measured, alreadyStored: alreadyStored + storedElsewhere, remaining: 0,
-                       interrupted: false)
+        return outcome
     }
 
-    /// Stores the host state and, on the table's first run, the runtime's per-call overhead.
-    public func prepareTable() throws {
+    /// Stores the host state, fixes the table's nominal reference time on its first run, and
+    /// measures the runtime's per-call overhead once; later measurements of this profiler are
+    /// timed against the reference at that nominal time.
+    ///
+    /// A table measured before reference timing (blocks but no nominal time) keeps timing
+    /// raw: mixing the two would give it two scales.
+    ///
+    /// - Returns: the reference's speed now (nil for such a raw table).
+    @discardableResult
+    public func prepareTable() throws -> ReferenceSpeed? {
         let host = HostState.current()
+        let metadata = try table.metadata()
+        let raw = try metadata.referenceNominalMicroseconds == nil && table.blockCount() > 0
+        let speed = raw ? nil : try timer.referenceSpeed()
         try table.recordProfileRun(ProfileRunRecord(
             startedAt: LatencyTable.timestamp(), cpuModel: host.cpuModel, governor: host.governor,
-            loadAverage1m: host.loadAverage1m, coreCount: host.coreCount, runtimeVersion: timer.runtimeVersion))
-        let overhead = try table.metadata().runOverheadMicroseconds == nil ? try timer.runOverheadMicroseconds() : nil
+            loadAverage1m: host.loadAverage1m, coreCount: host.coreCount, runtimeVersion: timer.runtimeVersion,
+            cpuFrequency: host.cpuFrequencyText, thermal: host.thermalText, referenceSpeed: speed))
+        if let speed { timer.nominalReferenceMicroseconds = try table.recordReferenceSpeed(speed) }
+        let overhead = metadata.runOverheadMicroseconds == nil ? try timer.runOverheadMicroseconds() : nil
         try table.recordRuntime(version: timer.runtimeVersion, runOverheadMicroseconds: overhead)
+        return speed
     }
 
     /// Times `architectures` (of one family) end to end, skipping those already timed,
@@ -109,7 +137,9 @@ public struct LatencyProfiler {
     /// - Throws: ``LatencyError/missingSignatures(path:deviceID:missing:missingCount:)`` when
     ///   blocks are not profiled yet; ``LatencyError/tooFewCalibrationModels(_:)``.
     public func calibrate(_ architectures: [Architecture], shouldStop: () -> Bool = { false },
-                          progress: (Int, Int) -> Void = { _, _ in }) throws -> LatencyCalibration? {
+                                   progress: (Int, Int) -> Void = { _, _ in }) throws -> LatencyCalibration? {
+        // Whole models are timed like the blocks: against the reference at the table's nominal time.
+        if timer.nominalReferenceMicroseconds == nil { timer.nominalReferenceMicroseconds = try table.metadata().referenceNominalMicroseconds }
         let done = Set(try table.calibrationSamples().map(\.architectureID))
         let todo = architectures.filter { !done.contains($0.id) }
         // Predictions before calibration: the fit maps the uncalibrated sum.
@@ -123,7 +153,7 @@ public struct LatencyProfiler {
                 architectureID: architecture.id, family: architecture.family.rawValue,
                 architecture: architecture.canonicalJSON,
                 blockSumMicroseconds: sum * 1000, measuredMedianMicroseconds: measured.medianMilliseconds * 1000,
-                measuredAt: LatencyTable.timestamp()))
+                measuredAt: LatencyTable.timestamp(), typicalMedianMicroseconds: measured.drift.map { $0.typicalMedianMilliseconds * 1000 }))
             progress(index + 1, todo.count)
         }
         guard let family = architectures.first?.family.rawValue else {
@@ -145,11 +175,27 @@ public struct LatencyValidation: Sendable, Codable, Equatable {
         public var measuredMilliseconds: Double
         /// (predicted − measured) / measured · 100.
         public var errorPercent: Double
+        /// The measured median as the machine ran (nil when timed raw; `measured_ms` is then raw too).
+        public var typicalMilliseconds: Double?
+        /// Bursts re-timed because the machine ran more than 10 % off its nominal speed.
+        public var driftRetries: Int?
 
         enum CodingKeys: String, CodingKey {
             case architectureID = "architecture_id", predictedMilliseconds = "predicted_ms"
             case measuredMilliseconds = "measured_ms", errorPercent = "error_percent"
+            case typicalMilliseconds = "typical_ms", driftRetries = "drift_retries"
         }
+    }
+
+    /// The reference's speed when the table fixed its nominal time, and now (nil for a raw table).
+    public var tableReference: ReferenceSpeed?
+    public var currentReference: ReferenceSpeed?
+
+    /// How far the machine's nominal speed now is from the table's: current nominal
+    /// reference time over the table's (1.25: the reference runs 25 % slower now).
+    public var conditionsRatio: Double? {
+        guard let table = tableReference, let now = currentReference else { return nil }
+        return now.nominalMicroseconds / max(table.nominalMicroseconds, 1e-12)
     }
 
     public var deviceID: String
@@ -171,7 +217,7 @@ public struct LatencyValidation: Sendable, Codable, Equatable {
         case samples
         case deviceID = "device_id", within5Percent = "within_5_percent", within10Percent = "within_10_percent"
         case meanAbsolutePercentError = "mape_percent", kendallTau = "kendall_tau", spearmanRho = "spearman_rho"
-        case elapsedSeconds = "elapsed_seconds"
+        case elapsedSeconds = "elapsed_seconds", tableReference = "table_reference", currentReference = "current_reference"
     }
 
     /// Summarises `samples`.
@@ -193,10 +239,13 @@ public struct LatencyValidation: Sendable, Codable, Equatable {
 
 extension LatencyValidation.Sample {
     /// A sample with its signed percentage error.
-    public init(architectureID: String, predictedMilliseconds: Double, measuredMilliseconds: Double) {
+    public init(architectureID: String, predictedMilliseconds: Double, measuredMilliseconds: Double,
+                typicalMilliseconds: Double? = nil, driftRetries: Int? = nil) {
         self.architectureID = architectureID
         self.predictedMilliseconds = predictedMilliseconds
         self.measuredMilliseconds = measuredMilliseconds
+        self.typicalMilliseconds = typicalMilliseconds
+        self.driftRetries = driftRetries
         errorPercent = (predictedMilliseconds - measuredMilliseconds) / measuredMilliseconds * 100
     }
 }

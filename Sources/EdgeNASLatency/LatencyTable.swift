@@ -22,6 +22,14 @@ public struct LatencyTableMetadata: Sendable, Codable, Equatable, FetchableRecor
     /// Fixed cost of one runtime call (median of a one-node graph), subtracted from every
     /// block and added once per model; nil until the first profile run measures it.
     public var runOverheadMicroseconds: Double?
+    /// The reference graph's nominal time, fixed by the table's first profile run: every
+    /// block and calibration model is stored at this speed of the machine (see
+    /// ``DriftControl``). Nil in tables measured before reference timing (schema 1), whose
+    /// latencies are raw medians.
+    public var referenceNominalMicroseconds: Double?
+    /// The reference's median and slowest burst when the nominal time was fixed.
+    public var referenceMedianMicroseconds: Double?
+    public var referenceSlowestMicroseconds: Double?
 
     enum CodingKeys: String, CodingKey {
         case id, threads, runtime
@@ -29,6 +37,15 @@ public struct LatencyTableMetadata: Sendable, Codable, Equatable, FetchableRecor
         case warmupRuns = "warmup_runs", timedRuns = "timed_runs"
         case runtimeVersion = "runtime_version", hostCPUModel = "host_cpu_model", createdAt = "created_at"
         case updatedAt = "updated_at", runOverheadMicroseconds = "run_overhead_us"
+        case referenceNominalMicroseconds = "reference_nominal_us", referenceMedianMicroseconds = "reference_median_us"
+        case referenceSlowestMicroseconds = "reference_slowest_us"
+    }
+
+    /// The reference's speed when the table's nominal time was fixed; nil before.
+    public var referenceSpeed: ReferenceSpeed? {
+        guard let nominal = referenceNominalMicroseconds else { return nil }
+        return ReferenceSpeed(nominalMicroseconds: nominal, medianMicroseconds: referenceMedianMicroseconds ?? nominal,
+                              slowestMicroseconds: referenceSlowestMicroseconds ?? nominal)
     }
 }
 
@@ -45,11 +62,18 @@ public struct StoredBlockLatency: Sendable, Codable, Equatable, FetchableRecord,
     public var runtimeVersion: String
     public var threads: Int
     public var measuredAt: String
+    /// Timed against the reference: the median as the machine ran, the reference's median
+    /// meanwhile, and the bursts re-timed (all nil for raw timings; `median_us` is then raw).
+    public var typicalMedianMicroseconds: Double?
+    public var referenceMedianMicroseconds: Double?
+    public var driftRetries: Int?
 
     enum CodingKeys: String, CodingKey {
         case signature, count, runtime, threads
         case medianMicroseconds = "median_us", p90Microseconds = "p90_us", meanMicroseconds = "mean_us"
         case standardDeviationMicroseconds = "std_us", runtimeVersion = "runtime_version", measuredAt = "measured_at"
+        case typicalMedianMicroseconds = "typical_median_us", referenceMedianMicroseconds = "reference_median_us"
+        case driftRetries = "drift_retries"
     }
 }
 
@@ -61,13 +85,28 @@ public struct CalibrationSample: Sendable, Codable, Equatable, FetchableRecord, 
     public var family: String
     public var architecture: String
     public var blockSumMicroseconds: Double
+    /// At the table's nominal speed when the table has a reference, raw otherwise.
     public var measuredMedianMicroseconds: Double
     public var measuredAt: String
+    /// The median as the machine ran (nil for raw timings).
+    public var typicalMedianMicroseconds: Double?
+
+    public init(architectureID: String, family: String, architecture: String, blockSumMicroseconds: Double,
+                measuredMedianMicroseconds: Double, measuredAt: String, typicalMedianMicroseconds: Double? = nil) {
+        self.architectureID = architectureID
+        self.family = family
+        self.architecture = architecture
+        self.blockSumMicroseconds = blockSumMicroseconds
+        self.measuredMedianMicroseconds = measuredMedianMicroseconds
+        self.measuredAt = measuredAt
+        self.typicalMedianMicroseconds = typicalMedianMicroseconds
+    }
 
     enum CodingKeys: String, CodingKey {
         case architecture, family
         case architectureID = "architecture_id", blockSumMicroseconds = "block_sum_us"
         case measuredMedianMicroseconds = "measured_median_us", measuredAt = "measured_at"
+        case typicalMedianMicroseconds = "typical_median_us"
     }
 }
 
@@ -140,11 +179,36 @@ public struct ProfileRunRecord: Sendable, Codable, Equatable, FetchableRecord, P
     public var loadAverage1m: Double
     public var coreCount: Int
     public var runtimeVersion: String
+    /// What the kernel exposes of the CPU frequency and temperatures, e.g. `cpu0 2400 MHz`,
+    /// or `not exposed` (this VM exposes neither).
+    public var cpuFrequency: String?
+    public var thermal: String?
+    /// The reference's speed at the start of this run (its nominal quantile, median and slowest burst).
+    public var referenceNominalMicroseconds: Double?
+    public var referenceMedianMicroseconds: Double?
+    public var referenceSlowestMicroseconds: Double?
+
+    public init(startedAt: String, cpuModel: String, governor: String, loadAverage1m: Double, coreCount: Int,
+                runtimeVersion: String, cpuFrequency: String? = nil, thermal: String? = nil, referenceSpeed: ReferenceSpeed? = nil) {
+        self.startedAt = startedAt
+        self.cpuModel = cpuModel
+        self.governor = governor
+        self.loadAverage1m = loadAverage1m
+        self.coreCount = coreCount
+        self.runtimeVersion = runtimeVersion
+        self.cpuFrequency = cpuFrequency
+        self.thermal = thermal
+        referenceNominalMicroseconds = referenceSpeed?.nominalMicroseconds
+        referenceMedianMicroseconds = referenceSpeed?.medianMicroseconds
+        referenceSlowestMicroseconds = referenceSpeed?.slowestMicroseconds
+    }
 
     enum CodingKeys: String, CodingKey {
-        case governor
+        case governor, thermal
         case startedAt = "started_at", cpuModel = "cpu_model", loadAverage1m = "load_average_1m"
-        case coreCount = "core_count", runtimeVersion = "runtime_version"
+        case coreCount = "core_count", runtimeVersion = "runtime_version", cpuFrequency = "cpu_frequency"
+        case referenceNominalMicroseconds = "reference_nominal_us", referenceMedianMicroseconds = "reference_median_us"
+        case referenceSlowestMicroseconds = "reference_slowest_us"
     }
 }
 
@@ -163,7 +227,7 @@ public struct ProfileRunRecord: Sendable, Codable, Equatable, FetchableRecord, P
 /// ```
 public final class LatencyTable: Sendable {
     /// The schema this EdgeNAS writes; also the number of the newest migration.
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     /// The file, as given.
     public let path: String
@@ -402,6 +466,23 @@ public final class LatencyTable: Sendable {
                     runtime_version TEXT NOT NULL);
                 """)
         }
+        migrator.registerMigration("v2: reference timing against drift, host frequency and temperature") { db in
+            try db.execute(sql: """
+                ALTER TABLE edgenas_table ADD COLUMN reference_nominal_us REAL CHECK (reference_nominal_us > 0);
+                ALTER TABLE edgenas_table ADD COLUMN reference_median_us REAL;
+                ALTER TABLE edgenas_table ADD COLUMN reference_slowest_us REAL;
+                ALTER TABLE block_latency ADD COLUMN typical_median_us REAL;
+                ALTER TABLE block_latency ADD COLUMN reference_median_us REAL;
+                ALTER TABLE block_latency ADD COLUMN drift_retries INTEGER;
+                ALTER TABLE calibration_sample ADD COLUMN typical_median_us REAL;
+                ALTER TABLE profile_run ADD COLUMN cpu_frequency TEXT;
+                ALTER TABLE profile_run ADD COLUMN thermal TEXT;
+                ALTER TABLE profile_run ADD COLUMN reference_nominal_us REAL;
+                ALTER TABLE profile_run ADD COLUMN reference_median_us REAL;
+                ALTER TABLE profile_run ADD COLUMN reference_slowest_us REAL;
+                UPDATE edgenas_table SET schema_version = 2;
+                """)
+        }
         return migrator
     }
 
@@ -488,7 +569,9 @@ public final class LatencyTable: Sendable {
             medianMicroseconds: measurement.medianMilliseconds * 1000, p90Microseconds: measurement.p90Milliseconds * 1000,
             meanMicroseconds: measurement.meanMilliseconds * 1000,
             standardDeviationMicroseconds: measurement.standardDeviationMilliseconds * 1000,
-            runtime: runtime.rawValue, runtimeVersion: runtimeVersion, threads: threads, measuredAt: Self.timestamp())
+            runtime: runtime.rawValue, runtimeVersion: runtimeVersion, threads: threads, measuredAt: Self.timestamp(),
+            typicalMedianMicroseconds: measurement.drift.map { $0.typicalMedianMilliseconds * 1000 },
+            referenceMedianMicroseconds: measurement.drift?.referenceMedianMicroseconds, driftRetries: measurement.drift?.retries)
         return try write { db in
             try row.insert(db, onConflict: .ignore)
             let stored = db.changesCount > 0
@@ -506,6 +589,29 @@ public final class LatencyTable: Sendable {
                 try db.execute(sql: "UPDATE edgenas_table SET run_overhead_us = ? WHERE run_overhead_us IS NULL",
                                arguments: [runOverheadMicroseconds])
             }
+        }
+    }
+
+    /// Fixes the table's nominal reference time, unless it has one.
+    ///
+    /// - Returns: the table's nominal reference time afterwards.
+    @discardableResult
+    public func recordReferenceSpeed(_ speed: ReferenceSpeed) throws -> Double {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE edgenas_table SET reference_nominal_us = ?, reference_median_us = ?, reference_slowest_us = ?
+                WHERE reference_nominal_us IS NULL
+                """, arguments: [speed.nominalMicroseconds, speed.medianMicroseconds, speed.slowestMicroseconds])
+            return try Double.fetchOne(db, sql: "SELECT reference_nominal_us FROM edgenas_table") ?? speed.nominalMicroseconds
+        }
+    }
+
+    /// Bursts re-timed because the machine ran off its nominal speed, and the blocks timed
+    /// against the reference, over the whole table.
+    public func driftRetries() throws -> (retries: Int, blocks: Int) {
+        try reader.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT COALESCE(SUM(drift_retries), 0), COUNT(drift_retries) FROM block_latency")
+            return (row?[0] ?? 0, row?[1] ?? 0)
         }
     }
 

@@ -5,7 +5,13 @@ import Foundation
 /// end-to-end latency in the deployment runtime next to the table's prediction.
 public struct WinnerExport: Sendable, Codable, Equatable {
     public var path: String
+    /// At the table's nominal speed of the machine when the table was timed against the
+    /// reference (limits are checked at nominal latency), raw otherwise.
     public var measuredLatencyMilliseconds: Double?
+    /// The median as the machine ran while it was timed (nil for raw timings).
+    public var typicalLatencyMilliseconds: Double?
+    /// How much slower than nominal the machine ran meanwhile (1.3: 30 % slower).
+    public var machineSlowdown: Double?
     public var predictedLatencyMilliseconds: Double?
     public var latencyLimitMilliseconds: Double?
     /// Test accuracy after the optional training before export, in percent.
@@ -128,21 +134,28 @@ public struct SearchReport {
                 lines.append("- Weights: seeded initialisation (not trained)")
             }
             if let measured = export.measuredLatencyMilliseconds {
-                lines.append(String(format: "- Measured latency in the deployment runtime: %.3f ms", measured))
+                if let typical = export.typicalLatencyMilliseconds {
+                    lines.append(String(format: "- Measured latency in the deployment runtime: %.3f ms at the machine's nominal speed "
+                        + "(timed against the reference graph; typical %.3f ms while the machine ran %.2f× slower than nominal)",
+                                        measured, typical, export.machineSlowdown ?? 1))
+                } else {
+                    lines.append(String(format: "- Measured latency in the deployment runtime: %.3f ms", measured))
+                }
             }
             if let predicted = export.predictedLatencyMilliseconds {
                 lines.append(String(format: "- Predicted from the table: %.3f ms", predicted)
                     + (export.predictionError.map { String(format: " (measured is %+.1f%%)", $0 * 100) } ?? ""))
             }
             if let limit = export.latencyLimitMilliseconds, let meets = export.meetsLatencyLimit {
-                lines.append(String(format: "- Latency limit %.3f ms: %@", limit, meets ? "met" : "NOT met"))
+                lines.append(String(format: "- Latency limit %.3f ms: %@%@", limit, meets ? "met" : "NOT met",
+                                    export.typicalLatencyMilliseconds == nil ? "" : " (checked at nominal latency)"))
             }
             lines.append("")
         }
         lines += ["## Time per phase", "", "| phase | seconds |", "|---|---|"]
         for phase in phases { lines.append(String(format: "| %@ | %.1f |", phase.name, phase.seconds)) }
         lines.append(String(format: "| total | %.1f |", phases.reduce(0) { $0 + $1.seconds }))
-        let budgeted = phases.filter { ["plan", "score", "final stage"].contains($0.name) }.reduce(0) { $0 + $1.seconds }
+        let budgeted = phases.filter { SearchPhase.budgeted.contains($0.name) }.reduce(0) { $0 + $1.seconds }
         lines += ["", String(format: "Planning, scoring and the final stage took %.0f s of the %.0f s budget (%.0f%%).", budgeted,
                              settings.budgetSeconds, budgeted / max(settings.budgetSeconds, 1e-9) * 100)]
         return lines.joined(separator: "\n") + "\n"

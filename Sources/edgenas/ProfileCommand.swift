@@ -100,6 +100,8 @@ struct Profile: ParsableCommand {
         print("\(searchSpace.name) on \(deviceProfile.id): \(signatures.count) block signatures, " +
               "\(outcome.measured) measured now, \(outcome.alreadyStored) already in \(tablePath) " +
               "(\(ProgressBar.clockText(seconds: elapsed)))")
+        print(Self.driftLine(outcome))
+        print("host: CPU frequency \(host.cpuFrequencyText); temperatures \(host.thermalText)")
 
         guard let calibrate else { return }
         var generator = SeededGenerator(seed: seed)
@@ -124,5 +126,17 @@ struct Profile: ParsableCommand {
                 + "the machine was busy (the fit is robust to a few). Add models with --calibrate N --seed S on an idle "
                 + "machine; every model of the family in the table is used\n", fit.rSquared))
         }
+    }
+
+    /// What the reference graph saw: the machine's drift and the bursts re-timed.
+    static func driftLine(_ outcome: LatencyProfiler.Outcome) -> String {
+        guard let nominal = outcome.nominalReferenceMicroseconds, let speed = outcome.referenceSpeed else {
+            return "drift: this table was measured before reference timing and stays raw (no drift correction); "
+                + "profile into a new table for latencies held at the machine's nominal speed"
+        }
+        return String(format: "drift: blocks timed against the reference graph at its nominal %.1f µs; now %.1f µs "
+            + "(median burst %.1f µs, slowest %.1f µs: up to %.2f× slower); %d burst(s) re-timed because the machine ran "
+            + "more than 10%% off nominal", nominal, speed.nominalMicroseconds, speed.medianMicroseconds,
+            speed.slowestMicroseconds, speed.slowestMicroseconds / nominal, outcome.driftRetries)
     }
 }

@@ -331,7 +331,7 @@ struct Search: ParsableCommand {
             exported = try exportWinner(winnerArchitecture, to: exportPath, latency: latency, settings: settings,
                                         predicted: winner.predictedLatencyMilliseconds)
             try runDatabase.setEncodedSetting("export", exported)
-            try runDatabase.addPhaseTime("export", seconds: seconds(clock.now - exportStart))
+            try runDatabase.addPhaseTime(SearchPhase.export, seconds: seconds(clock.now - exportStart))
         }
 
         let report = SearchReport(runName: runName, settings: settings, tablePath: latency?.tablePath, leaderboard: leaderboard,
@@ -405,6 +405,8 @@ struct Search: ParsableCommand {
         var device: DeviceProfile
         var tablePath: String
         var predictor: LatencyPredictor
+        /// The table's nominal reference time: the winner is timed at the same speed as its blocks.
+        var nominalReferenceMicroseconds: Double?
     }
 
     /// The predictor for the device's table, or nil when no device is given; refuses a table
@@ -430,7 +432,8 @@ struct Search: ParsableCommand {
             throw CommandFailure.badInput("\(tablePath) lacks \(missing.count) block(s) of space \(space.name) "
                 + "(first: \(shown)); fill them with `\(profileCommand)`")
         }
-        return OpenedLatency(device: profile, tablePath: tablePath, predictor: try withCommandErrors { try LatencyPredictor(table: latencyTable) })
+        return OpenedLatency(device: profile, tablePath: tablePath, predictor: try withCommandErrors { try LatencyPredictor(table: latencyTable) },
+                             nominalReferenceMicroseconds: try withCommandErrors { try latencyTable.metadata().referenceNominalMicroseconds })
     }
 
     private func exportWinner(_ architecture: Architecture, to path: String, latency: OpenedLatency?, settings: SearchSettings,
@@ -461,22 +464,24 @@ struct Search: ParsableCommand {
             if case .checkerRejected = error { throw CommandFailure.internalError("\(error)") }
             throw CommandFailure.badInput("\(error)")
         }
-        var measured: Double?
+        var measured: LatencyMeasurement?
         if let latency {
             log("timing \(path) on \(latency.device.id)")
             do {
                 // The engine cannot run .onnx files: a native device times the network itself
                 // (latency does not depend on the weights).
-                let meter = try ModelLatencyMeter(device: latency.device)
+                let meter = try ModelLatencyMeter(device: latency.device, nominalReferenceMicroseconds: latency.nominalReferenceMicroseconds)
                 measured = try (latency.device.runtime == .native ? meter.measure(architecture) : meter.measure(modelAt: url))
-                    .medianMilliseconds
             } catch {
                 throw CommandFailure.internalError("timing the exported winner failed: \(error)")
             }
         }
-        return WinnerExport(path: path, measuredLatencyMilliseconds: measured, predictedLatencyMilliseconds: predicted,
-                            latencyLimitMilliseconds: settings.constraints.maxLatencyMilliseconds, testAccuracyPercent: accuracy,
-                            trainingEpochs: trainEpochs, architectureID: architecture.id)
+        var export = WinnerExport(path: path, measuredLatencyMilliseconds: measured?.medianMilliseconds, predictedLatencyMilliseconds: predicted,
+                                  latencyLimitMilliseconds: settings.constraints.maxLatencyMilliseconds, testAccuracyPercent: accuracy,
+                                  trainingEpochs: trainEpochs, architectureID: architecture.id)
+        export.typicalLatencyMilliseconds = measured?.drift?.typicalMedianMilliseconds
+        export.machineSlowdown = measured?.drift?.slowdown
+        return export
     }
 
     private func printResult(winner: LeaderboardEntry, export: WinnerExport, folder: URL, leaderboard: Leaderboard) throws {

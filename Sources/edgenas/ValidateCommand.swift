@@ -12,7 +12,11 @@ struct Validate: ParsableCommand {
         each from the table, exports it with seeded weights and times it end to end in the \
         table's runtime with the table's threads and run counts, then reports the fraction \
         within ±5 % and ±10 %, the mean absolute percentage error (MAPE), Kendall's τ and \
-        Spearman's ρ between predicted and measured latencies.
+        Spearman's ρ between predicted and measured latencies. Models are timed like the \
+        table's blocks: in bursts interleaved with a fixed reference graph, and reported at the \
+        table's nominal speed of the machine (measured_ms), next to the median as the machine \
+        ran (typical_ms); a machine whose reference runs more than 15 % off the table's is \
+        flagged.
 
         --device DEVICE.yaml uses that file's run counts and CPU affinity instead of what the \
         table recorded; it must be the table's device.
@@ -72,9 +76,28 @@ struct Validate: ParsableCommand {
         }
         let predictions = try withCommandErrors { try architectures.map { try predictor.predict($0) } }
 
-        let meter = try withCommandErrors { try ModelLatencyMeter(device: deviceProfile) }
-        // Load that differs from when the table was measured shifts every measurement.
-        for warning in HostState.current().warnings { writeToStandardError("warning: \(warning)\n") }
+        let tableReference = try withCommandErrors { try latencyTable.metadata().referenceSpeed }
+        let meter = try withCommandErrors {
+            try ModelLatencyMeter(device: deviceProfile, nominalReferenceMicroseconds: tableReference?.nominalMicroseconds)
+        }
+        var currentReference: ReferenceSpeed?
+        if let tableReference {
+            // Models are timed against the reference at the table's nominal speed, so drift now
+            // cancels; a machine whose nominal speed itself differs from the table's does not.
+            let now = try withCommandErrors { try meter.referenceSpeed() }
+            currentReference = now
+            let ratio = now.nominalMicroseconds / tableReference.nominalMicroseconds
+            if abs(ratio - 1) > 0.15 {
+                writeToStandardError(String(format: "warning: the reference graph runs at %.1f µs now against %.1f µs when "
+                    + "%@ was measured (%+.0f%%): the table may describe other conditions (another CPU frequency, governor, "
+                    + "runtime build or machine); re-profile it for this one\n", now.nominalMicroseconds,
+                    tableReference.nominalMicroseconds, table, (ratio - 1) * 100))
+            }
+        } else {
+            writeToStandardError("warning: \(table) was measured before reference timing: its latencies and these "
+                + "measurements are raw, so the machine's drift shows in both; profile into a new table to correct for it\n")
+            for warning in HostState.current().warnings { writeToStandardError("warning: \(warning)\n") }
+        }
         StopRequest.install()
         let bar = ProgressBar(total: architectures.count, label: "validate", unit: "models")
         let start = ContinuousClock.now
@@ -84,12 +107,16 @@ struct Validate: ParsableCommand {
             let measured = try withCommandErrors { try meter.measure(architecture) }
             results.append(LatencyValidation.Sample(architectureID: architecture.id,
                                                     predictedMilliseconds: prediction.predictedMilliseconds,
-                                                    measuredMilliseconds: measured.medianMilliseconds))
+                                                    measuredMilliseconds: measured.medianMilliseconds,
+                                                    typicalMilliseconds: measured.drift?.typicalMedianMilliseconds,
+                                                    driftRetries: measured.drift?.retries))
             bar.update(done: results.count)
         }
         bar.finish()
-        let report = LatencyValidation(deviceID: deviceProfile.id, samples: results,
+        var report = LatencyValidation(deviceID: deviceProfile.id, samples: results,
                                        elapsedSeconds: seconds(ContinuousClock.now - start))
+        report.tableReference = tableReference
+        report.currentReference = currentReference
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -107,11 +134,19 @@ struct Validate: ParsableCommand {
                      String(format: "%.2f%%", report.meanAbsolutePercentError) +
                      ", tau \(optional(report.kendallTau)), rho \(optional(report.spearmanRho)) " +
                      "(\(ProgressBar.clockText(seconds: report.elapsedSeconds)))"]
-        lines.append("  architecture       predicted_ms  measured_ms   error")
+        if let table = report.tableReference, let now = report.currentReference {
+            let retries = report.samples.reduce(0) { $0 + ($1.driftRetries ?? 0) }
+            lines.append(String(format: "  measured at nominal speed: timed against the reference graph, nominal %.1f µs in the "
+                + "table, %.1f µs now (median burst %.1f µs, slowest %.1f µs); %d burst(s) re-timed for drift",
+                                table.nominalMicroseconds, now.nominalMicroseconds, now.medianMicroseconds, now.slowestMicroseconds,
+                                retries))
+        }
+        lines.append("  architecture       predicted_ms  measured_ms  typical_ms   error")
         for sample in report.samples {
-            lines.append(String(format: "  %@  %12.4f %12.4f  %+6.2f%%", sample.architectureID.padding(
+            let typical = sample.typicalMilliseconds.map { String(format: "%11.4f", $0) } ?? "          -"
+            lines.append(String(format: "  %@  %12.4f %12.4f %@  %+6.2f%%", sample.architectureID.padding(
                 toLength: 16, withPad: " ", startingAt: 0), sample.predictedMilliseconds, sample.measuredMilliseconds,
-                sample.errorPercent))
+                typical, sample.errorPercent))
         }
         return lines.joined(separator: "\n")
     }

@@ -204,12 +204,64 @@ extension Architecture {
         #expect(row.medianMicroseconds == 42.5 && row.count == 3 && row.runtimeVersion == "9.9")
         #expect(try reopened.missingSignatures(signatures) == Array(signatures.dropFirst()))
         let metadata = try reopened.metadata()
-        #expect(metadata.deviceID == device.id && metadata.threads == 1 && metadata.schemaVersion == 1)
+        #expect(metadata.deviceID == device.id && metadata.threads == 1 && metadata.schemaVersion == LatencyTable.schemaVersion)
         #expect(try reopened.recordedDevice() == DeviceProfile(id: device.id, description: device.description,
                                                                  threads: 1, warmupRuns: 1, timedRuns: 3))
         #expect(throws: LatencyError.tableNotFound(path: path + "x")) {
             try LatencyTable(path: path + "x", device: device, createIfMissing: false)
         }
+    }
+
+    /// A table written before reference timing (schema 1, raw medians) is migrated in place,
+    /// keeps its rows, and goes on timing raw, so it never holds two scales.
+    @Test func aTableMeasuredBeforeReferenceTimingIsMigratedAndStaysRaw() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("v1.sqlite").path
+        let device = testDevice("test-native-t1", runtime: .native)
+        let signatures = try tinySpace().blockSignatures()
+        // The released schema 1, as GRDB's migrator left it.
+        let script = """
+            import sqlite3, sys
+            c = sqlite3.connect(sys.argv[1])
+            c.executescript(\"\"\"
+            CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+            INSERT INTO grdb_migrations VALUES ('v1: device, block latencies, calibration, profile runs');
+            CREATE TABLE edgenas_table (id INTEGER PRIMARY KEY CHECK (id = 1), schema_version INTEGER NOT NULL,
+              device_id TEXT NOT NULL, device_description TEXT NOT NULL, runtime TEXT NOT NULL, runtime_version TEXT NOT NULL,
+              threads INTEGER NOT NULL, warmup_runs INTEGER NOT NULL, timed_runs INTEGER NOT NULL, host_cpu_model TEXT NOT NULL,
+              created_at TEXT NOT NULL, updated_at TEXT NOT NULL, run_overhead_us REAL);
+            CREATE TABLE block_latency (signature TEXT PRIMARY KEY NOT NULL, count INTEGER NOT NULL, median_us REAL NOT NULL,
+              p90_us REAL NOT NULL, mean_us REAL NOT NULL, std_us REAL NOT NULL, runtime TEXT NOT NULL,
+              runtime_version TEXT NOT NULL, threads INTEGER NOT NULL, measured_at TEXT NOT NULL);
+            CREATE TABLE calibration_sample (architecture_id TEXT PRIMARY KEY NOT NULL, family TEXT NOT NULL,
+              architecture TEXT NOT NULL, block_sum_us REAL NOT NULL, measured_median_us REAL NOT NULL, measured_at TEXT NOT NULL);
+            CREATE TABLE calibration (family TEXT PRIMARY KEY NOT NULL, slope REAL NOT NULL, intercept_us REAL NOT NULL,
+              sample_count INTEGER NOT NULL, r_squared REAL NOT NULL, fitted_at TEXT NOT NULL);
+            CREATE TABLE profile_run (id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, cpu_model TEXT NOT NULL,
+              governor TEXT NOT NULL, load_average_1m REAL NOT NULL, core_count INTEGER NOT NULL, runtime_version TEXT NOT NULL);
+            INSERT INTO edgenas_table VALUES (1, 1, 'test-native-t1', 'test', 'native', 'edgenas-engine', 1, 1, 3, 'cpu',
+              '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z', 0);
+            \"\"\")
+            c.execute("INSERT INTO block_latency VALUES (?, 3, 42.5, 50, 44, 2, 'native', 'edgenas-engine', 1, 'then')", (sys.argv[2],))
+            c.commit()
+            """
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", script, path, signatures[0].key]
+        try python.run()
+        python.waitUntilExit()
+        #expect(python.terminationStatus == 0)
+
+        let table = try LatencyTable(path: path, device: device, createIfMissing: false)
+        let metadata = try table.metadata()
+        #expect(metadata.schemaVersion == LatencyTable.schemaVersion && metadata.referenceNominalMicroseconds == nil)
+        let outcome = try LatencyProfiler(device: device, table: table).profile(signatures)
+        #expect(outcome.nominalReferenceMicroseconds == nil && outcome.measured == signatures.count - 1)
+        let rows = try table.latencies(for: signatures.map(\.key))
+        #expect(rows[signatures[0].key]?.medianMicroseconds == 42.5, "the old row is kept")
+        #expect(rows.values.allSatisfy { $0.typicalMedianMicroseconds == nil }, "new rows are raw like the old ones")
+        #expect(try table.metadata().referenceNominalMicroseconds == nil)
     }
 
     @Test func foreignCorruptAndOtherDatabasesAreRefusedUntouched() throws {
@@ -425,18 +477,22 @@ extension Architecture {
         var asked = 0
         let first = try LatencyProfiler(device: device, table: LatencyTable(path: path, device: device, createIfMissing: true))
             .profile(signatures, shouldStop: { asked += 1; return asked > 5 })
-        #expect(first == LatencyProfiler.Outcome(measured: 5, alreadyStored: 0, remaining: 9, interrupted: true))
+        #expect((first.measured, first.alreadyStored, first.remaining, first.interrupted) == (5, 0, 9, true))
+        // A new table fixes its nominal reference time in its first run.
+        #expect(first.nominalReferenceMicroseconds.map { $0 > 0 } == true && first.referenceSpeed != nil)
 
         let table = try LatencyTable(path: path, device: device, createIfMissing: false)
         let before = try table.latencies(for: signatures.map(\.key))
         var progress: [Int] = []
         let second = try LatencyProfiler(device: device, table: table).profile(signatures, progress: { done, _ in progress.append(done) })
-        #expect(second == LatencyProfiler.Outcome(measured: 9, alreadyStored: 5, remaining: 0, interrupted: false))
+        #expect((second.measured, second.alreadyStored, second.remaining, second.interrupted) == (9, 5, 0, false))
+        #expect(second.nominalReferenceMicroseconds == first.nominalReferenceMicroseconds, "the nominal time is fixed once per table")
         #expect(progress == Array(0...9))
         // The first run's rows are untouched.
         let after = try table.latencies(for: signatures.map(\.key))
         #expect(before.allSatisfy { after[$0.key] == $0.value } && after.count == 14)
         #expect(after.values.allSatisfy { $0.count == 3 && $0.medianMicroseconds > 0 && $0.runtime == runtime.rawValue })
+        #expect(after.values.allSatisfy { $0.typicalMedianMicroseconds.map { $0 > 0 } == true && $0.referenceMedianMicroseconds != nil })
         let metadata = try table.metadata()
         #expect(metadata.runOverheadMicroseconds.map { runtime == .native ? $0 == 0 : $0 > 0 } == true)
         #expect(try table.profileRuns().count == 2)

@@ -1,0 +1,130 @@
+import EdgeNASCore
+import Foundation
+
+/// How timings are held against the machine's own speed.
+///
+/// A machine's speed drifts: this kind of VM swings 1.7–2× within seconds, boards throttle
+/// and daemons wake. Every block and whole model is therefore timed in short bursts
+/// interleaved with a fixed reference graph (R T R T … R), and stored as the ratio of its
+/// burst medians to the bracketing reference medians. Its latency at the machine's nominal
+/// speed is that ratio times the reference's nominal time (a low quantile of the reference,
+/// recorded once per table), so blocks timed in different states of the machine land on one
+/// scale.
+public struct DriftControl: Sendable, Equatable {
+    /// Target bursts per measurement; the device's timed runs are spread over them.
+    public var bursts: Int
+    /// A burst whose bracketing reference is this share slower than nominal is re-timed
+    /// after a pause (the ratio would correct it, but a machine far off its speed also
+    /// changes the shape of the timings, not only their scale).
+    public var tolerance: Double
+    /// Bound on re-timed bursts per measurement; after it the ratios stand as measured.
+    public var maximumRetries: Int
+    /// Pause before a re-timed burst, so that a short burst of other work can pass.
+    public var pauseSeconds: Double
+    /// Reference bursts timed to fix a table's nominal reference time, `nominalPauseSeconds`
+    /// apart, so that they span about a second of the machine's swings rather than one moment.
+    public var nominalBursts: Int
+    public var nominalPauseSeconds: Double
+    /// The quantile of those bursts' medians taken as nominal: the machine at its usual
+    /// best, not its single fastest moment.
+    public var nominalQuantile: Double
+
+    public init(bursts: Int = 8, tolerance: Double = 0.10, maximumRetries: Int = 8, pauseSeconds: Double = 0.05,
+                nominalBursts: Int = 40, nominalPauseSeconds: Double = 0.025, nominalQuantile: Double = 0.1) {
+        self.bursts = bursts
+        self.tolerance = tolerance
+        self.maximumRetries = maximumRetries
+        self.pauseSeconds = pauseSeconds
+        self.nominalBursts = nominalBursts
+        self.nominalPauseSeconds = nominalPauseSeconds
+        self.nominalQuantile = nominalQuantile
+    }
+}
+
+/// The reference's speed over a stretch of time, in microseconds per run.
+public struct ReferenceSpeed: Sendable, Codable, Equatable {
+    /// The nominal time: the ``DriftControl/nominalQuantile`` of the burst medians.
+    public var nominalMicroseconds: Double
+    /// The median burst: the machine as it typically ran.
+    public var medianMicroseconds: Double
+    /// The slowest burst.
+    public var slowestMicroseconds: Double
+
+    /// The slowest burst against nominal, e.g. 1.7 for a machine that swung 70 % slower.
+    public var spread: Double { slowestMicroseconds / max(nominalMicroseconds, 1e-12) }
+
+    enum CodingKeys: String, CodingKey {
+        case nominalMicroseconds = "nominal_us", medianMicroseconds = "median_us", slowestMicroseconds = "slowest_us"
+    }
+}
+
+/// Interleaved timing of a target against the reference.
+enum ReferenceTiming {
+    /// Runs per burst for `timedRuns` spread over `control.bursts` bursts (at least 3, so
+    /// a burst's median means something).
+    static func runsPerBurst(timedRuns: Int, control: DriftControl) -> Int {
+        max(3, Int((Double(timedRuns) / Double(max(1, control.bursts))).rounded(.up)))
+    }
+
+    /// The reference's speed over `control.nominalBursts` bursts (after `warmupRuns`).
+    static func speed(reference: () throws -> Void, warmupRuns: Int, timedRuns: Int, control: DriftControl,
+                      pause: (Double) -> Void = { Thread.sleep(forTimeInterval: $0) }) rethrows -> ReferenceSpeed {
+        let perBurst = runsPerBurst(timedRuns: timedRuns, control: control)
+        for _ in 0..<warmupRuns { try reference() }
+        var medians: [Double] = []
+        for burst in 0..<max(1, control.nominalBursts) {
+            if burst > 0 && control.nominalPauseSeconds > 0 { pause(control.nominalPauseSeconds) }
+            medians.append(SampleStatistics.median(try timeRuns(warmupRuns: 0, timedRuns: perBurst, reference)))
+        }
+        return ReferenceSpeed(nominalMicroseconds: SampleStatistics.quantile(medians, control.nominalQuantile),
+                              medianMicroseconds: SampleStatistics.median(medians), slowestMicroseconds: medians.max()!)
+    }
+
+    /// Times `target` in bursts R T R T … R and returns its latency at the nominal speed:
+    /// median over bursts of (target burst median ÷ mean of the two bracketing reference
+    /// medians) × `nominalReferenceMicroseconds`. A burst whose bracket is more than
+    /// `control.tolerance` slower than nominal is re-timed after a pause, at most
+    /// `control.maximumRetries` times per measurement.
+    ///
+    /// - Parameter pause: waits the given seconds (a parameter so tests need not sleep).
+    static func measure(target: () throws -> Void, reference: () throws -> Void, warmupRuns: Int, timedRuns: Int,
+                        nominalReferenceMicroseconds nominal: Double, control: DriftControl,
+                        pause: (Double) -> Void = { Thread.sleep(forTimeInterval: $0) }) rethrows -> LatencyMeasurement {
+        let perBurst = runsPerBurst(timedRuns: timedRuns, control: control)
+        let bursts = max(1, Int((Double(timedRuns) / Double(perBurst)).rounded(.up)))
+        for _ in 0..<warmupRuns {
+            try reference()
+            try target()
+        }
+        func referenceBurst() throws -> Double { SampleStatistics.median(try timeRuns(warmupRuns: 0, timedRuns: perBurst, reference)) }
+        var before = try referenceBurst()
+        var ratios: [Double] = [], runs: [Double] = [], references: [Double] = [before]
+        var retries = 0
+        while ratios.count < bursts {
+            let burst = try timeRuns(warmupRuns: 0, timedRuns: perBurst, target)
+            let after = try referenceBurst()
+            references.append(after)
+            let bracket = (before + after) / 2
+            if bracket > nominal * (1 + control.tolerance) && retries < control.maximumRetries {
+                retries += 1
+                pause(control.pauseSeconds)
+                before = try referenceBurst()
+                references.append(before)
+                continue
+            }
+            ratios.append(SampleStatistics.median(burst) / max(bracket, 1e-12))
+            runs += burst
+            before = after
+        }
+        // The raw runs' spread, rescaled to the nominal median, says how noisy the block is.
+        let raw = LatencyMeasurement(runMicroseconds: runs)
+        let nominalMilliseconds = SampleStatistics.median(ratios) * nominal / 1000
+        let scale = nominalMilliseconds / max(raw.medianMilliseconds, 1e-12)
+        return LatencyMeasurement(
+            count: raw.count, medianMilliseconds: nominalMilliseconds, p90Milliseconds: raw.p90Milliseconds * scale,
+            meanMilliseconds: raw.meanMilliseconds * scale, standardDeviationMilliseconds: raw.standardDeviationMilliseconds * scale,
+            drift: LatencyMeasurement.Drift(typicalMedianMilliseconds: raw.medianMilliseconds,
+                                            referenceMedianMicroseconds: SampleStatistics.median(references),
+                                            nominalReferenceMicroseconds: nominal, retries: retries))
+    }
+}

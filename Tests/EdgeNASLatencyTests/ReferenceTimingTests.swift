@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+
+@testable import EdgeNASLatency
+
+/// A stand-in for the machine: work that takes `microseconds × slowdown`, where the slowdown
+/// follows a schedule over the calls (the VM's swings, compressed into microseconds).
+final class DriftingMachine {
+    private(set) var calls = 0
+    /// The slowdown of call n is schedule(n).
+    let schedule: (Int) -> Double
+
+    init(schedule: @escaping (Int) -> Double) { self.schedule = schedule }
+
+    func work(microseconds: Double) {
+        let slowdown = schedule(calls)
+        calls += 1
+        let end = monotonicNanoseconds() + UInt64(microseconds * slowdown * 1000)
+        while monotonicNanoseconds() < end {}
+    }
+}
+
+@Suite struct ReferenceTimingTests {
+    /// The machine runs 2× slower two stretches of 40 calls in three: the raw median is the
+    /// slow speed's, the reference-timed one the nominal latency.
+    @Test func aMachineThatSwingsTwoFoldStillGivesTheNominalLatency() {
+        let machine = DriftingMachine { ($0 / 40) % 3 == 0 ? 1 : 2 }
+        let control = DriftControl(bursts: 10, maximumRetries: 0)
+        let measured = ReferenceTiming.measure(target: { machine.work(microseconds: 300) }, reference: { machine.work(microseconds: 100) },
+                                               warmupRuns: 2, timedRuns: 60, nominalReferenceMicroseconds: 100, control: control,
+                                               pause: { _ in })
+        let drift = try! #require(measured.drift)
+        // 300 µs at nominal speed; busy-waiting on a loaded machine adds a little to both.
+        #expect(abs(measured.medianMilliseconds * 1000 - 300) < 0.15 * 300, "\(measured)")
+        #expect(drift.retries == 0)
+        #expect(drift.slowdown > 1.5, "the reference saw the slow stretches: \(drift)")
+        #expect(measured.typicalMedianMilliseconds * 1000 > 1.5 * 300, "\(measured)")
+        #expect(measured.count == 60)
+    }
+
+    /// A reference slower than nominal by more than the tolerance re-times the burst after a
+    /// pause, at most `maximumRetries` times; then the ratios stand.
+    @Test func burstsOffNominalAreRetimedUpToTheBound() {
+        let machine = DriftingMachine { _ in 2 }
+        var pauses: [Double] = []
+        let control = DriftControl(bursts: 4, tolerance: 0.1, maximumRetries: 3, pauseSeconds: 0.01)
+        let measured = ReferenceTiming.measure(target: { machine.work(microseconds: 50) }, reference: { machine.work(microseconds: 25) },
+                                               warmupRuns: 0, timedRuns: 12, nominalReferenceMicroseconds: 25, control: control,
+                                               pause: { pauses.append($0) })
+        #expect(measured.drift?.retries == 3)
+        #expect(pauses == [0.01, 0.01, 0.01])
+        // The machine stayed 2× slow: the ratio still gives the nominal 50 µs.
+        #expect(abs(measured.medianMilliseconds * 1000 - 50) < 0.15 * 50, "\(measured)")
+        #expect(abs(measured.typicalMedianMilliseconds * 1000 - 100) < 0.15 * 100, "\(measured)")
+    }
+
+    /// A slow stretch that passes: the re-timed burst runs at nominal speed again.
+    @Test func aShortSlowStretchIsWaitedOut() {
+        var slow = true
+        let machine = DriftingMachine { _ in slow ? 3 : 1 }
+        let control = DriftControl(bursts: 4, tolerance: 0.1, maximumRetries: 8, pauseSeconds: 0.01)
+        let measured = ReferenceTiming.measure(target: { machine.work(microseconds: 40) }, reference: { machine.work(microseconds: 20) },
+                                               warmupRuns: 0, timedRuns: 12, nominalReferenceMicroseconds: 20, control: control,
+                                               pause: { _ in slow = false })
+        #expect(measured.drift?.retries == 1)
+        #expect(abs(measured.typicalMedianMilliseconds * 1000 - 40) < 0.2 * 40, "\(measured)")
+    }
+
+    /// The nominal time is a low quantile of bursts spread over time, not the mean.
+    @Test func theNominalSpeedIsALowQuantileOfTheBursts() {
+        let machine = DriftingMachine { ($0 / 9) % 3 == 0 ? 1 : 1.8 }
+        var pauses = 0
+        let speed = ReferenceTiming.speed(reference: { machine.work(microseconds: 30) }, warmupRuns: 0, timedRuns: 27,
+                                          control: DriftControl(bursts: 9, nominalBursts: 30, nominalPauseSeconds: 0.001),
+                                          pause: { _ in pauses += 1 })
+        #expect(pauses == 29)
+        #expect(abs(speed.nominalMicroseconds - 30) < 0.15 * 30, "\(speed)")
+        #expect(speed.slowestMicroseconds > 1.5 * 30 && speed.spread > 1.5, "\(speed)")
+    }
+}
