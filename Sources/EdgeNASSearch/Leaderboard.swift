@@ -114,12 +114,15 @@ public struct Leaderboard: Sendable {
     public func ranked(mode: SelectionMode, rungResults: [RungResult], priorWeight: Double) throws -> Leaderboard {
         let architectures = try entries.map { try Architecture(jsonData: Data($0.architectureJSON.utf8), file: "candidate \($0.id)") }
         let prior = CapacityPrior.values(architectures)
-        let screening = SelectionPipeline.screeningScores(mode: mode, probeTotals: mode == .task ? nil : entries.map(\.total),
-                                                          prior: prior, families: architectures.map(\.family))
+        let families = architectures.map(\.family)
+        let probeTotals = mode == .task ? nil : entries.map(\.total)
+        let screening = SelectionPipeline.screeningScores(mode: mode, probeTotals: probeTotals, prior: prior, families: families)
+        let familyScore = mode == .pipeline ? probeTotals.map { SelectionPipeline.familyScores(probeTotals: $0, families: families) } : nil
         let byRung = Dictionary(grouping: rungResults, by: \.rung).sorted { $0.key < $1.key }.map(\.value)
         let stage = byRung.isEmpty ? nil : FinalStageOutcome(plans: [], results: byRung)
         let ranking = SelectionRanking(candidateIDs: entries.map(\.id), screeningScore: screening, finalStage: stage,
-                                       prior: Dictionary(uniqueKeysWithValues: zip(entries.map(\.id), prior)), priorWeight: priorWeight)
+                                       prior: Dictionary(uniqueKeysWithValues: zip(entries.map(\.id), prior)), priorWeight: priorWeight,
+                                       families: families, familyScore: familyScore)
         var board = self
         board.entries = ranking.order.enumerated().map { position, index in
             var entry = entries[index]

@@ -91,7 +91,7 @@ public final class SearchRunner {
         try database.phaseTimes().filter { phases.contains($0.name) }.reduce(0) { $0 + $1.seconds }
     }
 
-    /// Successive halving on the task, entered in the screening order, with whatever budget
+    /// Successive halving on the task, entered in the prior's order, with whatever budget
     /// the earlier phases left; each unit is stored as it finishes, so a resumed run retrains nothing.
     private func runFinalStage() throws {
         guard let task else { return }
@@ -99,13 +99,14 @@ public final class SearchRunner {
         let candidates = try board.entries.map { entry in
             SelectionCandidate(id: entry.id, architecture: try Architecture(jsonData: Data(entry.architectureJSON.utf8), file: "candidate \(entry.id)"))
         }
-        let architectures = candidates.map(\.architecture)
-        let prior = Dictionary(uniqueKeysWithValues: zip(candidates.map(\.id), CapacityPrior.values(architectures)))
+        let priorValues = CapacityPrior.values(candidates.map(\.architecture))
+        let prior = Dictionary(uniqueKeysWithValues: zip(candidates.map(\.id), priorValues))
         let left = settings.budgetSeconds - (try spentSeconds(phases: SearchPhase.budgeted))
         let halving = SuccessiveHalving(settings: finalStageSettings, trainer: task, store: database,
                                         events: { [events] in events(.finalStage($0)) }, shouldStop: shouldStop)
         do {
-            _ = try halving.run(candidates, prior: prior, budgetSeconds: max(0, left))
+            _ = try halving.run(SelectionPipeline.finalStageEntryOrder(prior: priorValues).map { candidates[$0] }, prior: prior,
+                                budgetSeconds: max(0, left))
         } catch is CancellationError {
             throw SearchError.interrupted(scored: settings.candidateCount, total: settings.candidateCount)
         }

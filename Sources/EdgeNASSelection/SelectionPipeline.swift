@@ -63,8 +63,9 @@ public struct SelectionOutcome: Sendable {
 ///
 /// 1. the capacity prior, free (``CapacityPrior``);
 /// 2. the probes within (1 − F) of the budget, where they earn their place: across families;
-/// 3. successive halving on the user's task within the rest, from the screening order
-///    z(probe total) + prior.
+/// 3. successive halving on the user's task within the rest, entered in the prior's order
+///    (the leaders of every family);
+/// 4. the final order: families by their probes, each family by its training.
 ///
 /// A stage with no share is skipped; ``SelectionRanking`` orders the pool from what ran.
 public final class SelectionPipeline {
@@ -90,13 +91,14 @@ public final class SelectionPipeline {
         self.shouldStop = shouldStop
     }
 
-    /// The order in which candidates enter the final stage (and rank when they do not).
+    /// The score candidates rank by when the final stage does not reach them.
     ///
     /// `probes` mode: the probe total alone. `task` mode: the prior alone. `pipeline` mode:
-    /// prior + z(family's mean probe total): the probes judge families, the prior ranks within
-    /// one. A candidate's own deviation from its family's mean probe total is left out because
-    /// within a family the probes rank at chance (dev data: Kendall tau −0.08 to +0.12 at
-    /// 15–20 minutes), so it would only add noise to the prior.
+    /// prior + z(family's mean probe total) (``familyScores(probeTotals:families:)``): the
+    /// probes judge families, the prior ranks within one. A candidate's own deviation from
+    /// its family's mean probe total is left out because within a family the probes rank at
+    /// chance (dev data: Kendall tau −0.08 to +0.12 at 15–20 minutes), so it would only add
+    /// noise to the prior.
     public static func screeningScores(mode: SelectionMode, probeTotals: [Double]?, prior: [Double],
                                        families: [ArchitectureFamily]) -> [Double] {
         switch mode {
@@ -104,13 +106,27 @@ public final class SelectionPipeline {
         case .task: return prior
         case .pipeline:
             guard let probeTotals else { return prior }
-            var familyMean: [ArchitectureFamily: Double] = [:]
-            for family in Set(families) {
-                familyMean[family] = SampleStatistics.mean(families.indices.filter { families[$0] == family }.map { probeTotals[$0] })
-            }
-            let familyZ = CapacityPrior.standardized(families.map { familyMean[$0]! })
-            return prior.indices.map { prior[$0] + familyZ[$0] }
+            let family = familyScores(probeTotals: probeTotals, families: families)
+            return prior.indices.map { prior[$0] + family[$0] }
         }
+    }
+
+    /// z over families of each family's mean probe total, per candidate (all 0 for one family).
+    public static func familyScores(probeTotals: [Double], families: [ArchitectureFamily]) -> [Double] {
+        var familyMean: [ArchitectureFamily: Double] = [:]
+        for family in Set(families) {
+            familyMean[family] = SampleStatistics.mean(families.indices.filter { families[$0] == family }.map { probeTotals[$0] })
+        }
+        return CapacityPrior.standardized(families.map { familyMean[$0]! })
+    }
+
+    /// The order in which candidates enter the final stage, best first: by the capacity
+    /// prior, which is z within each family, so the stage trains the leaders of every family
+    /// rather than only the family the probes prefer. Each family's order then rests on its
+    /// own training; the probes still order the families (``SelectionRanking``). Ties go to
+    /// the earlier candidate.
+    public static func finalStageEntryOrder(prior: [Double]) -> [Int] {
+        prior.indices.sorted { (prior[$0], -$0) > (prior[$1], -$1) }
     }
 
     public func run(_ candidates: [SelectionCandidate], budgetSeconds: Double) throws -> SelectionOutcome {
@@ -125,19 +141,22 @@ public final class SelectionPipeline {
                      shouldStop: shouldStop)
         }
         let probeSeconds = (clock.now - start).seconds
-        let screening = Self.screeningScores(mode: settings.mode, probeTotals: probe?.totals.map(\.total), prior: prior,
-                                             families: candidates.map(\.architecture.family))
+        let families = candidates.map(\.architecture.family)
+        let probeTotals = probe?.totals.map(\.total)
+        let screening = Self.screeningScores(mode: settings.mode, probeTotals: probeTotals, prior: prior, families: families)
         var finalStage: FinalStageOutcome?
         let priorByID = Dictionary(uniqueKeysWithValues: zip(candidates.map(\.id), prior))
         if share > 0, let task {
-            let order = candidates.indices.sorted { (screening[$0], -$0) > (screening[$1], -$1) }
+            let order = Self.finalStageEntryOrder(prior: prior)
             let halving = SuccessiveHalving(settings: settings.finalStage, trainer: task, store: rungStore,
                                             events: { [events] in events(.finalStage($0)) }, shouldStop: shouldStop)
             finalStage = try halving.run(order.map { candidates[$0] }, prior: priorByID,
                                          budgetSeconds: budgetSeconds - probeSeconds)
         }
+        let familyScore = settings.mode == .pipeline ? probeTotals.map { Self.familyScores(probeTotals: $0, families: families) } : nil
         let ranking = SelectionRanking(candidateIDs: candidates.map(\.id), screeningScore: screening, finalStage: finalStage,
-                                       prior: priorByID, priorWeight: settings.finalStage.capacityPriorWeight)
+                                       prior: priorByID, priorWeight: settings.finalStage.capacityPriorWeight,
+                                       families: families, familyScore: familyScore)
         return SelectionOutcome(probe: probe, finalStage: finalStage, ranking: ranking, prior: prior, probeSeconds: probeSeconds,
                                 finalStageSeconds: (clock.now - start).seconds - probeSeconds)
     }

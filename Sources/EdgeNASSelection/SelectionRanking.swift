@@ -41,9 +41,17 @@ public enum CapacityPrior {
 
 /// The pipeline's final order of a pool, and why each candidate stands where it does.
 ///
-/// Candidates that reached a later rung of the final stage rank above those that left
-/// earlier; within a rung, by the rung's score (``SuccessiveHalving/rungScores(_:prior:priorWeight:)``);
-/// candidates the final stage did not admit follow, by the screening score of the earlier stages.
+/// Within one family, candidates that reached a later rung of the final stage rank above
+/// those that left earlier; within a rung, by the rung's score
+/// (``SuccessiveHalving/rungScores(_:prior:priorWeight:)``); candidates the final stage did
+/// not admit follow, by the screening score of the earlier stages.
+///
+/// Across families, without a family score (the `task` mode, or one family) the same rule
+/// holds for the whole pool. With one (the `pipeline` mode: z of each family's mean probe
+/// total), a candidate's final score is its family's score plus the z of its standing
+/// within its family, the same form as the screening score (family score + prior) with
+/// the family's training in place of Params: the probes order the families, the final
+/// stage each family.
 public struct SelectionRanking: Sendable {
     /// Candidate indices, best first.
     public var order: [Int]
@@ -64,8 +72,11 @@ public struct SelectionRanking: Sendable {
         return scores
     }
 
+    /// - Parameters:
+    ///   - families, familyScore: each candidate's family and its family's score; without
+    ///     them the pool is ordered as one family.
     public init(candidateIDs: [String], screeningScore: [Double], finalStage: FinalStageOutcome?, prior: [String: Double],
-                priorWeight: Double) {
+                priorWeight: Double, families: [ArchitectureFamily]? = nil, familyScore: [Double]? = nil) {
         let n = candidateIDs.count
         var lastRung = [Int?](repeating: nil, count: n)
         var rungScore = [Double?](repeating: nil, count: n)
@@ -80,13 +91,25 @@ public struct SelectionRanking: Sendable {
                 accuracy[index] = result.validationAccuracy
             }
         }
-        order = Array(0..<n).sorted { a, b in
+        func isBetter(_ a: Int, _ b: Int) -> Bool {
             switch (lastRung[a], lastRung[b]) {
             case let (ra?, rb?): return ra != rb ? ra > rb : (rungScore[a]!, -a) > (rungScore[b]!, -b)
             case (.some, nil): return true
             case (nil, .some): return false
             case (nil, nil): return (screeningScore[a], -a) > (screeningScore[b], -b)
             }
+        }
+        if let families, let familyScore, Set(families).count > 1 {
+            var score = [Double](repeating: 0, count: n)
+            for family in Set(families) {
+                let members = (0..<n).filter { families[$0] == family }.sorted(by: isBetter)
+                // Standing within the family, best first, as a z-score (like the prior's spread).
+                let standing = CapacityPrior.standardized(members.indices.map { Double(members.count - $0) })
+                for (position, index) in members.enumerated() { score[index] = familyScore[index] + standing[position] }
+            }
+            order = Array(0..<n).sorted { (score[$0], -$0) > (score[$1], -$1) }
+        } else {
+            order = Array(0..<n).sorted(by: isBetter)
         }
         self.lastRung = lastRung
         self.rungScore = rungScore

@@ -263,7 +263,7 @@ public final class SuccessiveHalving {
                 return FinalStageOutcome(plans: [], results: [])
             }
             // Timing every candidate would cost seconds each; the first few of each family (in
-            // screening order) are timed and the rest estimated per FLOP from them. Estimates
+            // entry order) are timed and the rest estimated per FLOP from them. Estimates
             // are replaced by the measured unit times as rungs run.
             for (id, estimate) in try estimatedCosts(candidates, measured: { try cost($0) }) where costs[id] == nil {
                 costs[id] = estimate

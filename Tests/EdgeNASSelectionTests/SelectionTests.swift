@@ -264,6 +264,39 @@ final class ScreeningTests: XCTestCase {
     }
 }
 
+final class FinalOrderTests: XCTestCase {
+    func result(_ id: String, rung: Int, accuracy: Double) -> RungResult {
+        RungResult(candidateID: id, rung: rung, fidelity: .init(trainingSamples: 512 << rung, epochs: 2), validationAccuracy: accuracy, seconds: 1)
+    }
+
+    /// With a family score (the pipeline), families are ordered by it and each family by its
+    /// own training; without one, the pool is one list by rung and rung score.
+    func testThePipelineOrdersFamiliesByTheirScoreAndEachFamilyByItsTraining() {
+        let ids = ["a", "b", "c", "d"]
+        let families: [ArchitectureFamily] = [.mbconv, .mbconv, .vit, .vit]
+        // The prior prefers a and c; the training prefers b and c.
+        let prior = ["a": 1.0, "b": -1.0, "c": 1.0, "d": -1.0]
+        let stage = FinalStageOutcome(plans: [], results: [
+            [result("a", rung: 0, accuracy: 0.5), result("b", rung: 0, accuracy: 0.7), result("c", rung: 0, accuracy: 0.6),
+             result("d", rung: 0, accuracy: 0.4)],
+            [result("b", rung: 1, accuracy: 0.75), result("c", rung: 1, accuracy: 0.65)],
+        ])
+        let screening = [1.0, -1.0, 1.0, -1.0]
+        let pooled = SelectionRanking(candidateIDs: ids, screeningScore: screening, finalStage: stage, prior: prior, priorWeight: 0)
+        XCTAssertEqual(pooled.order, [1, 2, 0, 3])
+        let byFamily = SelectionRanking(candidateIDs: ids, screeningScore: screening, finalStage: stage, prior: prior, priorWeight: 0,
+                                        families: families, familyScore: [2, 2, -2, -2])
+        XCTAssertEqual(byFamily.order, [1, 0, 2, 3], "the better family first, each family by its training")
+        XCTAssertEqual(byFamily.lastRung, [0, 1, 1, 0])
+    }
+
+    /// The final stage is entered in the prior's order, which is z within each family, so
+    /// the leaders of every family are trained, not only those of the family the probes prefer.
+    func testTheFinalStageIsEnteredInThePriorsOrder() {
+        XCTAssertEqual(SelectionPipeline.finalStageEntryOrder(prior: [1.0, -0.5, 1.2, 0.9, -1.0]), [2, 0, 3, 1, 4])
+    }
+}
+
 final class ProbeStageTests: XCTestCase {
     /// Bars on noise, 10 classes: enough for the probes' real-image tasks.
     func images(count: Int = 400) -> ImageDataset {
