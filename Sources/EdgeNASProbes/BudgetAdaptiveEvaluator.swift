@@ -271,6 +271,20 @@ public struct BudgetAdaptiveEvaluator {
         }
         let pilotCost = Self.fitMeasuredCost(runs: runs)
         let pilotSeconds = Date().timeIntervalSince(start)
+        // The pilot trajectories measured what calibration really costs on these candidates.
+        // When even the smallest anchors (pilot + 1 and + 2 batches) would overrun the share
+        // by more than 20 %, calibration stops here and (D, E) comes from the measured cost:
+        // a 5-minute run once spent 257 s of its 90 s share on anchors and left 1 s per candidate.
+        if let calibrationBudgetSeconds {
+            let smallestAnchors = Double(epochs * ((pilot + batch) + 2 * (pilot + 2 * batch)))
+            let anchorSeconds = Double(candidates.count) * (pilotCost.perSampleEpoch * smallestAnchors + 3 * pilotCost.fixed)
+            if pilotSeconds + anchorSeconds > 1.2 * calibrationBudgetSeconds {
+                return uncalibratedPlan(cost: ProbeCostModel(secondsPerSampleEpoch: pilotCost.perSampleEpoch, fixedSeconds: pilotCost.fixed,
+                                                             secondsPerSample: pilotCost.perSampleEpoch, secondsPerEpoch: pilotCost.fixed),
+                                        calibrationSeconds: Date().timeIntervalSince(start),
+                                        perCandidateBudgetSeconds: perCandidateBudgetSeconds)
+            }
+        }
         // Sample-epochs a candidate can afford, and the calibration's own limit on the grid.
         var frontier = max(Double(4 * batch), (perCandidateBudgetSeconds - pilotCost.fixed) / max(pilotCost.perSampleEpoch, 1e-9))
         if let calibrationBudgetSeconds {
@@ -347,6 +361,13 @@ public struct BudgetAdaptiveEvaluator {
         let fixed = max(0, small.seconds - perSampleEpoch * Double(batch))
         let cost = ProbeCostModel(secondsPerSampleEpoch: perSampleEpoch, fixedSeconds: fixed, secondsPerSample: perSampleEpoch,
                                   secondsPerEpoch: fixed)
+        return uncalibratedPlan(cost: cost, calibrationSeconds: Date().timeIntervalSince(start),
+                                perCandidateBudgetSeconds: perCandidateBudgetSeconds())
+    }
+
+    /// The largest D·E that `cost` fits in the per-candidate budget, without anchors.
+    func uncalibratedPlan(cost: ProbeCostModel, calibrationSeconds: Double, perCandidateBudgetSeconds: Double) -> BudgetPlan {
+        let batch = suite.configuration.batchSize
         let range = BudgetRange(dataVolume: Double(batch)...Double(suite.configuration.maximumDataVolume / batch * batch),
                                 epochs: 1...Double(maximumAnchorEpochs))
         let placeholder = BudgetChoice(dataVolume: batch, epochs: 1, predictedReliability: 0, predictedSeconds: 0)
@@ -354,8 +375,8 @@ public struct BudgetAdaptiveEvaluator {
             dataVolume: batch, epochs: 1, coefficients: [0, 0, 0, 0, 0, 1e-6], rSquared: 0, predictedReliability: 0,
             predictedSeconds: 0, perCandidateBudgetSeconds: 0, anchors: [], referenceDataVolume: 0,
             referenceEpochs: 0, cost: cost, range: range, batchSize: batch, linearCostOptimum: nil, measuredCostOptimum: nil,
-            usedGridFallback: true, dataOnly: placeholder, epochsOnly: placeholder, calibrationSeconds: Date().timeIntervalSince(start))
-        return plan.replanned(perCandidateBudgetSeconds: perCandidateBudgetSeconds())
+            usedGridFallback: true, dataOnly: placeholder, epochsOnly: placeholder, calibrationSeconds: calibrationSeconds)
+        return plan.replanned(perCandidateBudgetSeconds: perCandidateBudgetSeconds)
     }
 
     /// Seconds a calibration on `candidates` candidates needs at the least: four runs each

@@ -326,4 +326,22 @@ final class ProbeStageTests: XCTestCase {
         XCTAssertTrue(plan.summary.hasPrefix("budget too small to calibrate"), plan.summary)
         XCTAssertEqual(plan.dataVolume, configuration.batchSize, "nothing larger than one batch fits 0.5 s for 4 candidates")
     }
+
+    /// When the pilot trajectories show that even the smallest anchors would overrun the
+    /// calibration's share, calibration stops there and plans from the measured cost.
+    func testCalibrationThatCannotPayForItsAnchorsStopsAfterThePilot() throws {
+        var configuration = ProbeConfiguration()
+        configuration.maximumDataVolume = 64
+        configuration.evaluationCount = 16
+        configuration.batchSize = 8
+        let suite = try ProbeSuite(configuration: configuration, images: images(count: 100), seed: 0)
+        let evaluator = BudgetAdaptiveEvaluator(suite: suite, pilotDataVolume: 8, seed: 0)
+        var stages: [String] = []
+        let plan = try evaluator.plan(calibrationCandidates: try sampleArchitectures(3), perCandidateBudgetSeconds: 600,
+                                      calibrationBudgetSeconds: 0.001, progress: { stages.append($0.stage) })
+        XCTAssertTrue(plan.anchors.isEmpty)
+        XCTAssertFalse(stages.contains { $0.hasPrefix("anchors") }, "\(stages)")
+        XCTAssertTrue(plan.summary.hasPrefix("budget too small to calibrate"), plan.summary)
+        XCTAssertGreaterThan(plan.dataVolume * plan.epochs, configuration.batchSize, "10 minutes per candidate buy more than one batch")
+    }
 }
