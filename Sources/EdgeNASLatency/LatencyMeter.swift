@@ -78,8 +78,19 @@ struct DeviceTimer {
         guard let nominal = nominalReferenceMicroseconds else {
             return LatencyMeasurement(runMicroseconds: try timeRuns(warmupRuns: device.warmupRuns, timedRuns: device.timedRuns, run))
         }
-        return try ReferenceTiming.measure(target: run, reference: reference, warmupRuns: device.warmupRuns,
-                                           timedRuns: device.timedRuns, nominalReferenceMicroseconds: nominal, control: drift)
+        // Two estimates of the nominal latency: the median burst ratio, and the typical
+        // median over the reference's median slowdown. They disagree when the target's runs
+        // were preempted by another process (long runs are hit, the short reference is not):
+        // one such validation read 9.1 ms for a 1.6 ms model. Then the measurement is
+        // repeated, at most twice, and the lowest nominal reading kept (preemption only adds).
+        var best: LatencyMeasurement?
+        for _ in 0..<3 {
+            let measured = try ReferenceTiming.measure(target: run, reference: reference, warmupRuns: device.warmupRuns,
+                                                       timedRuns: device.timedRuns, nominalReferenceMicroseconds: nominal, control: drift)
+            if best == nil || measured.medianMilliseconds < best!.medianMilliseconds { best = measured }
+            if ReferenceTiming.isConsistent(measured) { return measured }
+        }
+        return best!
     }
 
     /// The reference's speed now, over ``DriftControl/nominalBursts`` bursts.

@@ -80,6 +80,15 @@ enum ReferenceTiming {
                               medianMicroseconds: SampleStatistics.median(medians), slowestMicroseconds: medians.max()!)
     }
 
+    /// Whether a reference-timed measurement's two estimates of the nominal latency agree
+    /// within 20 %: the median burst ratio (its median) and the typical median divided by
+    /// the reference's median slowdown.
+    static func isConsistent(_ measurement: LatencyMeasurement, tolerance: Double = 0.2) -> Bool {
+        guard let drift = measurement.drift else { return true }
+        let scaled = drift.typicalMedianMilliseconds / max(drift.slowdown, 1e-12)
+        return abs(measurement.medianMilliseconds / max(scaled, 1e-12) - 1) <= tolerance
+    }
+
     /// Times `target` in bursts R T R T … R and returns its latency at the nominal speed:
     /// median over bursts of (target burst median ÷ mean of the two bracketing reference
     /// medians) × `nominalReferenceMicroseconds`. A burst whose bracket is more than

@@ -36,6 +36,21 @@ final class DriftingMachine {
         #expect(drift.slowdown > 1.5, "the reference saw the slow stretches: \(drift)")
         #expect(measured.typicalMedianMilliseconds * 1000 > 1.5 * 300, "\(measured)")
         #expect(measured.count == 60)
+        #expect(ReferenceTiming.isConsistent(measured))
+    }
+
+    /// A measurement whose burst ratios and typical median disagree (the target's runs were
+    /// preempted, the short reference's were not) is flagged, so the timer re-measures it.
+    @Test func preemptedTargetsAreFlaggedInconsistent() {
+        let drift = LatencyMeasurement.Drift(typicalMedianMilliseconds: 2.35, referenceMedianMicroseconds: 31,
+                                             nominalReferenceMicroseconds: 28.7, retries: 8)
+        let wild = LatencyMeasurement(count: 200, medianMilliseconds: 9.07, p90Milliseconds: 10, meanMilliseconds: 9,
+                                      standardDeviationMilliseconds: 1, drift: drift)
+        #expect(!ReferenceTiming.isConsistent(wild))
+        var sound = wild
+        sound.medianMilliseconds = 2.2
+        #expect(ReferenceTiming.isConsistent(sound))
+        #expect(ReferenceTiming.isConsistent(LatencyMeasurement(runMicroseconds: [1, 2, 3])), "raw timings have nothing to check")
     }
 
     /// A reference slower than nominal by more than the tolerance re-times the burst after a
