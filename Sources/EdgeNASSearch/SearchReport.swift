@@ -135,9 +135,9 @@ public struct SearchReport {
             }
             if let measured = export.measuredLatencyMilliseconds {
                 if let typical = export.typicalLatencyMilliseconds {
-                    lines.append(String(format: "- Measured latency in the deployment runtime: %.3f ms at the machine's nominal speed "
-                        + "(timed against the reference graph; typical %.3f ms while the machine ran %.2f× slower than nominal)",
-                                        measured, typical, export.machineSlowdown ?? 1))
+                    lines.append(String(format: "- Measured latency in the deployment runtime: %.3f ms at the table's nominal speed "
+                        + "of the machine (timed against the reference graph; typical %.3f ms, while the reference ran at %.2f× "
+                        + "its nominal time)", measured, typical, export.machineSlowdown ?? 1))
                 } else {
                     lines.append(String(format: "- Measured latency in the deployment runtime: %.3f ms", measured))
                 }
