@@ -102,8 +102,11 @@ public struct SearchReport {
                       "| rung | candidates | training | seconds | best validation accuracy |", "|---|---|---|---|---|"]
             for (rung, results) in Dictionary(grouping: rungResults, by: \.rung).sorted(by: { $0.key < $1.key }) {
                 let best = results.max { $0.validationAccuracy < $1.validationAccuracy }!
-                lines.append(String(format: "| %d | %d | %@ | %.1f | %.4f (`%@`) |", rung, results.count, results[0].fidelity.description,
-                                    results.reduce(0) { $0 + $1.seconds }, best.validationAccuracy, best.candidateID))
+                // Ties (the same count right of the same validation images) are all named:
+                // the rung score's prior then decides, so any one of them may go on.
+                let tied = results.filter { $0.validationAccuracy == best.validationAccuracy }.map { "`\($0.candidateID)`" }
+                lines.append(String(format: "| %d | %d | %@ | %.1f | %.4f (%@) |", rung, results.count, results[0].fidelity.description,
+                                    results.reduce(0) { $0 + $1.seconds }, best.validationAccuracy, tied.joined(separator: ", ")))
             }
             lines.append("")
         }
