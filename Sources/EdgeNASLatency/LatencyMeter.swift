@@ -40,9 +40,9 @@ struct DeviceTimer {
             }
             self.runtime = runtime
             runtimeVersion = runtime.version
-            let options = InferenceSession.Options(intraOpThreads: device.threads, interOpThreads: 1, graphOptimizationLevel: .all)
             reference = try Self.onnxPreparedRun(modelData: try BlockModels.onnxModel(for: Self.referenceBlock).serializedData(),
-                                                 inputShape: Self.referenceBlock.inputShape, options: options, runtime: runtime)
+                                                 inputShape: Self.referenceBlock.inputShape, options: Self.sessionOptions(device),
+                                                 runtime: runtime)
         case .native:
             runtime = nil
             runtimeVersion = "edgenas-engine"
@@ -52,9 +52,11 @@ struct DeviceTimer {
         }
     }
 
-    private var sessionOptions: InferenceSession.Options {
+    private static func sessionOptions(_ device: DeviceProfile) -> InferenceSession.Options {
         InferenceSession.Options(intraOpThreads: device.threads, interOpThreads: 1, graphOptimizationLevel: .all)
     }
+
+    private var sessionOptions: InferenceSession.Options { Self.sessionOptions(device) }
 
     /// One prepared run of an ONNX model with one float input of `inputShape` (the run keeps its session).
     private static func onnxPreparedRun(modelData: Data, inputShape: [Int], options: InferenceSession.Options,

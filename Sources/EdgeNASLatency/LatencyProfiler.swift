@@ -73,7 +73,7 @@ public final class LatencyProfiler {
     ///   - shouldStop: asked before each block; true ends the run with what was stored.
     ///   - progress: called with (done, total) over the missing blocks.
     public func profile(_ signatures: [BlockSignature], shouldStop: () -> Bool = { false },
-                                 progress: (Int, Int) -> Void = { _, _ in }) throws -> Outcome {
+                        progress: (Int, Int) -> Void = { _, _ in }) throws -> Outcome {
         let missing = try table.missingSignatures(signatures)
         let alreadyStored = Set(signatures.map(\.key)).count - missing.count
         let speed = try prepareTable()
@@ -137,9 +137,7 @@ public final class LatencyProfiler {
     /// - Throws: ``LatencyError/missingSignatures(path:deviceID:missing:missingCount:)`` when
     ///   blocks are not profiled yet; ``LatencyError/tooFewCalibrationModels(_:)``.
     public func calibrate(_ architectures: [Architecture], shouldStop: () -> Bool = { false },
-                                   progress: (Int, Int) -> Void = { _, _ in }) throws -> LatencyCalibration? {
-        // Whole models are timed like the blocks: against the reference at the table's nominal time.
-        if timer.nominalReferenceMicroseconds == nil { timer.nominalReferenceMicroseconds = try table.metadata().referenceNominalMicroseconds }
+                          progress: (Int, Int) -> Void = { _, _ in }) throws -> LatencyCalibration? {
         let done = Set(try table.calibrationSamples().map(\.architectureID))
         let todo = architectures.filter { !done.contains($0.id) }
         // Predictions before calibration: the fit maps the uncalibrated sum.
@@ -190,13 +188,6 @@ public struct LatencyValidation: Sendable, Codable, Equatable {
     /// The reference's speed when the table fixed its nominal time, and now (nil for a raw table).
     public var tableReference: ReferenceSpeed?
     public var currentReference: ReferenceSpeed?
-
-    /// How far the machine's nominal speed now is from the table's: current nominal
-    /// reference time over the table's (1.25: the reference runs 25 % slower now).
-    public var conditionsRatio: Double? {
-        guard let table = tableReference, let now = currentReference else { return nil }
-        return now.nominalMicroseconds / max(table.nominalMicroseconds, 1e-12)
-    }
 
     public var deviceID: String
     public var samples: [Sample]

@@ -606,15 +606,6 @@ public final class LatencyTable: Sendable {
         }
     }
 
-    /// Bursts re-timed because the machine ran off its nominal speed, and the blocks timed
-    /// against the reference, over the whole table.
-    public func driftRetries() throws -> (retries: Int, blocks: Int) {
-        try reader.read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT COALESCE(SUM(drift_retries), 0), COUNT(drift_retries) FROM block_latency")
-            return (row?[0] ?? 0, row?[1] ?? 0)
-        }
-    }
-
     /// Stores the machine state at the start of a profile run.
     public func recordProfileRun(_ run: ProfileRunRecord) throws {
         try write { db in try run.insert(db) }

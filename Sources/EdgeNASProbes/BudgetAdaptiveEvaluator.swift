@@ -279,8 +279,7 @@ public struct BudgetAdaptiveEvaluator {
             let smallestAnchors = Double(epochs * ((pilot + batch) + 2 * (pilot + 2 * batch)))
             let anchorSeconds = Double(candidates.count) * (pilotCost.perSampleEpoch * smallestAnchors + 3 * pilotCost.fixed)
             if pilotSeconds + anchorSeconds > 1.2 * calibrationBudgetSeconds {
-                return uncalibratedPlan(cost: ProbeCostModel(secondsPerSampleEpoch: pilotCost.perSampleEpoch, fixedSeconds: pilotCost.fixed,
-                                                             secondsPerSample: pilotCost.perSampleEpoch, secondsPerEpoch: pilotCost.fixed),
+                return uncalibratedPlan(perSampleEpoch: pilotCost.perSampleEpoch, fixed: pilotCost.fixed,
                                         calibrationSeconds: Date().timeIntervalSince(start),
                                         perCandidateBudgetSeconds: perCandidateBudgetSeconds)
             }
@@ -359,15 +358,17 @@ public struct BudgetAdaptiveEvaluator {
         let large = try suite.evaluate(candidate, dataVolume: largeVolume, epochs: 1, seed: seed)
         let perSampleEpoch = max(1e-9, (large.seconds - small.seconds) / Double(max(batch, largeVolume - batch)))
         let fixed = max(0, small.seconds - perSampleEpoch * Double(batch))
-        let cost = ProbeCostModel(secondsPerSampleEpoch: perSampleEpoch, fixedSeconds: fixed, secondsPerSample: perSampleEpoch,
-                                  secondsPerEpoch: fixed)
-        return uncalibratedPlan(cost: cost, calibrationSeconds: Date().timeIntervalSince(start),
+        return uncalibratedPlan(perSampleEpoch: perSampleEpoch, fixed: fixed, calibrationSeconds: Date().timeIntervalSince(start),
                                 perCandidateBudgetSeconds: perCandidateBudgetSeconds())
     }
 
-    /// The largest D·E that `cost` fits in the per-candidate budget, without anchors.
-    func uncalibratedPlan(cost: ProbeCostModel, calibrationSeconds: Double, perCandidateBudgetSeconds: Double) -> BudgetPlan {
+    /// The largest D·E that seconds = perSampleEpoch·D·E + fixed fits in the per-candidate
+    /// budget, without anchors.
+    func uncalibratedPlan(perSampleEpoch: Double, fixed: Double, calibrationSeconds: Double,
+                          perCandidateBudgetSeconds: Double) -> BudgetPlan {
         let batch = suite.configuration.batchSize
+        let cost = ProbeCostModel(secondsPerSampleEpoch: perSampleEpoch, fixedSeconds: fixed, secondsPerSample: perSampleEpoch,
+                                  secondsPerEpoch: fixed)
         let range = BudgetRange(dataVolume: Double(batch)...Double(suite.configuration.maximumDataVolume / batch * batch),
                                 epochs: 1...Double(maximumAnchorEpochs))
         let placeholder = BudgetChoice(dataVolume: batch, epochs: 1, predictedReliability: 0, predictedSeconds: 0)
