@@ -61,6 +61,69 @@ def summarize(paths):
             print(f"| {name} | {subset} | {cell(taus, '%+.2f')} | {cell(regrets, '%.2f')} |")
 
 
+def quantile(values, q):
+    """Linear interpolation between order statistics, as SelectionRegret.limits does."""
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def mean_regret(scores, accuracies, costs):
+    """Mean top-1 regret in points under limits at the 0.3/0.5/0.7/1.0 quantiles of the costs."""
+    regrets = []
+    for limit in [quantile(costs, q) for q in (0.3, 0.5, 0.7, 1.0)]:
+        feasible = [i for i, cost in enumerate(costs) if cost <= limit]
+        pick = max(feasible, key=lambda i: (scores[i], -i))
+        regrets.append(100 * (max(accuracies[i] for i in feasible) - accuracies[pick]))
+    return statistics.mean(regrets)
+
+
+def kendall_tau(xs, ys):
+    """Kendall tau-b."""
+    concordant = discordant = ties_x = ties_y = 0
+    for i in range(len(xs)):
+        for j in range(i + 1, len(xs)):
+            dx, dy = xs[i] - xs[j], ys[i] - ys[j]
+            if dx == 0 and dy == 0:
+                continue
+            if dx == 0:
+                ties_x += 1
+            elif dy == 0:
+                ties_y += 1
+            elif (dx > 0) == (dy > 0):
+                concordant += 1
+            else:
+                discordant += 1
+    denominator = ((concordant + discordant + ties_x) * (concordant + discordant + ties_y)) ** 0.5
+    return (concordant - discordant) / denominator if denominator else 0.0
+
+
+def noise_floor(archs):
+    """What one complete training of every architecture achieves: ranked by one training
+    seed's test accuracy and judged on the other seed's (both ways), per family, with the
+    limits on FLOPs as `rank` sets them without a latency table. A selection cannot be
+    expected to beat this on the same data; Params can, by luck of the set."""
+    with open(archs) as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    rows = [r for r in rows if len(r.get("seed_accs") or []) >= 2]
+    if not rows:
+        return
+    print(f"\n## Noise floor of {os.path.basename(archs)}: one complete training seed judged on the other")
+    print("| subset | count | Kendall tau (seed 1 vs seed 2) | mean regret, seed 1 → 2 / 2 → 1 (points) | Params regret on the mean (points) |")
+    print("|---|---|---|---|---|")
+    families = sorted({r["arch"]["family"] for r in rows})
+    for family in families + (["all"] if len(families) > 1 else []):
+        members = [r for r in rows if family in ("all", r["arch"]["family"])]
+        first = [r["seed_accs"][0] for r in members]
+        second = [r["seed_accs"][1] for r in members]
+        costs = [r["flops"] for r in members]
+        params = [r["params"] for r in members]
+        print(f"| {family} | {len(members)} | {kendall_tau(first, second):+.2f} | {mean_regret(first, second, costs):.2f} / "
+              f"{mean_regret(second, first, costs):.2f} | {mean_regret(params, [r['test_acc'] for r in members], costs):.2f} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--archs", default=os.path.join(HERE, "..", "benchmarks", "groundtruth", "groundtruth-dev2.jsonl"))
@@ -73,11 +136,13 @@ def main():
     args = parser.parse_args()
     if args.summarize:
         summarize(args.summarize)
+        noise_floor(args.archs)
         return
     os.makedirs(args.out, exist_ok=True)
     edgenas = edgenas_binary(args.edgenas)
     paths = [run(edgenas, args.archs, scorer, args.budget, seed, args.out) for seed in args.seeds for scorer in args.scorers]
     summarize(paths)
+    noise_floor(args.archs)
 
 
 if __name__ == "__main__":

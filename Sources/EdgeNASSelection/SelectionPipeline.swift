@@ -64,7 +64,7 @@ public struct SelectionOutcome: Sendable {
 /// 1. the capacity prior, free (``CapacityPrior``);
 /// 2. the probes within (1 − F) of the budget, where they earn their place: across families;
 /// 3. successive halving on the user's task within the rest, entered in the prior's order
-///    (the leaders of every family);
+///    (the leaders of every family), each family halving on its own;
 /// 4. the final order: families by their probes, each family by its training.
 ///
 /// A stage with no share is skipped; ``SelectionRanking`` orders the pool from what ran.
@@ -146,14 +146,15 @@ public final class SelectionPipeline {
         let screening = Self.screeningScores(mode: settings.mode, probeTotals: probeTotals, prior: prior, families: families)
         var finalStage: FinalStageOutcome?
         let priorByID = Dictionary(uniqueKeysWithValues: zip(candidates.map(\.id), prior))
+        let familyScore = settings.mode == .pipeline ? probeTotals.map { Self.familyScores(probeTotals: $0, families: families) } : nil
         if share > 0, let task {
             let order = Self.finalStageEntryOrder(prior: prior)
             let halving = SuccessiveHalving(settings: settings.finalStage, trainer: task, store: rungStore,
                                             events: { [events] in events(.finalStage($0)) }, shouldStop: shouldStop)
             finalStage = try halving.run(order.map { candidates[$0] }, prior: priorByID,
-                                         budgetSeconds: budgetSeconds - probeSeconds)
+                                         budgetSeconds: budgetSeconds - probeSeconds,
+                                         withinFamilies: SelectionRanking.ranksWithinFamilies(families: families, familyScore: familyScore))
         }
-        let familyScore = settings.mode == .pipeline ? probeTotals.map { Self.familyScores(probeTotals: $0, families: families) } : nil
         let ranking = SelectionRanking(candidateIDs: candidates.map(\.id), screeningScore: screening, finalStage: finalStage,
                                        prior: priorByID, priorWeight: settings.finalStage.capacityPriorWeight,
                                        families: families, familyScore: familyScore)

@@ -82,8 +82,11 @@ public struct SelectionRanking: Sendable {
         var rungScore = [Double?](repeating: nil, count: n)
         var accuracy = [Double?](repeating: nil, count: n)
         let indexByID = Dictionary(uniqueKeysWithValues: candidateIDs.enumerated().map { ($1, $0) })
+        // Ranked by family, a rung is scored within each family, as the stage halved it.
+        let byFamily = Self.ranksWithinFamilies(families: families, familyScore: familyScore)
+        let rungFamilies = byFamily ? Dictionary(uniqueKeysWithValues: zip(candidateIDs, families!)) : nil
         for results in finalStage?.results ?? [] {
-            let scores = SuccessiveHalving.rungScores(results, prior: prior, priorWeight: priorWeight)
+            let scores = SuccessiveHalving.rungScores(results, prior: prior, priorWeight: priorWeight, families: rungFamilies)
             for (result, score) in zip(results, scores) {
                 guard let index = indexByID[result.candidateID] else { continue }
                 lastRung[index] = result.rung
@@ -99,7 +102,7 @@ public struct SelectionRanking: Sendable {
             case (nil, nil): return (screeningScore[a], -a) > (screeningScore[b], -b)
             }
         }
-        if let families, let familyScore, Set(families).count > 1 {
+        if byFamily, let families, let familyScore {
             var score = [Double](repeating: 0, count: n)
             for family in Set(families) {
                 let members = (0..<n).filter { families[$0] == family }.sorted(by: isBetter)
@@ -115,5 +118,12 @@ public struct SelectionRanking: Sendable {
         self.rungScore = rungScore
         self.validationAccuracy = accuracy
         self.screeningScore = screeningScore
+    }
+
+    /// Whether the pool is ranked family by family: a family score is given and the pool
+    /// mixes families. The final stage then halves within families too.
+    public static func ranksWithinFamilies(families: [ArchitectureFamily]?, familyScore: [Double]?) -> Bool {
+        guard let families, familyScore != nil else { return false }
+        return Set(families).count > 1
     }
 }

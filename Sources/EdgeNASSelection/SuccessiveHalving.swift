@@ -139,6 +139,11 @@ public struct FinalStageSettings: Sendable, Codable, Equatable {
 /// A rung's score of candidate i is z(acc_i) + λ·p_i: the validation accuracy standardised
 /// over the rung's members, plus the capacity prior (``CapacityPrior``), which carries the
 /// within-family signal that brief training is too noisy to resolve.
+///
+/// On a mixed pool whose final order ranks each family by its own training (the pipeline),
+/// each family halves on its own and is standardised against itself: a rung then holds every
+/// family's leaders, and the family that learns faster in a short schedule does not take
+/// every later rung.
 public final class SuccessiveHalving {
     public let settings: FinalStageSettings
     private let trainer: TaskTrainer
@@ -160,15 +165,54 @@ public final class SuccessiveHalving {
 
     /// Member counts of each rung for `k` entrants: k, ⌈k/2⌉, … down to 2 (a single entrant gets one rung).
     public static func rungSizes(entrants k: Int) -> [Int] {
-        guard k > 1 else { return k == 1 ? [1] : [] }
+        rungSizes(groupCounts: [k])
+    }
+
+    /// Member counts of each rung when each group halves on its own: a group of n > 2 sends
+    /// ⌈n/2⌉ to the next rung, a group of 2 or fewer has been compared and leaves.
+    public static func rungSizes(groupCounts: [Int]) -> [Int] {
+        var counts = groupCounts.filter { $0 > 0 }
         var sizes: [Int] = []
-        var n = k
-        while n >= 2 {
-            sizes.append(n)
-            n = (n + 1) / 2
-            if sizes.last == 2 { break }
+        while !counts.isEmpty {
+            sizes.append(counts.reduce(0, +))
+            counts = counts.filter { $0 > 2 }.map { ($0 + 1) / 2 }
         }
         return sizes
+    }
+
+    /// The halving group of each candidate: its family when the stage halves within families,
+    /// one group otherwise.
+    struct Groups {
+        let family: [String: ArchitectureFamily]?
+
+        func key(_ id: String) -> ArchitectureFamily? { family?[id] }
+
+        func counts(_ ids: [String]) -> [Int] {
+            Dictionary(grouping: ids, by: key).values.map(\.count)
+        }
+
+        func sizes(_ ids: [String]) -> [Int] { SuccessiveHalving.rungSizes(groupCounts: counts(ids)) }
+
+        /// What happens to a group of 2 or fewer when the others halve.
+        enum SmallGroups { case keep, drop }
+
+        /// `ordered` (best first) with each group of more than 2 cut to its leading ⌈n/2⌉ (all of
+        /// them when `halving` is false), interleaved by standing within the group (every
+        /// group's best, then every group's second, …) so that a prefix of the result holds
+        /// the leaders of every group, as the cost planning assumes.
+        func halved(_ ordered: [String], halving: Bool = true, smallGroups: SmallGroups) -> [String] {
+            var standing: [String: Int] = [:], count: [ArchitectureFamily?: Int] = [:]
+            for id in ordered {
+                standing[id] = count[key(id), default: 0]
+                count[key(id), default: 0] += 1
+            }
+            let kept = ordered.filter { id in
+                let n = count[key(id)]!
+                guard halving else { return true }
+                return n > 2 ? standing[id]! < (n + 1) / 2 : smallGroups == .keep
+            }
+            return kept.enumerated().sorted { (standing[$0.element]!, $0.offset) < (standing[$1.element]!, $1.offset) }.map(\.element)
+        }
     }
 
     /// The fidelity of `sampleEpochs` passes: `epochsPerRung` epochs over as many samples, more
@@ -198,12 +242,14 @@ public final class SuccessiveHalving {
     /// How many of `ordered` candidates (best first) the budget admits at no less than the
     /// minimum fidelity, at least 2 where 2 are given.
     public func entrants(_ candidates: [SelectionCandidate], budgetSeconds: Double,
-                         costs: [String: (perSampleEpoch: Double, fixed: Double)]) -> Int {
+                         costs: [String: (perSampleEpoch: Double, fixed: Double)], withinFamilies: Bool = false) -> Int {
         let minimum = Double(settings.minimumTrainingSamples * settings.epochsPerRung)
+        let groups = Self.groups(candidates, withinFamilies: withinFamilies)
         var k = candidates.count
         while k > 2 {
-            let members = candidates.prefix(k).map { costs[$0.id]! }
-            if Self.affordableSampleEpochs(seconds: budgetSeconds, costs: members, sizes: Self.rungSizes(entrants: k)) >= minimum { break }
+            let ids = candidates.prefix(k).map(\.id)
+            let members = groups.halved(ids, halving: false, smallGroups: .keep).map { costs[$0]! }
+            if Self.affordableSampleEpochs(seconds: budgetSeconds, costs: members, sizes: groups.sizes(ids)) >= minimum { break }
             k -= 1
         }
         return min(k, candidates.count)
@@ -236,15 +282,26 @@ public final class SuccessiveHalving {
         return result
     }
 
+    static func groups(_ candidates: [SelectionCandidate], withinFamilies: Bool) -> Groups {
+        Groups(family: withinFamilies ? Dictionary(uniqueKeysWithValues: candidates.map { ($0.id, $0.architecture.family) }) : nil)
+    }
+
     /// Runs the stage on `candidates` (best first by the earlier stages) within `budgetSeconds`.
     ///
-    /// - Parameter prior: the capacity prior of each candidate by id.
+    /// - Parameters:
+    ///   - prior: the capacity prior of each candidate by id.
+    ///   - withinFamilies: each family halves on its own and is scored against itself, for a
+    ///     final order that ranks each family by its own training (the pipeline on a mixed
+    ///     pool): a ViT's accuracy after a short schedule says nothing about which CNN is best,
+    ///     and comparing them only sends the faster-learning family on.
     /// - Returns: every result, rung by rung; a resumed run returns the stored ones as well.
     /// - Throws: `CancellationError` when `shouldStop` says so between units; the trainer's errors.
-    public func run(_ candidates: [SelectionCandidate], prior: [String: Double], budgetSeconds: Double) throws -> FinalStageOutcome {
+    public func run(_ candidates: [SelectionCandidate], prior: [String: Double], budgetSeconds: Double,
+                    withinFamilies: Bool = false) throws -> FinalStageOutcome {
         let clock = ContinuousClock()
         let start = clock.now
         let byID = Dictionary(uniqueKeysWithValues: candidates.map { ($0.id, $0) })
+        let groups = Self.groups(candidates, withinFamilies: withinFamilies)
         var costs: [String: (perSampleEpoch: Double, fixed: Double)] = [:]
         func cost(_ id: String) throws -> (perSampleEpoch: Double, fixed: Double) {
             if let known = costs[id] { return known }
@@ -256,7 +313,7 @@ public final class SuccessiveHalving {
         var sizes: [Int]
         if let first = try store.rungPlan(0) {
             members = first.candidateIDs
-            sizes = Self.rungSizes(entrants: members.count)
+            sizes = groups.sizes(members)
         } else {
             guard budgetSeconds > 0 else {
                 events(.skipped(reason: "skipped: no time is left of the budget"))
@@ -270,9 +327,9 @@ public final class SuccessiveHalving {
             }
             // Planned for the same share of the time left as the check below and every rung's solve.
             let k = entrants(candidates, budgetSeconds: Self.plannedShareOfTimeLeft * (budgetSeconds - (clock.now - start).seconds),
-                             costs: costs)
-            members = candidates.prefix(k).map(\.id)
-            sizes = Self.rungSizes(entrants: k)
+                             costs: costs, withinFamilies: withinFamilies)
+            members = groups.halved(candidates.prefix(k).map(\.id), halving: false, smallGroups: .keep)
+            sizes = groups.sizes(members)
         }
         var outcome = FinalStageOutcome(plans: [], results: [])
         // A budget that cannot train two candidates at the minimum fidelity buys no information.
@@ -293,7 +350,7 @@ public final class SuccessiveHalving {
                 plan = stored
                 // A resumed stage follows a schedule that was cut before it stopped.
                 if stored.candidateIDs.count != sizes[rung] {
-                    sizes = Array(sizes[..<rung]) + Self.rungSizes(entrants: stored.candidateIDs.count)
+                    sizes = Array(sizes[..<rung]) + groups.sizes(stored.candidateIDs)
                 }
             } else {
                 // Solved for 92 % of the time left: on a machine whose speed drifts 1.7–2× within
@@ -304,15 +361,16 @@ public final class SuccessiveHalving {
                 var passes = Self.affordableSampleEpochs(seconds: left, costs: memberCosts, sizes: remaining)
                 // A rung must train at least as long as the one before. When the time left cannot
                 // pay for that, the schedule is cut: its last rungs first, then this rung's
-                // members (halved, down to 2); if even that cannot be paid, the last rung's order stands.
+                // members (each group halved, down to 2); if even that cannot be paid, the last
+                // rung's order stands.
                 let floor = outcome.plans.last.map { Double($0.fidelity.sampleEpochs) } ?? 0
                 let planned = (rungs: remaining.count, members: members.count)
                 while rung > 0 && passes < floor {
                     if remaining.count > 1 {
                         remaining.removeLast()
-                    } else if members.count > 2 {
-                        members = Array(members.prefix((members.count + 1) / 2))
-                        memberCosts = Array(memberCosts.prefix(members.count))
+                    } else if case let halved = groups.halved(members, smallGroups: .keep), halved.count < members.count {
+                        members = halved
+                        memberCosts = try members.map { try cost($0) }
                         remaining = [members.count]
                     } else {
                         break
@@ -360,20 +418,25 @@ public final class SuccessiveHalving {
             }
             outcome.plans.append(plan)
             outcome.results.append(results)
-            let scores = Self.rungScores(results, prior: prior, priorWeight: settings.capacityPriorWeight)
-            let keep = rung + 1 < sizes.count ? sizes[rung + 1] : 1
-            members = plan.candidateIDs.indices.sorted { scores[$0] > scores[$1] }.prefix(keep).map { plan.candidateIDs[$0] }
+            let scores = Self.rungScores(results, prior: prior, priorWeight: settings.capacityPriorWeight, families: groups.family)
+            let ranked = plan.candidateIDs.indices.sorted { (scores[$0], -$0) > (scores[$1], -$1) }.map { plan.candidateIDs[$0] }
+            members = groups.halved(ranked, smallGroups: .drop)
             rung += 1
         }
         return outcome
     }
 
-    /// z(validation accuracy) over the rung's members + λ·prior; a diverged member gets the
-    /// rung's worst accuracy first, so it ranks last among equals.
-    public static func rungScores(_ results: [RungResult], prior: [String: Double], priorWeight: Double) -> [Double] {
-        let worst = results.filter { !$0.diverged }.map(\.validationAccuracy).min() ?? 0
-        let accuracies = results.map { $0.diverged ? worst : $0.validationAccuracy }
-        let z = CapacityPrior.standardized(accuracies)
+    /// z(validation accuracy) over the rung's members (of the same family, when `families` is
+    /// given) + λ·prior; a diverged member gets the worst accuracy first, so it ranks last
+    /// among equals.
+    public static func rungScores(_ results: [RungResult], prior: [String: Double], priorWeight: Double,
+                                  families: [String: ArchitectureFamily]? = nil) -> [Double] {
+        var z = [Double](repeating: 0, count: results.count)
+        for members in Dictionary(grouping: results.indices, by: { families?[results[$0].candidateID] }).values {
+            let worst = members.filter { !results[$0].diverged }.map { results[$0].validationAccuracy }.min() ?? 0
+            let standardized = CapacityPrior.standardized(members.map { results[$0].diverged ? worst : results[$0].validationAccuracy })
+            for (offset, index) in members.enumerated() { z[index] = standardized[offset] }
+        }
         return results.indices.map { z[$0] + priorWeight * (prior[results[$0].candidateID] ?? 0) - (results[$0].diverged ? 1e6 : 0) }
     }
 }

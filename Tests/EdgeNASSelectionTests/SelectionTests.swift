@@ -38,9 +38,9 @@ final class FakeTask: TaskTrainer {
     }
 }
 
-func sampleArchitectures(_ count: Int, seed: UInt64 = 1) throws -> [Architecture] {
+func sampleArchitectures(_ count: Int, seed: UInt64 = 1, space name: String = "fmnist-mbconv-tiny.json") throws -> [Architecture] {
     let space = try SearchSpace(jsonData: Data(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/fmnist-mbconv-tiny.json")), file: "fmnist-mbconv-tiny.json")
+        .appendingPathComponent("Fixtures/\(name)")), file: name)
     var generator = SeededGenerator(seed: seed)
     var seen = Set<String>(), result: [Architecture] = []
     while result.count < count {
@@ -205,6 +205,53 @@ final class SuccessiveHalvingTests: XCTestCase {
         XCTAssertEqual(outcome.results.last?.count, 2, "the stage halves down to 2")
         XCTAssertGreaterThan(seconds, 0.5 * budget)
         XCTAssertLessThan(seconds, 1.5 * budget)
+    }
+
+    func testGroupsHalveOnTheirOwn() {
+        XCTAssertEqual(SuccessiveHalving.rungSizes(groupCounts: [12]), SuccessiveHalving.rungSizes(entrants: 12))
+        XCTAssertEqual(SuccessiveHalving.rungSizes(groupCounts: [5, 3]), [8, 5, 2], "5→3→2 and 3→2")
+        XCTAssertEqual(SuccessiveHalving.rungSizes(groupCounts: [4, 2, 1]), [7, 2], "groups of 2 or fewer have been compared")
+    }
+
+    /// On a mixed pool halved within families, the family that learns slower in a short
+    /// schedule still sends its best on; halved as one pool, it leaves after rung 0.
+    func testWithinFamiliesEachFamilyHalvesOnItsOwn() throws {
+        let cnns = try sampleArchitectures(4), vits = try sampleArchitectures(4, space: "fmnist-vit.json")
+        // Every ViT below every CNN, and the last ViT the best of its family.
+        var truth: [String: Double] = [:]
+        for (index, cnn) in cnns.enumerated() { truth[cnn.id] = 0.80 + 0.01 * Double(index) }
+        for (index, vit) in vits.enumerated() { truth[vit.id] = 0.40 + 0.01 * Double(index) }
+        let candidates = zip(cnns, vits).flatMap { [$0, $1] }.map { SelectionCandidate(id: $0.id, architecture: $0) }
+        func run(withinFamilies: Bool) throws -> FinalStageOutcome {
+            let halving = SuccessiveHalving(settings: FinalStageSettings(capacityPriorWeight: 0), trainer: FakeTask(truth: truth),
+                                            store: MemoryRungStore())
+            return try halving.run(candidates, prior: [:], budgetSeconds: 0.05, withinFamilies: withinFamilies)
+        }
+        let pooled = try run(withinFamilies: false)
+        XCTAssertEqual(pooled.plans.map(\.candidateIDs.count), [8, 4, 2])
+        XCTAssertTrue(Set(pooled.plans[1].candidateIDs).isDisjoint(with: vits.map(\.id)), "pooled, the ViTs leave after rung 0")
+        let grouped = try run(withinFamilies: true)
+        XCTAssertEqual(grouped.plans.map(\.candidateIDs.count), [8, 4])
+        XCTAssertEqual(Set(grouped.plans[1].candidateIDs), Set(cnns.suffix(2).map(\.id) + vits.suffix(2).map(\.id)))
+        let ids = candidates.map(\.id)
+        let ranking = SelectionRanking(candidateIDs: ids, screeningScore: Array(repeating: 0, count: ids.count), finalStage: grouped,
+                                       prior: [:], priorWeight: 0, families: candidates.map(\.architecture.family),
+                                       familyScore: candidates.map { $0.architecture.family == .vit ? -10 : 10 })
+        XCTAssertEqual(ranking.order.prefix(4).map { ids[$0] }, [cnns[3].id, cnns[2].id, cnns[1].id, cnns[0].id])
+        XCTAssertEqual(ids[ranking.order[4]], vits[3].id, "the best ViT leads its family")
+    }
+
+    /// Scored within families, a rung's z compares a ViT only with ViTs.
+    func testRungScoresWithinFamiliesStandardiseEachFamily() {
+        let results = ["c1": 0.80, "c2": 0.82, "v1": 0.30, "v2": 0.31].map {
+            RungResult(candidateID: $0.key, rung: 0, fidelity: .init(trainingSamples: 1, epochs: 1), validationAccuracy: $0.value, seconds: 0)
+        }
+        let families: [String: ArchitectureFamily] = ["c1": .mbconv, "c2": .mbconv, "v1": .vit, "v2": .vit]
+        let scores = Dictionary(uniqueKeysWithValues: zip(results.map(\.candidateID),
+                                                          SuccessiveHalving.rungScores(results, prior: [:], priorWeight: 0, families: families)))
+        XCTAssertEqual(scores["v2"]!, scores["c2"]!, accuracy: 1e-9)
+        XCTAssertEqual(scores["v1"]!, scores["c1"]!, accuracy: 1e-9)
+        XCTAssertGreaterThan(scores["v2"]!, scores["v1"]!)
     }
 
     func testThePriorBreaksNoiseInARung() {
