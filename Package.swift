@@ -31,8 +31,12 @@ let package = Package(
         .target(name: "CEdgeKernels", cSettings: [.unsafeFlags(["-O3"])]),
         // Tensors with reverse-mode autodiff on OpenBLAS; the only importer of COpenBLAS.
         .target(name: "EdgeNASTensor", dependencies: ["EdgeNASCore", "COpenBLAS", "CEdgeKernels"]),
-        // Image datasets on disk (IDX / MNIST format, gzip or raw) as plain bytes; the only importer of CZlib.
-        .target(name: "EdgeNASData", dependencies: ["CZlib"]),
+        // PNG and JPEG through libpng and libjpeg-turbo, behind C functions (libjpeg reports
+        // errors by longjmp); the only place that names either library.
+        .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+        // Image datasets on disk as plain bytes: IDX / MNIST format (gzip or raw; the only
+        // importer of CZlib), CIFAR binary, and image folders (through CImageCodecs).
+        .target(name: "EdgeNASData", dependencies: ["CZlib", "CImageCodecs"]),
         // ONNX Runtime's C API, loaded at run time with dlopen: a project-written header of
         // the OrtApi slots EdgeNAS uses.
         .target(name: "CONNXRuntime", linkerSettings: [.linkedLibrary("dl")]),

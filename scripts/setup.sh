@@ -10,6 +10,8 @@ readonly APT_PACKAGES=(
     dataset-fashion-mnist # the real dataset, in /usr/share/datasets/fashion-mnist
     zlib1g-dev            # reading the gzip-compressed dataset
     libsqlite3-dev        # latency lookup tables
+    libpng-dev            # image-folder datasets: PNG
+    libjpeg62-turbo-dev   # image-folder datasets: JPEG
 )
 readonly ONNX_VERSION=1.23.2
 readonly ONNXRUNTIME_VERSION=1.32.0

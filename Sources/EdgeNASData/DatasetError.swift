@@ -29,6 +29,20 @@ public enum DatasetError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidShape(path: String, dimensions: [Int], reason: String)
     /// The images file and the labels file of one split hold different numbers of items.
     case countMismatch(imagesPath: String, imageCount: Int, labelsPath: String, labelCount: Int)
+    /// libpng or libjpeg could not decode an image file; `reason` is the library's message.
+    case undecodableImage(path: String, reason: String)
+    /// An image folder's class folder holds no PNG or JPEG file.
+    case emptyClass(path: String)
+    /// An image folder has no class folders.
+    case noClassFolders(path: String)
+    /// More classes than labels of one byte can name.
+    case tooManyClasses(path: String, count: Int)
+    /// A CIFAR binary file's size is not a whole number of records of one size.
+    case cifarRecordSize(path: String, bytes: Int, recordBytes: Int)
+    /// The dataset has a different number of classes than the search space's `classes`.
+    case classCountMismatch(path: String, found: Int, expected: Int)
+    /// The path is neither an MNIST-format directory, a CIFAR binary file or directory, nor an image folder.
+    case unrecognizedDataset(path: String)
 
     public var description: String {
         switch self {
@@ -61,6 +75,26 @@ public enum DatasetError: Error, Equatable, Sendable, CustomStringConvertible {
             return "image and label counts differ: \(imagesPath) holds \(imageCount) images but "
                 + "\(labelsPath) holds \(labelCount) labels; use the images and labels files of the same "
                 + "split of the same dataset"
+        case .undecodableImage(let path, let reason):
+            return "cannot decode image \(path): \(reason); re-save it as PNG or JPEG, or remove it from the folder"
+        case .emptyClass(let path):
+            return "class folder \(path) holds no .png, .jpg or .jpeg file; add images or remove the folder"
+        case .noClassFolders(let path):
+            return "\(path) has no class folders: an image folder holds one folder per class (DIR/CLASS/*.png|jpg|jpeg), "
+                + "optionally inside train/ and test/"
+        case .tooManyClasses(let path, let count):
+            return "\(path) has \(count) classes; at most 256 are supported"
+        case .cifarRecordSize(let path, let bytes, let recordBytes):
+            return "\(path) holds \(bytes) bytes, not a whole number of \(recordBytes)-byte CIFAR records: the file is "
+                + "damaged or mixes image sizes; CIFAR-10 records are 1 label byte + 3072 pixel bytes (32×32 RGB), "
+                + "CIFAR-100 records 2 label bytes + 3072"
+        case .classCountMismatch(let path, let found, let expected):
+            return "\(path) has \(found) classes but the search space expects \(expected); set the space's \"classes\" "
+                + "to \(found) or use a dataset with \(expected) classes"
+        case .unrecognizedDataset(let path):
+            return "\(path) is not a dataset EdgeNAS can read: pass an MNIST-format directory (train-images-idx3-ubyte…), "
+                + "a CIFAR binary file or its folder (data_batch_1.bin…, or train.bin for CIFAR-100), or an image "
+                + "folder (DIR/CLASS/*.png|jpg|jpeg)"
         }
     }
 
