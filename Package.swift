@@ -59,6 +59,8 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // Runs an exported model on image files with the preprocessing its metadata records (`predict`).
+        .target(name: "EdgeNASDeploy", dependencies: ["EdgeNASData", "EdgeNASONNX", "EdgeNASRuntime"]),
         // Device descriptions, block signatures, latency tables in SQLite, the profiler and the
         // latency predictor.
         .target(
@@ -89,7 +91,7 @@ let package = Package(
             name: "edgenas",
             dependencies: [
                 "EdgeNASCore", "EdgeNASTensor", "EdgeNASData", "EdgeNASModels", "EdgeNASONNX",
-                "EdgeNASRuntime", "EdgeNASLatency", "EdgeNASProbes", "EdgeNASSelection", "EdgeNASSearch",
+                "EdgeNASRuntime", "EdgeNASLatency", "EdgeNASProbes", "EdgeNASSelection", "EdgeNASSearch", "EdgeNASDeploy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -114,7 +116,7 @@ let package = Package(
         .testTarget(name: "EdgeNASSelectionTests", dependencies: ["EdgeNASSelection", "EdgeNASCore", "EdgeNASData", "EdgeNASProbes"], exclude: ["Fixtures"]),
         .testTarget(name: "EdgeNASProbesTests", dependencies: ["EdgeNASProbes", "EdgeNASData", "TestSupport"]),
         // Runs the built CLI as a process, as users and scripts do.
-        .testTarget(name: "edgenasTests", dependencies: ["edgenas", "TestSupport"]),
+        .testTarget(name: "edgenasTests", dependencies: ["edgenas", "TestSupport", "EdgeNASData"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -89,8 +89,8 @@ public enum DatasetError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "damaged or mixes image sizes; CIFAR-10 records are 1 label byte + 3072 pixel bytes (32×32 RGB), "
                 + "CIFAR-100 records 2 label bytes + 3072"
         case .classCountMismatch(let path, let found, let expected):
-            return "\(path) has \(found) classes but the search space expects \(expected); set the space's \"classes\" "
-                + "to \(found) or use a dataset with \(expected) classes"
+            return "\(path) has \(found) classes but the architecture expects \(expected); set its \"classes\" (in the "
+                + "architecture or space file) to \(found), or use a dataset with \(expected) classes"
         case .unrecognizedDataset(let path):
             return "\(path) is not a dataset EdgeNAS can read: pass an MNIST-format directory (train-images-idx3-ubyte…), "
                 + "a CIFAR binary file or its folder (data_batch_1.bin…, or train.bin for CIFAR-100), or an image "

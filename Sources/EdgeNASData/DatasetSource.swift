@@ -16,6 +16,10 @@ public enum DatasetSource: Sendable, Equatable, CustomStringConvertible {
     public static func detect(_ path: String) throws -> DatasetSource {
         let url = URL(fileURLWithPath: path)
         guard FileManager.default.fileExists(atPath: url.path) else { throw DatasetError.directoryNotFound(path: path) }
+        // Unreadable, its files would look missing and the format unknown.
+        if ImageFolderFormat.isDirectory(url), access(url.path, R_OK | X_OK) != 0 {
+            throw DatasetError.directoryUnreadable(path: path, reason: String(cString: strerror(errno)))
+        }
         if CIFARFormat.isCIFAR(url) { return .cifar(url) }
         if (try? MNISTFormat.locateFile(named: MNISTFormat.Split.train.imagesFileName, in: url)) != nil { return .idx(url) }
         if ImageFolderFormat.isDirectory(url) {

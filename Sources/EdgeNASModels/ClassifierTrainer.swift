@@ -65,6 +65,9 @@ public enum TrainingEvent: Sendable {
 /// The outcome of a training run.
 public struct TrainingReport: Sendable {
     public var epochLosses: [Float]
+    /// Accuracy on the evaluation set after each epoch, when one was given.
+    public var epochAccuracies: [Double] = []
+    /// The last of ``epochAccuracies``.
     public var testAccuracy: Double?
     public var trainingSeconds: Double
 }
@@ -134,6 +137,7 @@ public struct ClassifierTrainer {
             var accuracy: Double? = nil
             if let test { accuracy = Self.accuracy(of: model, on: test, batcher: batcher) }
             report.testAccuracy = accuracy
+            if let accuracy { report.epochAccuracies.append(accuracy) }
             progress(.epochEnd(epoch: epoch, meanLoss: meanLoss, testAccuracy: accuracy,
                                seconds: Date().timeIntervalSince(epochStart)))
         }

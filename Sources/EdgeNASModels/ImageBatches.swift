@@ -6,23 +6,15 @@ import EdgeNASTensor
 /// standard light augmentation for 28×28 datasets: a random crop of the zero-padded image
 /// and a random horizontal flip.
 public struct ImageBatcher: Sendable {
-    /// Pixel mean and standard deviation after scaling to [0, 1].
-    public var mean: Float
-    public var standardDeviation: Float
+    /// Per-channel mean and standard deviation of the pixels after scaling to [0, 1].
+    public var normalization: ImageNormalization
     /// Zero padding (in pixels, on every side) before the random crop; 0 disables cropping.
     public var cropPadding: Int
     /// Whether to flip half of the images left-right.
     public var horizontalFlip: Bool
 
-    /// Fashion-MNIST statistics: (x/255 − 0.2860)/0.3530.
-    public static let fashionMNISTMean: Float = 0.2860
-    public static let fashionMNISTStandardDeviation: Float = 0.3530
-
-    public init(mean: Float = ImageBatcher.fashionMNISTMean,
-                standardDeviation: Float = ImageBatcher.fashionMNISTStandardDeviation,
-                cropPadding: Int = 0, horizontalFlip: Bool = false) {
-        self.mean = mean
-        self.standardDeviation = standardDeviation
+    public init(normalization: ImageNormalization = .fashionMNIST, cropPadding: Int = 0, horizontalFlip: Bool = false) {
+        self.normalization = normalization
         self.cropPadding = cropPadding
         self.horizontalFlip = horizontalFlip
     }
@@ -33,8 +25,10 @@ public struct ImageBatcher: Sendable {
                       using generator: inout some RandomNumberGenerator) -> (images: Tensor, labels: [Int]) {
         let (height, width, channels) = (dataset.height, dataset.width, dataset.channels)
         let plane = height * width
-        let scale = 1 / (255 * standardDeviation)
-        let offset = -mean / standardDeviation
+        let affine = (0..<channels).map { channel -> (scale: Float, offset: Float) in
+            let (mean, deviation) = normalization.channel(channel)
+            return (Float(1 / (255 * deviation)), Float(-mean / deviation))
+        }
         var values = [Float](repeating: 0, count: indices.count * channels * plane)
         var labels: [Int] = []
         labels.reserveCapacity(indices.count)
@@ -51,6 +45,7 @@ public struct ImageBatcher: Sendable {
                         if horizontalFlip { flip = generator.next() & 1 == 1 }
                     }
                     for channel in 0..<channels {
+                        let (scale, offset) = affine[channel]
                         let source = pixels.baseAddress! + (index * channels + channel) * plane
                         let target = out.baseAddress! + (position * channels + channel) * plane
                         for y in 0..<height {

@@ -45,7 +45,10 @@ struct Demo: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        let (training, test) = try loadImageSplits(data)
+        let url = URL(fileURLWithPath: data, isDirectory: true)
+        let (training, test) = try withCommandErrors {
+            (try MNISTFormat.load(directory: url, split: .train), try MNISTFormat.load(directory: url, split: .test))
+        }
         let model = DemoConvNet(inChannels: training.channels, classes: training.classCount, seed: seed)
         print("engine: \(Compute.threadCount) threads, OpenBLAS kernel \(Compute.blasCoreName)")
         print("data: \(training.count) training / \(test.count) test images, \(training.height)×\(training.width), " +
@@ -55,7 +58,7 @@ struct Demo: ParsableCommand {
         let configuration = TrainingConfiguration(
             epochs: epochs, batchSize: batchSize, learningRate: learningRate, weightDecay: 0.05,
             warmupEpochs: min(1, Double(epochs) / 4), labelSmoothing: 0.1, augmentation: true, seed: seed)
-        let report = try runTraining(model, configuration: configuration, training: training, test: test)
+        let report = try runTraining(model, configuration: configuration, training: training, validation: test, evaluatedOn: "test")
         print(String(format: "test accuracy: %.2f%% (%d images), training took %.1f s",
                      (report.testAccuracy ?? 0) * 100, test.count, report.trainingSeconds))
     }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import EdgeNASCore
+import EdgeNASData
+import EdgeNASModels
 import EdgeNASONNX
 import EdgeNASTensor
 import Foundation
@@ -12,7 +14,10 @@ struct Export: ParsableCommand {
         from `edgenas train` or, without --weights, the engine's seeded initial weights, and \
         writes it in inference form: BatchNorm folded into the convolutions, input `input` \
         [batch, C, H, W] with a symbolic batch, output `logits` [batch, classes]. The model's \
-        metadata holds the architecture's canonical JSON, its id, Params and FLOPs.
+        metadata holds the architecture's canonical JSON, its id, Params and FLOPs, and with \
+        --weights how to prepare an image (edgenas.preprocessing: input size, channel order, \
+        resize method, mean, std and class names, from the CHECKPOINT.json that `train` \
+        writes), which `edgenas predict` follows.
 
         The model is checked with the ONNX checker (libonnx, strict shape inference) before \
         it is renamed into place; a checkpoint that does not fit the architecture, a mamba \
@@ -51,18 +56,28 @@ struct Export: ParsableCommand {
         do { try OutputPath.checkFile(out, option: "--out") } catch { throw CommandFailure.badInput("\(error)") }
 
         let network = try buildNetwork(architecture, seed: seed ?? 0)
+        var metadata: [String: String] = [:]
+        var record: TrainingRecord?
         if let weights {
             guard FileManager.default.fileExists(atPath: weights) else {
                 throw CommandFailure.badInput("\(weights): no such checkpoint; write one with " +
                                               "`edgenas train \(file.architecture) --out \(weights)`")
             }
-            do { try Checkpoint.restore(network, from: URL(fileURLWithPath: weights)) } catch {
+            do {
+                try Checkpoint.restore(network, from: URL(fileURLWithPath: weights))
+                record = try TrainingRecord.read(forCheckpoint: URL(fileURLWithPath: weights))
+            } catch {
                 throw CommandFailure.badInput("\(error)")
             }
+            // A checkpoint without a record predates records: Fashion-MNIST's normalisation.
+            let preprocessing = record?.preprocessing ?? InputPreprocessing(
+                channels: architecture.input.channels, height: architecture.input.height, width: architecture.input.width,
+                normalization: .fashionMNIST)
+            metadata[InputPreprocessing.metadataKey] = try withCommandErrors { try preprocessing.jsonString() }
         }
         network.setTrainingMode(false)
         do {
-            let model = try ONNXExporter.model(for: architecture, network: network)
+            let model = try ONNXExporter.model(for: architecture, network: network, metadata: metadata)
             try model.write(to: outURL)
         } catch let error as ONNXExportError {
             if case .checkerRejected = error { throw CommandFailure.internalError("\(error)") }
@@ -77,6 +92,10 @@ struct Export: ParsableCommand {
               (weights.map { "from \($0)" } ?? "seeded with \(seed ?? 0)"))
         print("  Params \(cost.params) (\(String(format: "%.3f", cost.megaParams)) M)")
         print("  FLOPs \(cost.flops) (\(String(format: "%.3f", cost.megaFLOPs)) M per image)")
+        if let json = metadata[InputPreprocessing.metadataKey] {
+            print("  preprocessing (metadata \(InputPreprocessing.metadataKey)" + (record == nil ? ", Fashion-MNIST's: the checkpoint has no record" : "")
+                  + "): \(json)")
+        }
         print("  ONNX IR \(ONNXGraphBuilder.irVersion), opset \(ONNXGraphBuilder.opsetVersion): " +
               "checker passed (libonnx check_model + strict shape inference)")
     }

@@ -446,20 +446,27 @@ struct Search: ParsableCommand {
         let trainEpochs = settings.trainEpochs ?? 0
         let network = try buildNetwork(architecture, seed: settings.seed)
         var accuracy: Double?
+        var metadata: [String: String] = [:]
         if trainEpochs > 0 {
             let images = settings.imagesPath!
             log("training the winner \(architecture.id) for \(trainEpochs) epoch(s) on \(images)")
-            let (training, test) = try loadImageSplits(images)
+            let (whole, test) = try loadDataset(images, input: architecture.input, classes: architecture.classes)
+            let (training, validation) = whole.split(validationShare: 0.1)
+            let normalization = ImageNormalization(of: training)
             // The reference recipe with batch 256 and a shorter warm-up, so that a quick 1-epoch
             // run takes 235 steps instead of 59, none of them all warm-up.
-            let configuration = TrainingConfiguration(epochs: trainEpochs, batchSize: 256,
+            let configuration = TrainingConfiguration(epochs: trainEpochs, batchSize: min(256, training.count),
                                                       warmupEpochs: min(1, 0.2 * Double(trainEpochs)), seed: settings.seed)
-            let report = try runTraining(network, configuration: configuration, training: training, test: test, log: log)
-            accuracy = report.testAccuracy.map { $0 * 100 }
+            let batcher = ImageBatcher(normalization: normalization)
+            _ = try runTraining(network, configuration: configuration, batcher: batcher, training: training, validation: validation, log: log)
+            accuracy = test.map { ClassifierTrainer.accuracy(of: network, on: $0, batcher: batcher) * 100 }
+            let preprocessing = InputPreprocessing(channels: architecture.input.channels, height: architecture.input.height,
+                                                   width: architecture.input.width, normalization: normalization, classNames: whole.classNames)
+            metadata[InputPreprocessing.metadataKey] = try withCommandErrors { try preprocessing.jsonString() }
         }
         network.setTrainingMode(false)
         do {
-            try ONNXExporter.model(for: architecture, network: network).write(to: url)
+            try ONNXExporter.model(for: architecture, network: network, metadata: metadata).write(to: url)
         } catch let error as ONNXExportError {
             if case .checkerRejected = error { throw CommandFailure.internalError("\(error)") }
             throw CommandFailure.badInput("\(error)")

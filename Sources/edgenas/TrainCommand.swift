@@ -29,12 +29,28 @@ func buildNetwork(_ architecture: Architecture, seed: UInt64) throws -> any Feat
     }
 }
 
-/// Loads the train and test splits of an MNIST-format directory.
-func loadImageSplits(_ directory: String) throws -> (training: ImageDataset, test: ImageDataset) {
-    let url = URL(fileURLWithPath: directory, isDirectory: true)
+/// The help of every `--data` option.
+let dataOptionHelp = "Training data: an MNIST-format directory (train/t10k IDX files, optionally .gz), a CIFAR binary file or " +
+    "folder, or an image folder (DIR/CLASS/*.png|jpg|jpeg, or DIR/train/CLASS/… with DIR/test/CLASS/…). Images are " +
+    "converted to the architecture's channels and resized to its input."
+
+/// The training and test parts of the dataset at `path` (any format ``DatasetSource`` reads),
+/// at `input`'s shape, with a progress bar while an image folder decodes; a class count
+/// other than `classes` is refused.
+func loadDataset(_ path: String, input: ImageShape, classes: Int) throws -> (training: ImageDataset, test: ImageDataset?) {
     do {
-        return (try MNISTFormat.load(directory: url, split: .train), try MNISTFormat.load(directory: url, split: .test))
-    } catch {
+        let source = try DatasetSource.detect(path)
+        var bar: ProgressBar?
+        let parts = try source.load(channels: input.channels, height: input.height, width: input.width) { done, total in
+            if bar == nil { bar = ProgressBar(total: total, label: "decode", unit: "img") }
+            bar?.update(done: done)
+            if done == total { bar?.finish() }
+        }
+        guard parts.training.classCount == classes else {
+            throw DatasetError.classCountMismatch(path: path, found: parts.training.classCount, expected: classes)
+        }
+        return parts
+    } catch let error as DatasetError {
         throw CommandFailure.badInput("\(error)")
     }
 }
@@ -46,15 +62,26 @@ struct Train: ParsableCommand {
         Uses the reference recipe of the dev ground truth unless told otherwise: AdamW \
         (lr 4e-3, weight decay 0.05 on weights only), 1 warm-up epoch then cosine decay, \
         label smoothing 0.1, random crop of the 2-pixel padded image and horizontal flip, \
-        batch 1024. Prints per-epoch loss and test accuracy; the checkpoint is written \
-        atomically at the end (an interrupted run leaves no half-written file). --out is \
-        checked before training starts. A training set smaller than one batch (--limit, or a \
-        small --data) is refused: each epoch would be one partial step, and nothing would be \
-        learned; lower --batch-size to at most the number of images.
+        batch 1024.
+
+        Data: Fashion-MNIST from the Debian package unless --data names an MNIST-format \
+        directory, a CIFAR binary file or folder, or a folder of images with one folder per \
+        class (class names are the folder names). Images are converted to the architecture's \
+        channels and resized to its input (Pillow's bilinear filter). A stratified, seeded \
+        --validation-share of the training images is held out; inputs are normalised with the \
+        per-channel mean and std of the rest. The test split, when the data has one, is used \
+        only for the final accuracy.
+
+        Prints per-epoch loss and validation accuracy. The checkpoint is written atomically \
+        at the end, with CHECKPOINT.json beside it: the data, the accuracies and the \
+        preprocessing (input size, channel order, mean, std, class names), which `export` \
+        writes into the model. --out is checked before training starts. A training set \
+        smaller than one batch is refused; lower --batch-size to at most the number of images.
 
         Examples:
           edgenas train arch.json --epochs 2 --out runs/arch.ckpt
           edgenas train arch.json --epochs 10 --batch-size 256 --data ~/datasets/mnist --out m.ckpt
+          edgenas train rgb-arch.json --epochs 20 --batch-size 64 --data ~/photos --out runs/photos.ckpt
         """
     )
 
@@ -66,8 +93,11 @@ struct Train: ParsableCommand {
     @Option(help: "Where to write the trained checkpoint.")
     var out: String
 
-    @Option(help: "MNIST-format directory (train/t10k IDX files, optionally .gz).")
+    @Option(help: ArgumentHelp(dataOptionHelp, valueName: "path"))
     var data: String = MNISTFormat.defaultDirectory.path
+
+    @Option(help: "Share of the training images held out for validation (stratified by class, seeded).")
+    var validationShare: Double = 0.1
 
     @Option(help: "Batch size.")
     var batchSize: Int = 1024
@@ -102,6 +132,9 @@ struct Train: ParsableCommand {
         guard labelSmoothing >= 0 && labelSmoothing < 1 else {
             throw ValidationError("--label-smoothing must be in [0, 1), got \(labelSmoothing)")
         }
+        guard validationShare >= 0 && validationShare < 1 else {
+            throw ValidationError("--validation-share must be in [0, 1), got \(validationShare)")
+        }
         if let limit, limit < 2 { throw ValidationError("--limit must be at least 2, got \(limit)") }
         if let limit, limit < batchSize {
             throw ValidationError("--limit \(limit) is smaller than one batch (--batch-size \(batchSize)): each epoch would be "
@@ -115,47 +148,59 @@ struct Train: ParsableCommand {
         let outURL = URL(fileURLWithPath: out)
         // Before training, not after it: a checkpoint that cannot be written wastes the run.
         do { try OutputPath.checkFile(out, option: "--out") } catch { throw CommandFailure.badInput("\(error)") }
-        var (training, test) = try loadImageSplits(data)
+        let (whole, test) = try loadDataset(data, input: architecture.input, classes: architecture.classes)
+        var (training, validation) = whole.split(validationShare: validationShare)
         if let limit { training = training.prefix(limit) }
         guard training.count >= batchSize else {
-            throw CommandFailure.badInput("\(data) holds \(training.count) training images, fewer than one batch (--batch-size "
-                + "\(batchSize)): each epoch would be a single partial step; pass --batch-size \(training.count) or less")
+            throw CommandFailure.badInput("\(data) holds \(training.count) training images (after the validation share), fewer than one "
+                + "batch (--batch-size \(batchSize)): each epoch would be a single partial step; pass --batch-size \(training.count) or less")
         }
-        guard training.classCount <= architecture.classes else {
-            throw CommandFailure.badInput("\(data) has \(training.classCount) classes but the architecture has \(architecture.classes) outputs")
-        }
-        guard training.height == architecture.input.height, training.width == architecture.input.width,
-              training.channels == architecture.input.channels else {
-            throw CommandFailure.badInput("\(data) holds \(training.channels)×\(training.height)×\(training.width) images, " +
-                                          "the architecture expects \(architecture.input)")
-        }
+        let normalization = ImageNormalization(of: training)
+        let preprocessing = InputPreprocessing(channels: architecture.input.channels, height: architecture.input.height,
+                                               width: architecture.input.width, normalization: normalization,
+                                               classNames: whole.classNames)
         let model = try buildNetwork(architecture, seed: seed)
         print("architecture \(architecture.id) (\(architecture.family.rawValue)): \(model.parameterCount) parameters, " +
               String(format: "%.2f MFLOPs", Double(architecture.cost.flops) / 1e6))
+        print("data \(data): \(training.count) training, \(validation.count) validation, \(test.map { "\($0.count) test" } ?? "no test") images; "
+              + "normalisation mean \(normalization.mean.map { String(format: "%.4f", $0) }) std "
+              + "\(normalization.standardDeviation.map { String(format: "%.4f", $0) })")
         let configuration = TrainingConfiguration(
             epochs: epochs, batchSize: batchSize, learningRate: learningRate, weightDecay: weightDecay,
             warmupEpochs: warmupEpochs, labelSmoothing: labelSmoothing, augmentation: !noAugmentation, seed: seed)
-        let report = try runTraining(model, configuration: configuration, training: training, test: test)
+        let batcher = ImageBatcher(normalization: normalization)
+        let report = try runTraining(model, configuration: configuration, batcher: batcher, training: training,
+                                     validation: validation.count > 0 ? validation : nil)
+        let testAccuracy = test.map { ClassifierTrainer.accuracy(of: model, on: $0, batcher: batcher) }
         do {
             try Checkpoint.save(model.namedState(), to: outURL)
+            try TrainingRecord(architectureID: architecture.id, data: data, epochs: epochs, preprocessing: preprocessing,
+                               validationAccuracies: report.epochAccuracies, testAccuracy: testAccuracy)
+                .write(forCheckpoint: outURL)
         } catch {
             throw CommandFailure.badInput("\(error)")
         }
-        print(String(format: "test accuracy: %.2f%% after %d epochs (%.1f s); checkpoint %@",
-                     (report.testAccuracy ?? 0) * 100, epochs, report.trainingSeconds, out))
+        if let accuracy = report.epochAccuracies.last {
+            print(String(format: "validation accuracy: %.2f%% after %d epochs", accuracy * 100, epochs))
+        }
+        if let testAccuracy {
+            print(String(format: "test accuracy: %.2f%%", testAccuracy * 100))
+        }
+        print(String(format: "trained in %.1f s; checkpoint %@ (record %@)", report.trainingSeconds, out,
+                     TrainingRecord.url(forCheckpoint: outURL).lastPathComponent))
     }
 }
 
 /// Trains with a progress bar per epoch and one summary line per epoch, on stdout unless
 /// `log` sends it elsewhere (commands whose stdout is JSON).
-func runTraining(_ model: any FeatureClassifier, configuration: TrainingConfiguration,
-                 training: ImageDataset, test: ImageDataset,
+func runTraining(_ model: any FeatureClassifier, configuration: TrainingConfiguration, batcher: ImageBatcher = ImageBatcher(),
+                 training: ImageDataset, validation: ImageDataset?, evaluatedOn evaluationName: String = "validation",
                  log: (String) -> Void = { print($0); fflush(nil) }) throws -> TrainingReport {
-    let trainer = ClassifierTrainer(configuration: configuration)
+    let trainer = ClassifierTrainer(configuration: configuration, batcher: batcher)
     var bar: ProgressBar? = nil
     var samplesDone = 0
     do {
-        return try trainer.train(model, on: training, test: test, progress: { event in
+        return try trainer.train(model, on: training, test: validation, progress: { event in
             switch event {
             case let .step(epoch, stepInEpoch, stepsPerEpoch, loss, _):
                 if stepInEpoch == 0 {
@@ -168,8 +213,8 @@ func runTraining(_ model: any FeatureClassifier, configuration: TrainingConfigur
             case let .epochEnd(epoch, meanLoss, accuracy, seconds):
                 let accuracyText = accuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "-"
                 // fflush(nil) in the default log: `stdout` itself is not concurrency-safe in Swift 6.
-                log(String(format: "epoch %d: mean loss %.4f, test accuracy %@, %.1f s", epoch + 1, meanLoss,
-                           accuracyText, seconds))
+                log(String(format: "epoch %d: mean loss %.4f, %@ accuracy %@, %.1f s", epoch + 1, meanLoss,
+                           evaluationName, accuracyText, seconds))
             }
         })
     } catch let error as NonFiniteValueError {

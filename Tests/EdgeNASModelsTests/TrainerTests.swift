@@ -100,7 +100,7 @@ private let tinyMBConv = """
         var pixels = [UInt8](repeating: 0, count: 784)
         pixels[0] = 255  // top-left corner
         let dataset = ImageDataset(height: 28, width: 28, pixels: pixels, labels: [0], classCount: 1)
-        let batcher = ImageBatcher(mean: 0, standardDeviation: 1, cropPadding: 2, horizontalFlip: true)
+        let batcher = ImageBatcher(normalization: ImageNormalization(mean: [0], standardDeviation: [1]), cropPadding: 2, horizontalFlip: true)
         var generator = SeededGenerator(seed: 0)
         var positions = Set<Int>()
         for _ in 0..<200 {

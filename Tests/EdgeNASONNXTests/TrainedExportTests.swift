@@ -40,7 +40,7 @@ private let datasetDirectory = MNISTFormat.defaultDirectory
         try ONNXExporter.export(architecture, weights: .checkpoint(checkpoint), to: url)
 
         var generator = SeededGenerator(seed: 0)
-        let evaluationBatcher = ImageBatcher(mean: trainer.batcher.mean, standardDeviation: trainer.batcher.standardDeviation)
+        let evaluationBatcher = ImageBatcher(normalization: trainer.batcher.normalization)
         let (images, labels) = evaluationBatcher.batch(test, indices: Array(0..<test.count)[...], augment: false,
                                                        using: &generator)
         let job = RuntimeJob(id: "tiny", model: url, input: images.storage, inputShape: images.shape,

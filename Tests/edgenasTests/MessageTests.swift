@@ -132,7 +132,7 @@ import Testing
         #expect(limited.standardError.contains("--limit 64 is smaller than one batch (--batch-size 128)"), "\(limited.standardError)")
         let small = try runEdgenas(["train", architecture.path, "--epochs", "1", "--data", data.path, "--out", out])
         #expect(small.status == 64)
-        #expect(small.standardError.contains("holds 128 training images, fewer than one batch (--batch-size 1024)"), "\(small.standardError)")
+        #expect(small.standardError.contains("holds 118 training images (after the validation share), fewer than one batch (--batch-size 1024)"), "\(small.standardError)")
         #expect(!FileManager.default.fileExists(atPath: out))
 
         // A folder this user may not enter: the files in it are not "missing".
