@@ -56,7 +56,7 @@ public final class ProbeSuite: @unchecked Sendable {
     ///   ``ProbeError/badRequest(_:)`` for inconsistent constants.
     public init(configuration: ProbeConfiguration = .init(), images: ImageDataset?, seed: UInt64) throws {
         try Self.check(configuration)
-        let dataset: ImageDataset
+        var dataset: ImageDataset
         if let images {
             dataset = images
         } else {
@@ -65,6 +65,8 @@ public final class ProbeSuite: @unchecked Sendable {
                                            "there or pass another MNIST-format directory")
             }
         }
+        // The probes draw grey images into every channel; a colour set is taken as grey (luma).
+        if dataset.channels != 1 { dataset = dataset.converted(channels: 1, height: dataset.height, width: dataset.width) }
         let classes = min(configuration.memoryClasses, dataset.classCount)
         guard classes >= 2 else {
             throw ProbeError.badImages("the probe image set has \(dataset.classCount) class(es); visual memory needs at least 2")

@@ -18,13 +18,15 @@ public struct ProxyBatch: @unchecked Sendable {
         self.labels = labels
     }
 
-    /// `count` images of `dataset` drawn with `seed`, normalised like Fashion-MNIST.
+    /// `count` images of `dataset` drawn with `seed`, normalised with the dataset's own
+    /// per-channel mean and std, as a network trained on it sees them.
     public init(dataset: ImageDataset, count: Int = 64, seed: UInt64 = 0) {
         var generator = SeededGenerator(seed: seed)
         var order = Array(0..<dataset.count)
         shuffleIndices(&order, using: &generator)
-        let (images, labels) = ImageBatcher().batch(dataset, indices: order.prefix(min(count, dataset.count)), augment: false,
-                                                    using: &generator)
+        let batcher = ImageBatcher(normalization: ImageNormalization(of: dataset))
+        let (images, labels) = batcher.batch(dataset, indices: order.prefix(min(count, dataset.count)), augment: false,
+                                             using: &generator)
         self.init(images: images, labels: labels)
     }
 }

@@ -22,6 +22,8 @@ public final class ImageClassificationTask: TaskTrainer {
     public var pilotSteps: Int
 
     public var trainingPoolSize: Int { trainingPool.count }
+    /// Normalised with the training pool's per-channel mean and std, as `train` does.
+    let batcher: ImageBatcher
 
     /// - Parameters:
     ///   - training: the dataset's training split.
@@ -42,32 +44,19 @@ public final class ImageClassificationTask: TaskTrainer {
             throw TaskError("the training split has \(training.count) images: too few to hold out a validation split "
                             + "and still train on a batch of \(batchSize)")
         }
-        trainingPool = Self.subset(training, indices: order.prefix(training.count - held))
-        validation = Self.subset(training, indices: order.suffix(held).prefix(validationLimit))
+        trainingPool = training.subset(Array(order.prefix(training.count - held)))
+        validation = training.subset(Array(order.suffix(held).prefix(validationLimit)))
+        batcher = ImageBatcher(normalization: ImageNormalization(of: trainingPool))
         self.batchSize = batchSize
         self.learningRate = learningRate
         self.warmupShare = warmupShare
         self.pilotSteps = pilotSteps
     }
 
-    static func subset(_ dataset: ImageDataset, indices: some Collection<Int>) -> ImageDataset {
-        var pixels: [UInt8] = []
-        pixels.reserveCapacity(indices.count * dataset.pixelsPerImage)
-        var labels: [UInt8] = []
-        labels.reserveCapacity(indices.count)
-        for index in indices {
-            pixels += dataset.pixels(ofImage: index)
-            labels.append(dataset.labels[index])
-        }
-        return ImageDataset(height: dataset.height, width: dataset.width, pixels: pixels, labels: labels,
-                            classCount: dataset.classCount)
-    }
-
     public func measureCost(_ architecture: Architecture) throws -> (perSampleEpoch: Double, fixed: Double) {
         let model = try NetworkBuilder.network(for: architecture, seed: 0)
         let optimizer = AdamW(parameters: model.parameters, learningRate: learningRate, weightDecay: 0.05)
         var generator = SeededGenerator(seed: 1)
-        let batcher = ImageBatcher()
         let indices = Array(0..<min(batchSize, trainingPool.count))
         var seconds = 0.0
         for step in 0...pilotSteps {
@@ -93,14 +82,14 @@ public final class ImageClassificationTask: TaskTrainer {
             epochs: fidelity.epochs, batchSize: batchSize, learningRate: learningRate, weightDecay: 0.05,
             warmupEpochs: warmupShare * Double(fidelity.epochs), labelSmoothing: 0.1, augmentation: false, seed: seed)
         do {
-            _ = try ClassifierTrainer(configuration: configuration).train(model, on: training, shouldStop: shouldStop)
+            _ = try ClassifierTrainer(configuration: configuration, batcher: batcher).train(model, on: training, shouldStop: shouldStop)
         } catch is NonFiniteValueError {
             return (0, true)
         }
         // After a rung of a few dozen steps BatchNorm's running averages are still far from the
         // batch statistics (inference mode then puts MBConvs near chance); 512-image batches
         // estimate them well.
-        return (ClassifierTrainer.accuracy(of: model, on: validation, batchSize: 512, batchStatistics: true), false)
+        return (ClassifierTrainer.accuracy(of: model, on: validation, batcher: batcher, batchSize: 512, batchStatistics: true), false)
     }
 }
 

@@ -84,7 +84,9 @@ struct Rank: ParsableCommand {
     @Option(help: ArgumentHelp("Probe weights, e.g. lgj=1,oip=1,rm=0.5 (unnamed probes weigh 1).", valueName: "LIST"))
     var weights: String?
 
-    @Option(help: "MNIST-format directory of the real images: probe images and the final stage's task (default: Fashion-MNIST).")
+    @Option(help: ArgumentHelp("Real images: the probes' images and the final stage's task. An MNIST-format directory, a CIFAR "
+                               + "binary file or folder, or an image folder (DIR/CLASS/*.png|jpg|jpeg), converted to the "
+                               + "architectures' input (default: Fashion-MNIST).", valueName: "path"))
     var images: String?
 
     @Option(help: ArgumentHelp("Latency table whose predictions set the regret limits (default: FLOPs).", valueName: "TABLE"))
@@ -166,17 +168,18 @@ struct Rank: ParsableCommand {
         }
     }
 
-    private func loadImages() throws -> ImageDataset {
-        let directory = images.map { URL(fileURLWithPath: $0, isDirectory: true) } ?? MNISTFormat.defaultDirectory
-        do { return try MNISTFormat.load(directory: directory, split: .train) } catch {
-            throw CommandFailure.badInput("\(error)\(images == nil ? " (pass --images DIR for another MNIST-format directory)" : "")")
-        }
+    /// The training part of --images at the pool's input shape (every line shares it when
+    /// images are needed: `select` checks), with its class count checked.
+    private func loadImages(for entries: [RankEntry]) throws -> ImageDataset {
+        let architecture = entries[0].architecture
+        return try loadDataset(images ?? MNISTFormat.defaultDirectory.path, input: architecture.input,
+                               classes: architecture.classes).training
     }
 
     private func scoreWithProxy(_ proxy: ZeroCostProxy, _ entries: [RankEntry]) throws -> RankOutcome {
         var scores: [Double] = []
         let needsBatch = proxy != .params && proxy != .flops
-        let dataset = needsBatch ? try loadImages() : nil
+        let dataset = needsBatch ? try loadImages(for: entries) : nil
         let bar = ProgressBar(total: entries.count, label: proxy.rawValue, unit: "arch")
         // One batch for every line: the proxies fit it to each architecture's input shape.
         let batch = dataset.map { ProxyBatch(dataset: $0, count: 64, seed: seed) }
@@ -194,27 +197,26 @@ struct Rank: ParsableCommand {
     }
 
     private func select(_ entries: [RankEntry], mode: SelectionMode) throws -> RankOutcome {
-        let resolution = entries[0].architecture.input.height
         for entry in entries {
             if entry.architecture.family == .mamba {
                 throw CommandFailure.badInput("\(archs):\(entry.line) (\(entry.id)): family mamba has no trainable network yet, "
                                               + "so it cannot be probed or trained; remove the line or use a zero-cost scorer")
             }
             let input = entry.architecture.input
-            guard input.height == resolution, input.width == resolution else {
-                throw CommandFailure.badInput("\(archs):\(entry.line) (\(entry.id)): input \(input.height)×\(input.width) differs from "
-                                              + "line \(entries[0].line)'s \(resolution)×\(resolution); rank one resolution at a time")
+            guard input == entries[0].architecture.input else {
+                throw CommandFailure.badInput("\(archs):\(entry.line) (\(entry.id)): input \(input) differs from "
+                                              + "line \(entries[0].line)'s \(entries[0].architecture.input); rank one input shape at a time")
             }
         }
         if mode != .task && dataVolume == nil && entries.count < 3 {
             throw CommandFailure.badInput("\(archs): calibrating D and E needs at least 3 architectures, got \(entries.count); "
                                           + "pass --data-volume and --epochs to score fewer")
         }
-        let images = try loadImages()
+        let images = try loadImages(for: entries)
         var suite: ProbeSuite?
         if mode != .task {
             var configuration = ProbeConfiguration()
-            configuration.resolution = resolution
+            configuration.resolution = entries[0].architecture.input.height
             do { suite = try ProbeSuite(configuration: configuration, images: images, seed: seed) } catch let error as ProbeError {
                 throw CommandFailure.badInput("\(error)")
             }

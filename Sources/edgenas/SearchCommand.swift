@@ -124,7 +124,9 @@ struct Search: ParsableCommand {
     @Option(help: ArgumentHelp("Most draws per candidate before the limits are declared infeasible (default 2000).", valueName: "N"))
     var attempts: Int?
 
-    @Option(help: ArgumentHelp("Real images for the probes and for training the winner (MNIST-format directory; default \(MNISTFormat.defaultDirectory.path)).", valueName: "DIR"))
+    @Option(help: ArgumentHelp("Real images for the probes, the final stage and training the winner: an MNIST-format directory, "
+                               + "a CIFAR binary file or folder, or an image folder (DIR/CLASS/*.png|jpg|jpeg), converted to the "
+                               + "space's input (default \(MNISTFormat.defaultDirectory.path)).", valueName: "path"))
     var images: String?
 
     @Option(help: ArgumentHelp("Train the winner this many epochs on --images before export, batch 256 (default 0: export initial weights).", valueName: "N"))
@@ -226,7 +228,7 @@ struct Search: ParsableCommand {
         let tablePath = try table ?? database?.setting("table_path")
         let latency = try openLatency(space: searchSpace, deviceID: settings.deviceID, devicePath: devicePath, tablePath: tablePath)
         let costModel = Self.costModel(latency)
-        let images = try loadTrainingImages(settings.imagesPath!)
+        let images = try loadTrainingImages(settings.imagesPath!, space: searchSpace)
         let scoringScorer = try makeScorer(named: settings.scorer, space: searchSpace, images: images, settings: settings)
         var task: ImageClassificationTask?
         if settings.effectiveFinalStageShare > 0 {
@@ -524,10 +526,9 @@ struct Search: ParsableCommand {
         print("run folder \(folder.path): winner.json, leaderboard.csv/.jsonl, pareto.svg, report.md")
     }
 
-    private func loadTrainingImages(_ path: String) throws -> ImageDataset {
-        do { return try MNISTFormat.load(directory: URL(fileURLWithPath: path, isDirectory: true), split: .train) } catch {
-            throw CommandFailure.badInput("\(error) (--images names the MNIST-format directory of real images)")
-        }
+    /// The training part of --images at the space's input shape, its classes checked.
+    private func loadTrainingImages(_ path: String, space: SearchSpace) throws -> ImageDataset {
+        try loadDataset(path, input: space.input, classes: space.classes).training
     }
 
     /// The candidate scorer before the final stage: the probes (data generated once from the

@@ -92,6 +92,39 @@ import Testing
         #expect(text.status == 0 && text.standardOutput.hasPrefix(images[0] + ": "), "\(text.standardOutput)")
     }
 
+    static let rgbSpace = """
+        {"format": "edgenas.space/1", "name": "test-rgb32", "family": "mbconv",
+         "input": {"channels": 3, "height": 32, "width": 32}, "classes": 4, "activation": "relu6",
+         "stem": {"channels": 4, "kernel": 3, "stride": 2},
+         "stages": [
+           {"channels": [8, 12], "stride": 2, "depth": [1, 2], "kernel": [3, 5], "expand": [1, 2], "se": [false, true]}],
+         "head": {"channels": [0, 32]}}
+        """
+
+    /// The whole pipeline (probes on the folder's images in grey, the final stage on the folder
+    /// itself) at a tiny budget, then the winner trained, exported with its preprocessing, and
+    /// run by predict.
+    @Test func searchOnAnImageFolderExportsAModelPredictCanRun() throws {
+        let directory = try makeTemporaryDirectory("images")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let folder = directory.appendingPathComponent("photos")
+        try Self.writeFolder(folder, trainPerClass: 80, testPerClass: 5)
+        let space = directory.appendingPathComponent("space.json")
+        try Data(Self.rgbSpace.utf8).write(to: space)
+        let export = directory.appendingPathComponent("exports/rgb.onnx")
+        let search = try runEdgenas(["search", "--space", space.path, "--images", folder.path, "--candidates", "4",
+                                     "--budget", "20s", "--train-epochs", "1",
+                                     "--out", directory.appendingPathComponent("run").path, "--export", export.path, "--json"])
+        #expect(search.status == 0, "\(search.standardError)")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(search.standardOutput.utf8)) as? [String: Any],
+                                  "\(search.standardOutput)")
+        #expect(result["test_accuracy_percent"] as? Double != nil, "the folder's test part is scored: \(result)")
+        let image = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("test/Bag").path)[0]
+        let predicted = try runEdgenas(["predict", export.path, folder.appendingPathComponent("test/Bag/\(image)").path])
+        #expect(predicted.status == 0, "\(predicted.standardError)")
+        #expect(Self.classNames.contains { predicted.standardOutput.contains(": \($0) ") }, "\(predicted.standardOutput)")
+    }
+
     @Test func badFoldersAndModelsFailWithTheirPath() throws {
         let directory = try makeTemporaryDirectory("images")
         defer { try? FileManager.default.removeItem(at: directory) }
