@@ -84,26 +84,45 @@ public struct ClassifierTrainer {
         self.batcher.horizontalFlip = configuration.augmentation
     }
 
+    /// The optimizer ``train(_:on:test:resumingAfter:optimizer:shouldStop:progress:afterEpoch:)`` uses for `model`.
+    public func makeOptimizer(for model: some ImageClassifier) -> AdamW {
+        AdamW(parameters: model.parameters, learningRate: configuration.learningRate, weightDecay: configuration.weightDecay)
+    }
+
     /// Trains `model` on `training` for the configured epochs, evaluating on `test` after
     /// each epoch when given.
     ///
+    /// Each epoch draws its shuffle and augmentation from a generator seeded by the seed and
+    /// the epoch, so a run resumed after epoch k (`resumingAfter: k` with the model and the
+    /// optimizer restored from a checkpoint of that epoch) trains exactly as the
+    /// uninterrupted run would.
+    ///
+    /// - Parameters:
+    ///   - resumingAfter: epochs already done (0: a fresh run).
+    ///   - optimizer: the restored optimizer when resuming (``makeOptimizer(for:)`` otherwise).
+    ///   - afterEpoch: called after each epoch with its number, accuracy on `test` and the
+    ///     optimizer (to save a resumable checkpoint); returning false stops training early.
     /// - Throws: `NonFiniteValueError` when the loss stops being finite (the weights are left
-    ///   as they were before the failing step); `CancellationError` when `shouldStop` says so.
+    ///   as they were before the failing step); `CancellationError` when `shouldStop` says so;
+    ///   what `afterEpoch` throws.
     public func train(_ model: some ImageClassifier, on training: ImageDataset, test: ImageDataset? = nil,
+                      resumingAfter epochsDone: Int = 0, optimizer restored: AdamW? = nil,
                       shouldStop: () -> Bool = { false },
-                      progress: (TrainingEvent) -> Void = { _ in }) throws -> TrainingReport {
+                      progress: (TrainingEvent) -> Void = { _ in },
+                      afterEpoch: (_ epoch: Int, _ accuracy: Double?, _ optimizer: AdamW) throws -> Bool = { _, _, _ in true })
+        throws -> TrainingReport {
         let configuration = configuration
         precondition(configuration.batchSize > 0 && configuration.epochs > 0, "train: batch size and epochs must be positive")
-        var generator = SeededGenerator(seed: configuration.seed)
-        let optimizer = AdamW(parameters: model.parameters, learningRate: configuration.learningRate,
-                              weightDecay: configuration.weightDecay)
+        precondition(epochsDone >= 0 && epochsDone <= configuration.epochs, "train: resuming after \(epochsDone) of \(configuration.epochs) epochs")
+        let optimizer = restored ?? makeOptimizer(for: model)
         let stepsPerEpoch = (training.count + configuration.batchSize - 1) / configuration.batchSize
         let totalSteps = stepsPerEpoch * configuration.epochs
         let warmupSteps = Int((configuration.warmupEpochs * Double(stepsPerEpoch)).rounded())
         var report = TrainingReport(epochLosses: [], testAccuracy: nil, trainingSeconds: 0)
         let runStart = Date()
-        var globalStep = 0
-        for epoch in 0..<configuration.epochs {
+        var globalStep = epochsDone * stepsPerEpoch
+        for epoch in epochsDone..<configuration.epochs {
+            var generator = SeededGenerator(seed: configuration.seed &+ UInt64(epoch) &* 0x9E37_79B9_7F4A_7C15)
             let epochStart = Date()
             model.setTrainingMode(true)
             var order = Array(0..<training.count)
@@ -140,6 +159,7 @@ public struct ClassifierTrainer {
             if let accuracy { report.epochAccuracies.append(accuracy) }
             progress(.epochEnd(epoch: epoch, meanLoss: meanLoss, testAccuracy: accuracy,
                                seconds: Date().timeIntervalSince(epochStart)))
+            if try !afterEpoch(epoch, accuracy, optimizer) { break }
         }
         report.trainingSeconds = Date().timeIntervalSince(runStart)
         return report

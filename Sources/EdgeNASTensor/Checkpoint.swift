@@ -121,7 +121,12 @@ public enum Checkpoint {
     /// Nothing is changed unless every tensor matches: the error lists the missing,
     /// unexpected and mis-shaped names.
     public static func restore(_ module: any Module, from url: URL) throws {
-        let entries = try load(from: url)
+        try restore(module, entries: try load(from: url), path: url.path)
+    }
+
+    /// Loads `entries` (read from the checkpoint at `path`) into the tensors of `module`, as
+    /// ``restore(_:from:)`` does.
+    public static func restore(_ module: any Module, entries: [Entry], path: String) throws {
         let state = module.namedState()
         let stored = Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let expected = Set(state.map(\.name))
@@ -132,7 +137,7 @@ public enum Checkpoint {
             return "\(entry.name) (checkpoint \(found.shape), model \(entry.tensor.shape))"
         }
         guard missing.isEmpty && unexpected.isEmpty && misshaped.isEmpty else {
-            throw CheckpointError.mismatch(path: url.path, missing: missing, unexpected: unexpected, misshaped: misshaped)
+            throw CheckpointError.mismatch(path: path, missing: missing, unexpected: unexpected, misshaped: misshaped)
         }
         for entry in state { entry.tensor.storage = stored[entry.name]!.values }
     }

@@ -120,6 +120,38 @@ public final class AdamW: Optimizer {
     }
 
     public func zeroGradients() { parameters.forEach { $0.zeroGradient() } }
+
+    /// The optimizer's state as named tensors, for a checkpoint a run can resume from: each
+    /// parameter's moments (`adamw.m.i`, `adamw.v.i`) and the step count (`adamw.steps`).
+    public func namedState() -> [(name: String, tensor: Tensor)] {
+        var state: [(name: String, tensor: Tensor)] = [("adamw.steps", Tensor(shape: [1], storage: [Float(stepCount)]))]
+        for index in parameters.indices {
+            state.append(("adamw.m.\(index)", Tensor(shape: parameters[index].shape, storage: firstMoments[index])))
+            state.append(("adamw.v.\(index)", Tensor(shape: parameters[index].shape, storage: secondMoments[index])))
+        }
+        return state
+    }
+
+    /// Restores what ``namedState()`` saved; nothing changes unless every entry is there with
+    /// its parameter's size.
+    ///
+    /// - Returns: false when an entry is missing or mis-sized.
+    @discardableResult
+    public func restore(_ entries: [Checkpoint.Entry]) -> Bool {
+        let byName = Dictionary(entries.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        guard let steps = byName["adamw.steps"]?.values.first, steps >= 0 else { return false }
+        var first: [[Float]] = [], second: [[Float]] = []
+        for index in parameters.indices {
+            guard let m = byName["adamw.m.\(index)"], let v = byName["adamw.v.\(index)"],
+                  m.values.count == parameters[index].count, v.values.count == parameters[index].count else { return false }
+            first.append(m.values)
+            second.append(v.values)
+        }
+        stepCount = Int(steps)
+        firstMoments = first
+        secondMoments = second
+        return true
+    }
 }
 
 /// Scales all gradients together so that their global L2 norm is at most `maxNorm`.

@@ -125,6 +125,12 @@ struct Train: ParsableCommand {
     @Option(help: "Train on only the first N training images (quick checks).")
     var limit: Int?
 
+    @Flag(help: "Continue an interrupted run of the same command after its last finished epoch (OUT.resume).")
+    var resume = false
+
+    @Option(help: "Stop when validation accuracy has not improved for this many epochs (default: train every epoch).")
+    var patience: Int?
+
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
         guard batchSize >= 2 else { throw ValidationError("--batch-size must be at least 2, got \(batchSize)") }
@@ -134,6 +140,10 @@ struct Train: ParsableCommand {
         }
         guard validationShare >= 0 && validationShare < 1 else {
             throw ValidationError("--validation-share must be in [0, 1), got \(validationShare)")
+        }
+        if let patience, patience < 1 { throw ValidationError("--patience must be at least 1, got \(patience)") }
+        if patience != nil && validationShare == 0 {
+            throw ValidationError("--patience needs a validation split: --validation-share is 0")
         }
         if let limit, limit < 2 { throw ValidationError("--limit must be at least 2, got \(limit)") }
         if let limit, limit < batchSize {
@@ -169,38 +179,128 @@ struct Train: ParsableCommand {
             epochs: epochs, batchSize: batchSize, learningRate: learningRate, weightDecay: weightDecay,
             warmupEpochs: warmupEpochs, labelSmoothing: labelSmoothing, augmentation: !noAugmentation, seed: seed)
         let batcher = ImageBatcher(normalization: normalization)
-        let report = try runTraining(model, configuration: configuration, batcher: batcher, training: training,
-                                     validation: validation.count > 0 ? validation : nil)
+        let trainer = ClassifierTrainer(configuration: configuration, batcher: batcher)
+        let optimizer = trainer.makeOptimizer(for: model)
+        let files = TrainingRun(checkpoint: outURL)
+        var history = try resumedHistory(files, model: model, optimizer: optimizer, architecture: architecture)
+        if history.epochsDone > 0 {
+            print("resuming after epoch \(history.epochsDone) of \(epochs) from \(files.stateURL.lastPathComponent)")
+        }
+        let validationSet = validation.count > 0 ? validation : nil
+        StopRequest.install(notice: "\nstopping: the last finished epoch is kept (Ctrl-C again to quit at once)\n")
+        let report: TrainingReport
+        do {
+            report = try runTraining(model, trainer: trainer, training: training, validation: validationSet,
+                                     resumingAfter: history.epochsDone, optimizer: optimizer, shouldStop: { StopRequest.isRequested },
+                                     afterEpoch: { epoch, meanLoss, accuracy, optimizer in
+            history.epochsDone = epoch + 1
+            history.losses.append(Double(meanLoss))
+            if let accuracy { history.validationAccuracies.append(accuracy) }
+            let best = history.bestEpoch.flatMap { $0 < history.validationAccuracies.count ? history.validationAccuracies[$0] : nil } ?? -1
+            do {
+                if accuracy == nil || accuracy! > best {
+                    history.bestEpoch = epoch
+                    try Checkpoint.save(model.namedState(), to: outURL)
+                }
+                try files.saveEpoch(model: model, optimizer: optimizer, history: history)
+                try Data(TrainingCurvePlot.svg(losses: history.losses, accuracies: history.validationAccuracies,
+                                               title: "\(architecture.id) on \(URL(fileURLWithPath: data).lastPathComponent)").utf8)
+                    .write(to: files.curveURL, options: .atomic)
+            } catch {
+                throw CommandFailure.badInput("\(error)")
+            }
+            if let patience, let bestEpoch = history.bestEpoch, epoch - bestEpoch >= patience, epoch + 1 < epochs {
+                print("stopping early: validation accuracy has not improved for \(patience) epoch(s) since epoch \(bestEpoch + 1)")
+                return false
+            }
+            return true
+        })
+        } catch is CancellationError {
+            throw interrupted(history.epochsDone == 0 ? "no epoch had finished, nothing is kept"
+                : "epoch \(history.epochsDone) of \(epochs) is kept in \(files.stateURL.path); continue with the same command and --resume")
+        }
+        // The test split is scored once, with the best epoch's weights.
+        if history.bestEpoch != nil, history.bestEpoch! + 1 != history.epochsDone {
+            do { try Checkpoint.restore(model, from: outURL) } catch { throw CommandFailure.internalError("\(error)") }
+        }
         let testAccuracy = test.map { ClassifierTrainer.accuracy(of: model, on: $0, batcher: batcher) }
         do {
-            try Checkpoint.save(model.namedState(), to: outURL)
-            try TrainingRecord(architectureID: architecture.id, data: data, epochs: epochs, preprocessing: preprocessing,
-                               validationAccuracies: report.epochAccuracies, testAccuracy: testAccuracy)
+            try TrainingRecord(architectureID: architecture.id, data: data, epochs: history.epochsDone, preprocessing: preprocessing,
+                               validationAccuracies: history.validationAccuracies, testAccuracy: testAccuracy)
                 .write(forCheckpoint: outURL)
         } catch {
             throw CommandFailure.badInput("\(error)")
         }
-        if let accuracy = report.epochAccuracies.last {
-            print(String(format: "validation accuracy: %.2f%% after %d epochs", accuracy * 100, epochs))
+        files.removeState()
+        if let bestEpoch = history.bestEpoch, !history.validationAccuracies.isEmpty {
+            print(String(format: "validation accuracy: %.2f%% (best, epoch %d of %d)", history.validationAccuracies[bestEpoch] * 100,
+                         bestEpoch + 1, history.epochsDone))
         }
         if let testAccuracy {
             print(String(format: "test accuracy: %.2f%%", testAccuracy * 100))
         }
-        print(String(format: "trained in %.1f s; checkpoint %@ (record %@)", report.trainingSeconds, out,
-                     TrainingRecord.url(forCheckpoint: outURL).lastPathComponent))
+        print(String(format: "trained in %.1f s; checkpoint %@ (record %@, curve %@)", report.trainingSeconds, out,
+                     TrainingRecord.url(forCheckpoint: outURL).lastPathComponent, files.curveURL.lastPathComponent))
+    }
+
+    /// The options that shape the run: a resume must be given the same ones.
+    private func settings(_ architecture: Architecture) -> [String: String] {
+        ["architecture": architecture.id, "data": data, "epochs": "\(epochs)", "batch-size": "\(batchSize)",
+         "learning-rate": "\(learningRate)", "weight-decay": "\(weightDecay)", "warmup-epochs": "\(warmupEpochs)",
+         "label-smoothing": "\(labelSmoothing)", "augmentation": "\(!noAugmentation)", "seed": "\(seed)",
+         "validation-share": "\(validationShare)", "limit": limit.map { "\($0)" } ?? "none"]
+    }
+
+    /// A fresh history, or with --resume the interrupted run's, its model and optimizer restored.
+    private func resumedHistory(_ files: TrainingRun, model: any FeatureClassifier, optimizer: AdamW,
+                                architecture: Architecture) throws -> TrainingRun.History {
+        let settings = settings(architecture)
+        let stored: TrainingRun.History?
+        do { stored = try files.storedHistory() } catch { throw CommandFailure.badInput("\(error)") }
+        guard resume else {
+            if let stored {
+                throw CommandFailure.badInput("\(files.stateURL.path) holds epoch \(stored.epochsDone) of an interrupted run: pass "
+                    + "--resume to continue it, or remove \(files.stateURL.lastPathComponent) and "
+                    + "\(files.historyURL.lastPathComponent) to start over")
+            }
+            return TrainingRun.History(settings: settings)
+        }
+        guard let stored else {
+            throw CommandFailure.badInput("--resume: no interrupted run at \(files.stateURL.path) (the run finished, or never "
+                + "finished an epoch); run without --resume")
+        }
+        let conflicts = stored.conflicts(with: settings)
+        guard conflicts.isEmpty else {
+            throw CommandFailure.badInput("--resume: the run was started with other options: \(conflicts.joined(separator: "; ")); "
+                + "resume with the same options")
+        }
+        do { try files.restoreState(model: model, optimizer: optimizer) } catch { throw CommandFailure.badInput("\(error)") }
+        return stored
     }
 }
 
 /// Trains with a progress bar per epoch and one summary line per epoch, on stdout unless
-/// `log` sends it elsewhere (commands whose stdout is JSON).
+/// `log` sends it elsewhere (commands whose stdout is JSON); `afterEpoch` as
+/// ``ClassifierTrainer/train(_:on:test:resumingAfter:optimizer:shouldStop:progress:afterEpoch:)``, with the epoch's mean loss.
 func runTraining(_ model: any FeatureClassifier, configuration: TrainingConfiguration, batcher: ImageBatcher = ImageBatcher(),
                  training: ImageDataset, validation: ImageDataset?, evaluatedOn evaluationName: String = "validation",
                  log: (String) -> Void = { print($0); fflush(nil) }) throws -> TrainingReport {
-    let trainer = ClassifierTrainer(configuration: configuration, batcher: batcher)
+    try runTraining(model, trainer: ClassifierTrainer(configuration: configuration, batcher: batcher), training: training,
+                    validation: validation, evaluatedOn: evaluationName, log: log)
+}
+
+func runTraining(_ model: any FeatureClassifier, trainer: ClassifierTrainer, training: ImageDataset, validation: ImageDataset?,
+                 evaluatedOn evaluationName: String = "validation", resumingAfter epochsDone: Int = 0, optimizer: AdamW? = nil,
+                 shouldStop: () -> Bool = { false }, log: (String) -> Void = { print($0); fflush(nil) },
+                 afterEpoch: (_ epoch: Int, _ meanLoss: Float, _ accuracy: Double?, _ optimizer: AdamW) throws -> Bool = { _, _, _, _ in true })
+    throws -> TrainingReport {
+    let configuration = trainer.configuration
     var bar: ProgressBar? = nil
     var samplesDone = 0
     do {
-        return try trainer.train(model, on: training, test: validation, progress: { event in
+        var lastLoss: Float = 0
+        return try trainer.train(model, on: training, test: validation, resumingAfter: epochsDone, optimizer: optimizer,
+                                 shouldStop: shouldStop, progress: { event in
             switch event {
             case let .step(epoch, stepInEpoch, stepsPerEpoch, loss, _):
                 if stepInEpoch == 0 {
@@ -215,8 +315,9 @@ func runTraining(_ model: any FeatureClassifier, configuration: TrainingConfigur
                 // fflush(nil) in the default log: `stdout` itself is not concurrency-safe in Swift 6.
                 log(String(format: "epoch %d: mean loss %.4f, %@ accuracy %@, %.1f s", epoch + 1, meanLoss,
                            evaluationName, accuracyText, seconds))
+                lastLoss = meanLoss
             }
-        })
+        }, afterEpoch: { epoch, accuracy, optimizer in try afterEpoch(epoch, lastLoss, accuracy, optimizer) })
     } catch let error as NonFiniteValueError {
         throw CommandFailure.training("\(error)")
     }

@@ -160,3 +160,59 @@ import Testing
         #expect(noRecord.standardError.contains("has no edgenas.preprocessing entry"), "\(noRecord.standardError)")
     }
 }
+
+/// `train` keeps a user's work: killed after an epoch it resumes to the same weights, and a
+/// run that stopped improving stops early.
+@Suite(.serialized) struct TrainResumeTests {
+    @Test func aKilledRunResumesToTheUninterruptedWeights() throws {
+        let directory = try makeTemporaryDirectory("resume")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let architecture = directory.appendingPathComponent("arch.json")
+        try Data(FakeMNIST.tinyArchitecture.utf8).write(to: architecture)
+        // Enough images for epochs long enough (about a second) to be killed in.
+        let data = try FakeMNIST.write(into: directory.appendingPathComponent("data"), trainCount: 6_000, testCount: 64)
+        let common = ["train", architecture.path, "--data", data.path, "--batch-size", "8", "--threads", "1"]
+        let whole = directory.appendingPathComponent("whole.ckpt")
+        #expect(try runEdgenas(common + ["--epochs", "4", "--out", whole.path]).status == 0)
+
+        let killed = directory.appendingPathComponent("killed.ckpt")
+        // Killed once epoch 3 has started: epoch 2 (or 3, on a slow machine) is the last one saved.
+        let first = try runEdgenas(common + ["--epochs", "4", "--out", killed.path], interruptWhen: { $0.contains("epoch 3/4") })
+        #expect(first.status != 0, "the run ended before it was killed")
+        #expect(FileManager.default.fileExists(atPath: killed.path + ".resume"))
+
+        let again = try runEdgenas(common + ["--epochs", "4", "--out", killed.path])
+        #expect(again.status == 64)
+        let saved = try #require(["2", "3"].first { again.standardError.contains("holds epoch \($0) of an interrupted run: pass --resume") },
+                                 "\(again.standardError)")
+        let changed = try runEdgenas(common + ["--epochs", "5", "--out", killed.path, "--resume"])
+        #expect(changed.status == 64)
+        #expect(changed.standardError.contains("epochs: was 4, now 5"), "\(changed.standardError)")
+
+        let resumed = try runEdgenas(common + ["--epochs", "4", "--out", killed.path, "--resume"])
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        #expect(resumed.standardOutput.contains("resuming after epoch \(saved) of 4"), "\(resumed.standardOutput)")
+        #expect(!resumed.standardOutput.contains("epoch 1:"), "the saved epochs are not trained again")
+        #expect(try Data(contentsOf: killed) == Data(contentsOf: whole), "the resumed weights are the uninterrupted run's")
+        #expect(!FileManager.default.fileExists(atPath: killed.path + ".resume"))
+        #expect(try String(contentsOfFile: killed.path + ".svg", encoding: .utf8).hasPrefix("<svg"))
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: killed.path + ".json"))) as! [String: Any]
+        #expect((record["validation_accuracies"] as? [Double])?.count == 4)
+        #expect(try runEdgenas(common + ["--epochs", "4", "--out", killed.path, "--resume"]).standardError.contains("no interrupted run"))
+    }
+
+    @Test func patienceStopsARunThatNoLongerImproves() throws {
+        let directory = try makeTemporaryDirectory("resume")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (data, architecture) = try FakeMNIST.writeTrainingInputs(into: directory)
+        // A learning rate this small leaves the validation accuracy where it started.
+        let result = try runEdgenas(["train", architecture.path, "--data", data.path, "--batch-size", "16", "--threads", "1",
+                                     "--epochs", "6", "--learning-rate", "1e-12", "--patience", "2",
+                                     "--out", directory.appendingPathComponent("m.ckpt").path])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("stopping early: validation accuracy has not improved for 2 epoch(s) since epoch 1"),
+                "\(result.standardOutput)")
+        #expect(!result.standardOutput.contains("epoch 4:"))
+        #expect(result.standardOutput.contains("(best, epoch 1 of 3)"), "\(result.standardOutput)")
+    }
+}
