@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "EdgeNASSearch",
             dependencies: [
-                "EdgeNASCore", "EdgeNASLatency", "EdgeNASProbes", "EdgeNASSelection",
+                "EdgeNASCore", "EdgeNASData", "EdgeNASLatency", "EdgeNASProbes", "EdgeNASSelection",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

@@ -81,6 +81,39 @@ public struct InputPreprocessing: Sendable, Codable, Equatable {
         }
     }
 
+    /// The same preprocessing in Python (Pillow, NumPy, ONNX Runtime), for a board or a notebook.
+    public func referenceSnippet(modelFile: String) -> String {
+        let list = { (values: [Double]) in "[" + values.map { String(format: "%.6f", $0) }.joined(separator: ", ") + "]" }
+        let mean = normalization.mean.count == channels ? normalization.mean : Array(repeating: normalization.mean[0], count: channels)
+        let std = normalization.standardDeviation.count == channels
+            ? normalization.standardDeviation : Array(repeating: normalization.standardDeviation[0], count: channels)
+        var lines = [
+            "import numpy as np, onnxruntime as ort",
+            "from PIL import Image",
+            "",
+            "def prepare(path):",
+            "    image = Image.open(path).convert(\"\(channels == 1 ? "L" : "RGB")\")  # grey: ITU-R 601 luma",
+            "    image = image.resize((\(width), \(height)), Image.BILINEAR)  # (width, height)",
+            "    x = np.asarray(image, dtype=np.float32) / 255.0",
+        ]
+        if channels == 1 { lines.append("    x = x[:, :, None]") }
+        lines += [
+            "    x = (x - np.array(\(list(mean)), np.float32)) / np.array(\(list(std)), np.float32)",
+            "    return x.transpose(2, 0, 1)[None]  # 1×C×H×W",
+            "",
+            "session = ort.InferenceSession(\"\(modelFile)\")",
+            "logits = session.run(None, {\"input\": prepare(\"image.png\")})[0][0]",
+        ]
+        if let classNames {
+            lines.append("classes = [" + classNames.map { "\"\($0.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"" }
+                .joined(separator: ", ") + "]")
+            lines.append("print(classes[int(logits.argmax())])")
+        } else {
+            lines.append("print(int(logits.argmax()))")
+        }
+        return lines.joined(separator: "\n")
+    }
+
     /// This record as compact JSON with sorted keys (the metadata value).
     public func jsonString() throws -> String {
         let encoder = JSONEncoder()

@@ -1,3 +1,4 @@
+import EdgeNASData
 import EdgeNASSelection
 import Foundation
 
@@ -19,6 +20,8 @@ public struct WinnerExport: Sendable, Codable, Equatable {
     public var trainingEpochs: Int
     /// The exported architecture, so that a resumed run can tell its finished export.
     public var architectureID: String?
+    /// How to prepare an image for the exported model (``InputPreprocessing``), when it was trained.
+    public var preprocessing: InputPreprocessing?
 
     public init(path: String, measuredLatencyMilliseconds: Double?, predictedLatencyMilliseconds: Double?,
                 latencyLimitMilliseconds: Double?, testAccuracyPercent: Double?, trainingEpochs: Int,
@@ -154,6 +157,13 @@ public struct SearchReport {
                                     export.typicalLatencyMilliseconds == nil ? "" : " (checked at nominal latency)"))
             }
             lines.append("")
+            if let preprocessing = export.preprocessing {
+                lines += ["## Preparing an image for the model", "",
+                          "The model's metadata (`\(InputPreprocessing.metadataKey)`) records this; `edgenas predict` follows it. "
+                          + "Input `input` [1, \(preprocessing.channels), \(preprocessing.height), \(preprocessing.width)], \(preprocessing.channelOrder), "
+                          + "resized with \(InputPreprocessing.resizeMethod), scaled to [0, 1], normalised per channel. The same in Python:",
+                          "", "```python", preprocessing.referenceSnippet(modelFile: URL(fileURLWithPath: export.path).lastPathComponent), "```", ""]
+            }
         }
         lines += ["## Time per phase", "", "| phase | seconds |", "|---|---|"]
         for phase in phases { lines.append(String(format: "| %@ | %.1f |", phase.name, phase.seconds)) }

@@ -449,6 +449,7 @@ struct Search: ParsableCommand {
         let network = try buildNetwork(architecture, seed: settings.seed)
         var accuracy: Double?
         var metadata: [String: String] = [:]
+        var recordedPreprocessing: InputPreprocessing?
         if trainEpochs > 0 {
             let images = settings.imagesPath!
             log("training the winner \(architecture.id) for \(trainEpochs) epoch(s) on \(images)")
@@ -465,6 +466,7 @@ struct Search: ParsableCommand {
             let preprocessing = InputPreprocessing(channels: architecture.input.channels, height: architecture.input.height,
                                                    width: architecture.input.width, normalization: normalization, classNames: whole.classNames)
             metadata[InputPreprocessing.metadataKey] = try withCommandErrors { try preprocessing.jsonString() }
+            recordedPreprocessing = preprocessing
         }
         network.setTrainingMode(false)
         do {
@@ -488,6 +490,7 @@ struct Search: ParsableCommand {
         var export = WinnerExport(path: path, measuredLatencyMilliseconds: measured?.medianMilliseconds, predictedLatencyMilliseconds: predicted,
                                   latencyLimitMilliseconds: settings.constraints.maxLatencyMilliseconds, testAccuracyPercent: accuracy,
                                   trainingEpochs: trainEpochs, architectureID: architecture.id)
+        export.preprocessing = recordedPreprocessing
         export.typicalLatencyMilliseconds = measured?.drift?.typicalMedianMilliseconds
         export.machineSlowdown = measured?.drift?.slowdown
         return export

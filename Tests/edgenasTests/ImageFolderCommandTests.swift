@@ -119,6 +119,9 @@ import Testing
         let result = try #require(try JSONSerialization.jsonObject(with: Data(search.standardOutput.utf8)) as? [String: Any],
                                   "\(search.standardOutput)")
         #expect(result["test_accuracy_percent"] as? Double != nil, "the folder's test part is scored: \(result)")
+        let report = try String(contentsOf: directory.appendingPathComponent("run/report.md"), encoding: .utf8)
+        #expect(report.contains("## Preparing an image for the model"), "\(report)")
+        #expect(report.contains("image.resize((32, 32), Image.BILINEAR)") && report.contains("\"Ankle boot\""), "\(report)")
         let image = try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("test/Bag").path)[0]
         let predicted = try runEdgenas(["predict", export.path, folder.appendingPathComponent("test/Bag/\(image)").path])
         #expect(predicted.status == 0, "\(predicted.standardError)")
