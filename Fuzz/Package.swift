@@ -4,7 +4,7 @@ import PackageDescription
 // libFuzzer targets for every decoder of user files. A package of its own so that the root
 // package's `swift build` and `swift test` never build them; scripts/fuzz.sh builds them with
 // -sanitize=fuzzer,address and runs one.
-let decoders = ["architecture-json", "space-json", "space-yaml", "device-yaml", "idx", "rank-jsonl"]
+let decoders = ["architecture-json", "space-json", "space-yaml", "device-yaml", "idx", "rank-jsonl", "image", "cifar"]
 
 let package = Package(
     name: "EdgeNASFuzz",

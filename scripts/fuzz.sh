@@ -3,7 +3,7 @@
 #   scripts/fuzz.sh TARGET SECONDS [libFuzzer options...]
 #   scripts/fuzz.sh list              # the targets
 #   scripts/fuzz.sh build             # build them all, run none
-# TARGET is one of the decoders: architecture-json space-json space-yaml device-yaml idx rank-jsonl.
+# TARGET is one of the decoders: architecture-json space-json space-yaml device-yaml idx rank-jsonl image cifar.
 # The run starts from the checked-in corpus (Tests/FuzzCorpusTests/Corpus/TARGET), grows a
 # working corpus in .build-fuzz/corpus/TARGET and leaves crashes in .build-fuzz/crashes/TARGET;
 # add a crash reproducer to the checked-in corpus once it is fixed, so the test suite replays it.
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-targets=(architecture-json space-json space-yaml device-yaml idx rank-jsonl)
+targets=(architecture-json space-json space-yaml device-yaml idx rank-jsonl image cifar)
 scratch="$PWD/.build-fuzz"
 
 build() {

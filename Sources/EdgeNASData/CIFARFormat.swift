@@ -43,22 +43,40 @@ public enum CIFARFormat {
     }
 
     static func read(_ files: [URL], labelBytes: Int, names: [String]?) throws -> ImageDataset {
-        let record = labelBytes + pixelBytes
         var pixels: [UInt8] = [], labels: [UInt8] = []
         for file in files {
             let data: Data
             do { data = try Data(contentsOf: file) } catch {
                 throw DatasetError.unreadable(path: file.path, reason: (error as NSError).localizedDescription)
             }
-            guard !data.isEmpty, data.count % record == 0 else {
-                throw DatasetError.cifarRecordSize(path: file.path, bytes: data.count, recordBytes: record)
-            }
-            let bytes = [UInt8](data)
-            for start in stride(from: 0, to: bytes.count, by: record) {
-                labels.append(bytes[start + labelBytes - 1])
-                pixels += bytes[(start + labelBytes)..<(start + record)]
-            }
+            let part = try records(data, labelBytes: labelBytes, path: file.path)
+            pixels += part.pixels
+            labels += part.labels
         }
+        return dataset(pixels: pixels, labels: labels, names: names)
+    }
+
+    /// The pixels and labels of one file's bytes.
+    ///
+    /// - Throws: ``DatasetError/cifarRecordSize(path:bytes:recordBytes:)`` unless the bytes are
+    ///   a whole, non-zero number of records.
+    public static func records(_ data: Data, labelBytes: Int, path: String) throws -> (pixels: [UInt8], labels: [UInt8]) {
+        let record = labelBytes + pixelBytes
+        guard !data.isEmpty, data.count % record == 0 else {
+            throw DatasetError.cifarRecordSize(path: path, bytes: data.count, recordBytes: record)
+        }
+        let bytes = [UInt8](data)
+        var pixels: [UInt8] = [], labels: [UInt8] = []
+        pixels.reserveCapacity(bytes.count / record * pixelBytes)
+        for start in stride(from: 0, to: bytes.count, by: record) {
+            labels.append(bytes[start + labelBytes - 1])
+            pixels += bytes[(start + labelBytes)..<(start + record)]
+        }
+        return (pixels, labels)
+    }
+
+    /// A 3×32×32 dataset of `pixels` and `labels`, named by `names` when they cover every label.
+    public static func dataset(pixels: [UInt8], labels: [UInt8], names: [String]?) -> ImageDataset {
         let largest = Int(labels.max() ?? 0) + 1
         let classNames = names.flatMap { $0.count >= largest ? $0 : nil }
         return ImageDataset(channels: 3, height: side, width: side, pixels: pixels, labels: labels,

@@ -16,6 +16,10 @@ public enum DecoderCheck: String, CaseIterable, Sendable {
     case deviceYAML = "device-yaml"
     case idx
     case rankJSONLines = "rank-jsonl"
+    /// A PNG or JPEG file of an image folder (libpng, libjpeg-turbo), decoded and resized.
+    case image
+    /// A CIFAR binary batch file (one label byte per record).
+    case cifar
 
     /// What an input did.
     public enum Outcome: Equatable, Sendable {
@@ -40,7 +44,7 @@ public enum DecoderCheck: String, CaseIterable, Sendable {
             throw error
         } catch let error as ArchitectureError where self != .idx && self != .rankJSONLines {
             return .refused(error.description)
-        } catch let error as DatasetError where self == .idx {
+        } catch let error as DatasetError where self == .idx || self == .image || self == .cifar {
             return .refused(error.description)
         } catch let error as RankEntryError where self == .rankJSONLines {
             return .refused(error.description)
@@ -73,6 +77,23 @@ public enum DecoderCheck: String, CaseIterable, Sendable {
                 try Self.require(array.dimensions.count == rank && array.dimensions.reduce(1, *) == array.bytes.count,
                                  "IDX dimensions \(array.dimensions) vs \(array.bytes.count) bytes")
             }
+        case .image:
+            for channels in [1, 3] {
+                let image = try ImageCodec.decode(data, channels: channels, path: "fuzz.png")
+                try Self.require(image.width > 0 && image.height > 0 && image.width * image.height <= ImageCodec.maximumPixels
+                                 && image.pixels.count == image.width * image.height * channels,
+                                 "decoded \(image.width)×\(image.height)×\(image.channels) with \(image.pixels.count) bytes")
+                // Resizing stays within the input's range of values, at the requested size.
+                let resized = ImageResizing.resizedPlanar(image, height: 7, width: 5)
+                let (low, high) = (image.pixels.min() ?? 0, image.pixels.max() ?? 0)
+                try Self.require(resized.count == 35 * channels && resized.allSatisfy { $0 >= low && $0 <= high },
+                                 "resized out of the input's range \(low)…\(high)")
+            }
+        case .cifar:
+            let (pixels, labels) = try CIFARFormat.records(data, labelBytes: 1, path: "fuzz.bin")
+            let dataset = CIFARFormat.dataset(pixels: pixels, labels: labels, names: nil)
+            try Self.require(dataset.count * 3073 == data.count && dataset.classCount > Int(labels.max() ?? 0),
+                             "\(dataset.count) records from \(data.count) bytes")
         case .rankJSONLines:
             let entries = try RankEntry.parse(data, file: "fuzz.jsonl")
             try Self.require(Set(entries.map(\.id)).count == entries.count, "repeated ids decoded")
