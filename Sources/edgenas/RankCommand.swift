@@ -84,7 +84,7 @@ struct Rank: ParsableCommand {
     @Option(help: ArgumentHelp("Probe weights, e.g. lgj=1,oip=1,rm=0.5 (unnamed probes weigh 1).", valueName: "LIST"))
     var weights: String?
 
-    @Option(help: ArgumentHelp("Real images: the probes' images and the final stage's task. An MNIST-format directory, a CIFAR "
+    @Option(name: [.customLong("images"), .customLong("data")], help: ArgumentHelp("Real images (--data is the same option, as in train): the probes' images and the final stage's task. An MNIST-format directory, a CIFAR "
                                + "binary file or folder, or an image folder (DIR/CLASS/*.png|jpg|jpeg), converted to the "
                                + "architectures' input (default: Fashion-MNIST).", valueName: "path"))
     var images: String?

@@ -124,7 +124,7 @@ struct Search: ParsableCommand {
     @Option(help: ArgumentHelp("Most draws per candidate before the limits are declared infeasible (default 2000).", valueName: "N"))
     var attempts: Int?
 
-    @Option(help: ArgumentHelp("Real images for the probes, the final stage and training the winner: an MNIST-format directory, "
+    @Option(name: [.customLong("images"), .customLong("data")], help: ArgumentHelp("Real images (--data is the same option, as in train) for the probes, the final stage and training the winner: an MNIST-format directory, "
                                + "a CIFAR binary file or folder, or an image folder (DIR/CLASS/*.png|jpg|jpeg), converted to the "
                                + "space's input (default \(MNISTFormat.defaultDirectory.path)).", valueName: "path"))
     var images: String?
