@@ -51,6 +51,7 @@ struct ConstraintTests {
 struct SearchRunnerTests {
     @Test func randomSearchRanksEveryCandidateUnderTheLimits() throws {
         let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let database = try SearchDatabase(path: folder.appendingPathComponent(SearchDatabase.fileName).path, create: true)
         let limits = SearchConstraints(maxLatencyMilliseconds: 4.0)
         let scorer = CostDensityScorer()
@@ -68,6 +69,7 @@ struct SearchRunnerTests {
 
     @Test func anInterruptedSearchResumesWithoutRescoring() throws {
         let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent(SearchDatabase.fileName).path
         let first = CostDensityScorer()
         var polls = 0
@@ -87,6 +89,7 @@ struct SearchRunnerTests {
 
         // The same search run in one go gives the same leaderboard.
         let otherFolder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: otherFolder) }
         let straight = SearchRunner(space: tinySpace, settings: settings(),
                                     database: try SearchDatabase(path: otherFolder.appendingPathComponent("s.sqlite").path, create: true),
                                     costModel: CostModel(predictLatencyMilliseconds: nil), scorer: CostDensityScorer())
@@ -100,6 +103,7 @@ struct SearchRunnerTests {
     @Test func evolutionMutatesScoredParentsWithinTheLimits() throws {
         func run() throws -> [SearchDatabase.CandidateRecord] {
             let folder = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: folder) }
             let database = try SearchDatabase(path: folder.appendingPathComponent("e.sqlite").path, create: true)
             let runner = SearchRunner(space: tinySpace, settings: settings(strategy: .evolution, candidates: 15,
                                                                            constraints: .init(maxLatencyMilliseconds: 4.0)),
@@ -120,6 +124,7 @@ struct SearchRunnerTests {
 
     @Test func outputsAreWrittenForAFinishedRun() throws {
         let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let database = try SearchDatabase(path: folder.appendingPathComponent(SearchDatabase.fileName).path, create: true)
         let limits = SearchConstraints(maxLatencyMilliseconds: 4.0)
         let runner = SearchRunner(space: tinySpace, settings: settings(constraints: limits), database: database,
@@ -146,6 +151,7 @@ struct SearchRunnerTests {
 struct SearchDatabaseTests {
     @Test func foreignAndCorruptFilesAreRefusedUntouched() throws {
         let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
         let garbage = folder.appendingPathComponent("garbage.sqlite")
         try Data("this is not a database, but someone's notes".utf8).write(to: garbage)
         let foreign = folder.appendingPathComponent("foreign.sqlite")
