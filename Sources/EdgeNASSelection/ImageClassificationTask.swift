@@ -78,9 +78,11 @@ public final class ImageClassificationTask: TaskTrainer {
         let model = try NetworkBuilder.network(for: architecture, seed: seed)
         let samples = min(fidelity.trainingSamples, trainingPool.count)
         let training = trainingPool.prefix(samples)
-        let configuration = TrainingConfiguration(
+        var configuration = TrainingConfiguration(
             epochs: fidelity.epochs, batchSize: batchSize, learningRate: learningRate, weightDecay: 0.05,
             warmupEpochs: warmupShare * Double(fidelity.epochs), labelSmoothing: 0.1, augmentation: false, seed: seed)
+        // Validated on batch statistics below; recalibrating would only cost time the cost model does not plan for.
+        configuration.recalibratesBatchNorm = false
         do {
             _ = try ClassifierTrainer(configuration: configuration, batcher: batcher).train(model, on: training, shouldStop: shouldStop)
         } catch is NonFiniteValueError {

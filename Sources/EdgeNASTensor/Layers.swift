@@ -40,6 +40,11 @@ extension Module {
     /// Number of trainable scalars.
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
+    /// This module and every module below it, depth first.
+    public func allModules() -> [any Module] {
+        [self] + children.flatMap { $0.module.allModules() }
+    }
+
     /// Switches this module and all below it between training and inference.
     public func setTrainingMode(_ training: Bool) {
         setOwnTrainingMode(training)
@@ -149,7 +154,8 @@ public final class BatchNorm: Module {
     public let bias: Tensor
     public let runningMean: Tensor
     public let runningVariance: Tensor
-    public let momentum: Float
+    /// Weight of a batch in the running statistics; ``recalibrate`` varies it.
+    public var momentum: Float
     public let epsilon: Float
     /// Batch statistics when true, running statistics when false.
     public var isTraining = true

@@ -457,8 +457,10 @@ struct Search: ParsableCommand {
             let (training, validation) = whole.split(validationShare: 0.1)
             let normalization = ImageNormalization(of: training)
             // The reference recipe with batch 256 and a shorter warm-up, so that a quick 1-epoch
-            // run takes 235 steps instead of 59, none of them all warm-up.
-            let configuration = TrainingConfiguration(epochs: trainEpochs, batchSize: min(256, training.count),
+            // run takes 235 steps instead of 59, none of them all warm-up; a small dataset gets
+            // smaller batches, so that an epoch still has about 50 steps.
+            let batchSize = max(2, min(256, training.count / 50))
+            let configuration = TrainingConfiguration(epochs: trainEpochs, batchSize: batchSize,
                                                       warmupEpochs: min(1, 0.2 * Double(trainEpochs)), seed: settings.seed)
             let batcher = ImageBatcher(normalization: normalization)
             _ = try runTraining(network, configuration: configuration, batcher: batcher, training: training, validation: validation, log: log)

@@ -56,6 +56,26 @@ private let tinyMBConv = """
         #expect(accuracies[0] == accuracies[1], "same seeds gave \(accuracies)")
     }
 
+    /// Running statistics far off (as after a few dozen steps) make inference mode useless;
+    /// recalibration averages the batch statistics, so inference matches batch statistics.
+    @Test func batchNormRecalibrationMakesInferenceMatchBatchStatistics() throws {
+        let architecture = try Architecture(jsonData: Data(tinyMBConv.utf8))
+        let network = try NetworkBuilder.network(for: architecture, seed: 7)
+        let data = barDataset(count: 128, seed: 3)
+        for (name, tensor) in network.namedBuffers() where name.hasSuffix("running_mean") {
+            tensor.storage = tensor.storage.map { _ in 50 }
+        }
+        let batcher = ImageBatcher()
+        let stale = ClassifierTrainer.accuracy(of: network, on: data, batcher: batcher)
+        let batchStatistics = ClassifierTrainer.accuracy(of: network, on: data, batcher: batcher, batchSize: 128, batchStatistics: true)
+        ClassifierTrainer.recalibrateBatchNorm(of: network, on: data, batcher: batcher)
+        let recalibrated = ClassifierTrainer.accuracy(of: network, on: data, batcher: batcher, batchSize: 128)
+        #expect(abs(recalibrated - batchStatistics) <= 2.0 / 128, "recalibrated \(recalibrated), batch statistics \(batchStatistics)")
+        #expect(network.namedBuffers().filter { $0.name.hasSuffix("running_mean") }.allSatisfy { !$0.tensor.storage.contains(50) })
+        #expect(network.allModules().compactMap { $0 as? BatchNorm }.allSatisfy { $0.momentum == 0.1 }, "momenta restored")
+        _ = stale
+    }
+
     @Test func divergenceIsReportedAsATrainingErrorNotACrash() throws {
         let architecture = try Architecture(jsonData: Data(tinyMBConv.utf8))
         let network = try NetworkBuilder.network(for: architecture, seed: 7)
