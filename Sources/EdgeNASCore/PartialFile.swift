@@ -29,5 +29,25 @@ public enum PartialFile {
         return removed
     }
 
+    /// Writes `data` to `url` through a temporary file renamed into place, so that readers see
+    /// the old file or the complete new one; temporary files of killed earlier writes of `url`
+    /// are removed first, and this write's own on failure.
+    ///
+    /// - Throws: the write's error, or a `CocoaError` naming rename(2)'s reason.
+    public static func write(_ data: Data, to url: URL) throws {
+        removeStale(for: url)
+        let temporary = temporaryURL(for: url)
+        do {
+            try data.write(to: temporary)
+            // rename(2) replaces an existing file atomically.
+            guard rename(temporary.path, url.path) == 0 else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(errno))])
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw error
+        }
+    }
+
     private static func prefix(for url: URL) -> String { ".\(url.lastPathComponent).partial-" }
 }

@@ -57,12 +57,7 @@ public struct TrainingRecord: Codable, Equatable, Sendable {
         let url = Self.url(forCheckpoint: checkpoint)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let temporary = PartialFile.temporaryURL(for: url)
-        do {
-            try encoder.encode(Stored(format: Self.format, record: self)).write(to: temporary)
-            guard rename(temporary.path, url.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
+        do { try PartialFile.write(encoder.encode(Stored(format: Self.format, record: self)), to: url) } catch {
             throw CheckpointError.writeFailed(path: url.path, reason: "\(error)")
         }
     }

@@ -82,12 +82,7 @@ public struct TrainingRun {
         try Checkpoint.save(model.namedState().map { ("model.\($0.name)", $0.tensor) } + optimizer.namedState(), to: stateURL)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let temporary = PartialFile.temporaryURL(for: historyURL)
-        do {
-            try encoder.encode(history).write(to: temporary)
-            guard rename(temporary.path, historyURL.path) == 0 else { throw CocoaError(.fileWriteUnknown) }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
+        do { try PartialFile.write(encoder.encode(history), to: historyURL) } catch {
             throw CheckpointError.writeFailed(path: historyURL.path, reason: "\(error)")
         }
     }

@@ -49,16 +49,7 @@ public enum Checkpoint {
             throw CheckpointError.writeFailed(path: url.path, reason: "directory \(directory.path) does not exist")
         }
         // A killed save leaves its temporary file; the next save next to it cleans up.
-        PartialFile.removeStale(for: url)
-        let temporary = PartialFile.temporaryURL(for: url)
-        do {
-            try Data(bytes).write(to: temporary)
-            // rename(2) replaces an existing file atomically: readers see the old or the new one.
-            guard rename(temporary.path, url.path) == 0 else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(errno))])
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
+        do { try PartialFile.write(Data(bytes), to: url) } catch {
             throw CheckpointError.writeFailed(path: url.path, reason: error.localizedDescription)
         }
     }
