@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         // Image datasets on disk as plain bytes: IDX / MNIST format (gzip or raw; the only
         // importer of CZlib), CIFAR binary, and image folders (through CImageCodecs).
-        .target(name: "EdgeNASData", dependencies: ["CZlib", "CImageCodecs"]),
+        .target(name: "EdgeNASData", dependencies: ["EdgeNASCore", "CZlib", "CImageCodecs"]),
         // ONNX Runtime's C API, loaded at run time with dlopen: a project-written header of
         // the OrtApi slots EdgeNAS uses.
         .target(name: "CONNXRuntime", linkerSettings: [.linkedLibrary("dl")]),

@@ -68,9 +68,8 @@ public enum DatasetSource: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension ImageDataset {
-    /// This set with `channels` channels at `height × width`: grey becomes RGB by copying
-    /// the plane, RGB becomes grey by ``ImageCodec/lumaOf(red:green:blue:)``, and a different
-    /// size is resized with ``ImageResizing``.
+    /// This set with `channels` channels at `height × width`: colour converted by
+    /// ``DecodedImage/converted(toChannels:)``, a different size resized with ``ImageResizing``.
     public func converted(channels target: Int, height newHeight: Int, width newWidth: Int) -> ImageDataset {
         if target == channels && newHeight == height && newWidth == width { return self }
         let plane = height * width
@@ -78,18 +77,10 @@ extension ImageDataset {
         output.reserveCapacity(count * target * newHeight * newWidth)
         for index in 0..<count {
             let image = Array(pixels(ofImage: index))
-            var interleaved = [UInt8](repeating: 0, count: plane * target)
-            for offset in 0..<plane {
-                if target == channels {
-                    for channel in 0..<channels { interleaved[offset * target + channel] = image[channel * plane + offset] }
-                } else if target == 3 {
-                    for channel in 0..<3 { interleaved[offset * 3 + channel] = image[offset] }
-                } else {
-                    interleaved[offset] = ImageCodec.lumaOf(red: image[offset], green: image[plane + offset], blue: image[2 * plane + offset])
-                }
-            }
-            output += ImageResizing.resizedPlanar(DecodedImage(width: width, height: height, channels: target, pixels: interleaved),
-                                                  height: newHeight, width: newWidth)
+            // Planar to interleaved, as decoded images are.
+            let interleaved = (0..<plane).flatMap { offset in (0..<channels).map { image[$0 * plane + offset] } }
+            let decoded = DecodedImage(width: width, height: height, channels: channels, pixels: interleaved)
+            output += ImageResizing.resizedPlanar(decoded.converted(toChannels: target), height: newHeight, width: newWidth)
         }
         return ImageDataset(channels: target, height: newHeight, width: newWidth, pixels: output, labels: labels,
                             classCount: classCount, classNames: classNames)

@@ -17,6 +17,20 @@ public struct DecodedImage: Sendable, Equatable {
     }
 }
 
+extension DecodedImage {
+    /// This image with `target` channels: grey becomes RGB by copying, RGB becomes grey by
+    /// ``ImageCodec/lumaOf(red:green:blue:)``; the one colour conversion of every source.
+    public func converted(toChannels target: Int) -> DecodedImage {
+        precondition(target == 1 || target == 3, "DecodedImage.converted: \(target) channels, expected 1 or 3")
+        guard target != channels else { return self }
+        let count = width * height
+        let converted: [UInt8] = target == 3
+            ? (0..<count).flatMap { [pixels[$0], pixels[$0], pixels[$0]] }
+            : (0..<count).map { ImageCodec.lumaOf(red: pixels[3 * $0], green: pixels[3 * $0 + 1], blue: pixels[3 * $0 + 2]) }
+        return DecodedImage(width: width, height: height, channels: target, pixels: converted)
+    }
+}
+
 /// PNG and JPEG through libpng and libjpeg-turbo (the CImageCodecs shim): no decoder of our own.
 public enum ImageCodec {
     /// Largest accepted image, in pixels; larger files are refused before their pixels are allocated.
@@ -31,12 +45,7 @@ public enum ImageCodec {
     /// - Throws: ``DatasetError/undecodableImage(path:reason:)`` naming `path` with the library's message.
     public static func decode(_ data: Data, channels: Int, path: String) throws -> DecodedImage {
         precondition(channels == 1 || channels == 3, "ImageCodec.decode: channels \(channels), expected 1 or 3")
-        let rgb = try decodeRGB(data, path: path)
-        guard channels == 1 else { return rgb }
-        let grey = (0..<(rgb.width * rgb.height)).map {
-            lumaOf(red: rgb.pixels[3 * $0], green: rgb.pixels[3 * $0 + 1], blue: rgb.pixels[3 * $0 + 2])
-        }
-        return DecodedImage(width: rgb.width, height: rgb.height, channels: 1, pixels: grey)
+        return try decodeRGB(data, path: path).converted(toChannels: channels)
     }
 
     /// ITU-R 601 luma, 0.299 R + 0.587 G + 0.114 B rounded, as libjpeg and Pillow's

@@ -1,3 +1,5 @@
+import EdgeNASCore
+
 /// A labelled set of 8-bit images held in memory.
 ///
 /// Pixels stay raw bytes (0 = background, 255 = full intensity); scaling to
@@ -101,18 +103,10 @@ public struct ImageDataset: Sendable, Equatable {
         var byClass = [[Int]](repeating: [], count: classCount)
         for (index, label) in labels.enumerated() { byClass[Int(label)].append(index) }
         var validation = Set<Int>()
-        var state = seed
+        var generator = SeededGenerator(seed: seed)
         for members in byClass where members.count > 1 && share > 0 {
             var shuffled = members
-            // Fisher–Yates with SplitMix64, so the split is the same on every platform.
-            for i in stride(from: shuffled.count - 1, to: 0, by: -1) {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                z ^= z >> 31
-                shuffled.swapAt(i, Int(z % UInt64(i + 1)))
-            }
+            for i in stride(from: shuffled.count - 1, to: 0, by: -1) { shuffled.swapAt(i, generator.uniformIndex(below: i + 1)) }
             let take = min(members.count - 1, max(1, Int((share * Double(members.count)).rounded())))
             validation.formUnion(shuffled.prefix(take))
         }

@@ -65,15 +65,7 @@ public struct InputPreprocessing: Sendable, Codable, Equatable {
 
     /// The normalised [C, H, W] values of one decoded image.
     public func inputValues(_ image: DecodedImage) -> [Float] {
-        var source = image
-        if image.channels != channels {
-            let pixels = (0..<(image.width * image.height)).flatMap { offset -> [UInt8] in
-                if channels == 3 { return [UInt8](repeating: image.pixels[offset], count: 3) }
-                return [ImageCodec.lumaOf(red: image.pixels[3 * offset], green: image.pixels[3 * offset + 1], blue: image.pixels[3 * offset + 2])]
-            }
-            source = DecodedImage(width: image.width, height: image.height, channels: channels, pixels: pixels)
-        }
-        let planar = ImageResizing.resizedPlanar(source, height: height, width: width)
+        let planar = ImageResizing.resizedPlanar(image.converted(toChannels: channels), height: height, width: width)
         let plane = height * width
         return planar.indices.map { index in
             let (mean, deviation) = normalization.channel(index / plane)
