@@ -1,6 +1,55 @@
 import EdgeNASCore
+import EdgeNASData
 import EdgeNASTensor
 import Foundation
+
+/// The data of one training run: the training part, a validation split held out of it, the
+/// test part, and the preprocessing the trained network expects (normalised by the training
+/// part's per-channel statistics).
+public struct TrainingData {
+    public let training: ImageDataset
+    public let validation: ImageDataset
+    public let test: ImageDataset?
+    public let preprocessing: InputPreprocessing
+
+    /// - Parameters:
+    ///   - whole: the training split, already at `input`'s shape; `validationShare` of it is held out.
+    ///   - limit: keep only the first `limit` training images (quick checks).
+    public init(whole: ImageDataset, test: ImageDataset?, input: ImageShape, validationShare: Double, limit: Int? = nil) {
+        var (training, validation) = whole.split(validationShare: validationShare)
+        if let limit { training = training.prefix(limit) }
+        self.training = training
+        self.validation = validation
+        self.test = test
+        preprocessing = InputPreprocessing(channels: input.channels, height: input.height, width: input.width,
+                                           normalization: ImageNormalization(of: training), classNames: whole.classNames)
+    }
+
+    /// Batches normalised as the preprocessing says.
+    public var batcher: ImageBatcher { ImageBatcher(normalization: preprocessing.normalization) }
+
+    /// The validation split, or nil when none was held out.
+    public var validationSet: ImageDataset? { validation.count > 0 ? validation : nil }
+}
+
+/// Why a ``TrainingRun`` did not start or did not finish.
+public enum TrainingRunError: Error, Equatable {
+    /// Not resuming, but an interrupted run's state is there: starting over would lose it.
+    case interruptedRunExists(epochsDone: Int)
+    /// Resuming, but there is no interrupted run.
+    case nothingToResume
+    /// Resuming with other settings than the run had; each entry "name: was A, now B".
+    case settingsChanged([String])
+    /// Stopped on request; the finished epochs are kept.
+    case stopped(epochsDone: Int)
+}
+
+/// What a ``TrainingRun`` reports while it runs, besides the trainer's own events.
+public enum TrainingRunEvent: Sendable {
+    case resumed(epochsDone: Int)
+    /// Validation accuracy has not improved for `patience` epochs since `bestEpoch` (0-based).
+    case stoppedEarly(patience: Int, bestEpoch: Int)
+}
 
 /// The files of one `train` run, all beside its checkpoint `OUT`:
 ///
@@ -31,8 +80,13 @@ public struct TrainingRun {
         public var epochsDone: Int
         public var losses: [Double]
         public var validationAccuracies: [Double]
-        /// 0-based epoch whose weights are in the checkpoint.
-        public var bestEpoch: Int?
+
+        /// 0-based epoch whose weights are in the checkpoint: the first with the best
+        /// validation accuracy, or the last without a validation split.
+        public var bestEpoch: Int? {
+            guard let best = validationAccuracies.max() else { return epochsDone > 0 ? epochsDone - 1 : nil }
+            return validationAccuracies.firstIndex(of: best)
+        }
 
         public init(settings: [String: String]) {
             self.settings = settings
@@ -53,7 +107,6 @@ public struct TrainingRun {
             case settings, losses
             case epochsDone = "epochs_done"
             case validationAccuracies = "validation_accuracies"
-            case bestEpoch = "best_epoch"
         }
     }
 
@@ -85,6 +138,77 @@ public struct TrainingRun {
         do { try PartialFile.write(encoder.encode(history), to: historyURL) } catch {
             throw CheckpointError.writeFailed(path: historyURL.path, reason: "\(error)")
         }
+    }
+
+    /// Trains `model` on `data` with `trainer`, keeping the files of the run up to date after
+    /// every epoch; at the end scores the test split once with the best epoch's weights,
+    /// writes the ``TrainingRecord`` and removes the resumable state.
+    ///
+    /// - Parameters:
+    ///   - settings: the options that shape the run, by name; a resume must give the same ones.
+    ///   - resume: continue an interrupted run; without it, an interrupted run's state is refused.
+    ///   - patience: stop when validation accuracy has not improved for this many epochs.
+    /// - Returns: the history and the test accuracy.
+    /// - Throws: ``TrainingRunError``; `CheckpointError` when a file cannot be read or written;
+    ///   `NonFiniteValueError` when training diverges.
+    public func train(_ model: some ImageClassifier, trainer: ClassifierTrainer, data: TrainingData,
+                      architectureID: String, dataPath: String, settings: [String: String], resume: Bool, patience: Int?,
+                      shouldStop: () -> Bool = { false }, progress: (TrainingEvent) -> Void = { _ in },
+                      events: (TrainingRunEvent) -> Void = { _ in }) throws -> (history: History, testAccuracy: Double?, seconds: Double) {
+        let optimizer = trainer.makeOptimizer(for: model)
+        var history = try startingHistory(settings: settings, resume: resume, model: model, optimizer: optimizer)
+        if history.epochsDone > 0 { events(.resumed(epochsDone: history.epochsDone)) }
+        let epochs = trainer.configuration.epochs
+        var lastLoss: Float = 0
+        let report: TrainingReport
+        do {
+            report = try trainer.train(model, on: data.training, test: data.validationSet, resumingAfter: history.epochsDone,
+                                       optimizer: optimizer, shouldStop: shouldStop, progress: { event in
+                if case let .epochEnd(_, meanLoss, _, _) = event { lastLoss = meanLoss }
+                progress(event)
+            }, afterEpoch: { epoch, accuracy, optimizer in
+                history.epochsDone = epoch + 1
+                history.losses.append(Double(lastLoss))
+                if let accuracy { history.validationAccuracies.append(accuracy) }
+                if history.bestEpoch == epoch { try Checkpoint.save(model.namedState(), to: checkpoint) }
+                try saveEpoch(model: model, optimizer: optimizer, history: history)
+                let curve = TrainingCurvePlot.svg(losses: history.losses, accuracies: history.validationAccuracies,
+                                                  title: "\(architectureID) on \(URL(fileURLWithPath: dataPath).lastPathComponent)")
+                do { try PartialFile.write(Data(curve.utf8), to: curveURL) } catch {
+                    throw CheckpointError.writeFailed(path: curveURL.path, reason: "\(error)")
+                }
+                if let patience, let best = history.bestEpoch, epoch - best >= patience, epoch + 1 < epochs {
+                    events(.stoppedEarly(patience: patience, bestEpoch: best))
+                    return false
+                }
+                return true
+            })
+        } catch is CancellationError {
+            throw TrainingRunError.stopped(epochsDone: history.epochsDone)
+        }
+        // The test split is scored once, with the best epoch's weights.
+        if let best = history.bestEpoch, best + 1 != history.epochsDone { try Checkpoint.restore(model, from: checkpoint) }
+        let testAccuracy = data.test.map { ClassifierTrainer.accuracy(of: model, on: $0, batcher: trainer.batcher) }
+        try TrainingRecord(architectureID: architectureID, data: dataPath, epochs: history.epochsDone, preprocessing: data.preprocessing,
+                           validationAccuracies: history.validationAccuracies, testAccuracy: testAccuracy)
+            .write(forCheckpoint: checkpoint)
+        removeState()
+        return (history, testAccuracy, report.trainingSeconds)
+    }
+
+    /// A fresh history, or when resuming the interrupted run's, its model and optimizer restored.
+    private func startingHistory(settings: [String: String], resume: Bool, model: some ImageClassifier,
+                                 optimizer: AdamW) throws -> History {
+        let stored = try storedHistory()
+        guard resume else {
+            if let stored { throw TrainingRunError.interruptedRunExists(epochsDone: stored.epochsDone) }
+            return History(settings: settings)
+        }
+        guard let stored else { throw TrainingRunError.nothingToResume }
+        let conflicts = stored.conflicts(with: settings)
+        guard conflicts.isEmpty else { throw TrainingRunError.settingsChanged(conflicts) }
+        try restoreState(model: model, optimizer: optimizer)
+        return stored
     }
 
     /// Removes the resumable state of a finished run.

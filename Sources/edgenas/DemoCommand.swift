@@ -58,7 +58,8 @@ struct Demo: ParsableCommand {
         let configuration = TrainingConfiguration(
             epochs: epochs, batchSize: batchSize, learningRate: learningRate, weightDecay: 0.05,
             warmupEpochs: min(1, Double(epochs) / 4), labelSmoothing: 0.1, augmentation: true, seed: seed)
-        let report = try runTraining(model, configuration: configuration, training: training, validation: test, evaluatedOn: "test")
+        let report = try runTraining(model, trainer: ClassifierTrainer(configuration: configuration), training: training, validation: test,
+                                     evaluatedOn: "test")
         print(String(format: "test accuracy: %.2f%% (%d images), training took %.1f s",
                      (report.testAccuracy ?? 0) * 100, test.count, report.trainingSeconds))
     }

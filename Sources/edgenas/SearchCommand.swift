@@ -454,21 +454,18 @@ struct Search: ParsableCommand {
             let images = settings.imagesPath!
             log("training the winner \(architecture.id) for \(trainEpochs) epoch(s) on \(images)")
             let (whole, test) = try loadDataset(images, input: architecture.input, classes: architecture.classes)
-            let (training, validation) = whole.split(validationShare: 0.1)
-            let normalization = ImageNormalization(of: training)
+            let prepared = TrainingData(whole: whole, test: test, input: architecture.input, validationShare: 0.1)
             // The reference recipe with batch 256 and a shorter warm-up, so that a quick 1-epoch
             // run takes 235 steps instead of 59, none of them all warm-up; a small dataset gets
             // smaller batches, so that an epoch still has about 50 steps.
-            let batchSize = max(2, min(256, training.count / 50))
+            let batchSize = max(2, min(256, prepared.training.count / 50))
             let configuration = TrainingConfiguration(epochs: trainEpochs, batchSize: batchSize,
                                                       warmupEpochs: min(1, 0.2 * Double(trainEpochs)), seed: settings.seed)
-            let batcher = ImageBatcher(normalization: normalization)
-            _ = try runTraining(network, configuration: configuration, batcher: batcher, training: training, validation: validation, log: log)
-            accuracy = test.map { ClassifierTrainer.accuracy(of: network, on: $0, batcher: batcher) * 100 }
-            let preprocessing = InputPreprocessing(channels: architecture.input.channels, height: architecture.input.height,
-                                                   width: architecture.input.width, normalization: normalization, classNames: whole.classNames)
-            metadata[InputPreprocessing.metadataKey] = try withCommandErrors { try preprocessing.jsonString() }
-            recordedPreprocessing = preprocessing
+            let trainer = ClassifierTrainer(configuration: configuration, batcher: prepared.batcher)
+            _ = try runTraining(network, trainer: trainer, training: prepared.training, validation: prepared.validationSet, log: log)
+            accuracy = prepared.test.map { ClassifierTrainer.accuracy(of: network, on: $0, batcher: trainer.batcher) * 100 }
+            metadata[InputPreprocessing.metadataKey] = try withCommandErrors { try prepared.preprocessing.jsonString() }
+            recordedPreprocessing = prepared.preprocessing
         }
         network.setTrainingMode(false)
         do {

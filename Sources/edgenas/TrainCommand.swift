@@ -159,87 +159,54 @@ struct Train: ParsableCommand {
         // Before training, not after it: a checkpoint that cannot be written wastes the run.
         do { try OutputPath.checkFile(out, option: "--out") } catch { throw CommandFailure.badInput("\(error)") }
         let (whole, test) = try loadDataset(data, input: architecture.input, classes: architecture.classes)
-        var (training, validation) = whole.split(validationShare: validationShare)
-        if let limit { training = training.prefix(limit) }
-        guard training.count >= batchSize else {
-            throw CommandFailure.badInput("\(data) holds \(training.count) training images (after the validation share), fewer than one "
-                + "batch (--batch-size \(batchSize)): each epoch would be a single partial step; pass --batch-size \(training.count) or less")
+        let prepared = TrainingData(whole: whole, test: test, input: architecture.input, validationShare: validationShare, limit: limit)
+        guard prepared.training.count >= batchSize else {
+            throw CommandFailure.badInput("\(data) holds \(prepared.training.count) training images (after the validation share), fewer than one "
+                + "batch (--batch-size \(batchSize)): each epoch would be a single partial step; pass --batch-size \(prepared.training.count) or less")
         }
-        let normalization = ImageNormalization(of: training)
-        let preprocessing = InputPreprocessing(channels: architecture.input.channels, height: architecture.input.height,
-                                               width: architecture.input.width, normalization: normalization,
-                                               classNames: whole.classNames)
+        let normalization = prepared.preprocessing.normalization
         let model = try buildNetwork(architecture, seed: seed)
         print("architecture \(architecture.id) (\(architecture.family.rawValue)): \(model.parameterCount) parameters, " +
               String(format: "%.2f MFLOPs", Double(architecture.cost.flops) / 1e6))
-        print("data \(data): \(training.count) training, \(validation.count) validation, \(test.map { "\($0.count) test" } ?? "no test") images; "
+        print("data \(data): \(prepared.training.count) training, \(prepared.validation.count) validation, "
+              + "\(test.map { "\($0.count) test" } ?? "no test") images; "
               + "normalisation mean \(normalization.mean.map { String(format: "%.4f", $0) }) std "
               + "\(normalization.standardDeviation.map { String(format: "%.4f", $0) })")
         let configuration = TrainingConfiguration(
             epochs: epochs, batchSize: batchSize, learningRate: learningRate, weightDecay: weightDecay,
             warmupEpochs: warmupEpochs, labelSmoothing: labelSmoothing, augmentation: !noAugmentation, seed: seed)
-        let batcher = ImageBatcher(normalization: normalization)
-        let trainer = ClassifierTrainer(configuration: configuration, batcher: batcher)
-        let optimizer = trainer.makeOptimizer(for: model)
         let files = TrainingRun(checkpoint: outURL)
-        var history = try resumedHistory(files, model: model, optimizer: optimizer, architecture: architecture)
-        if history.epochsDone > 0 {
-            print("resuming after epoch \(history.epochsDone) of \(epochs) from \(files.stateURL.lastPathComponent)")
-        }
-        let validationSet = validation.count > 0 ? validation : nil
         StopRequest.install(notice: "\nstopping: the last finished epoch is kept (Ctrl-C again to quit at once)\n")
-        let report: TrainingReport
+        let printer = TrainingProgressPrinter(trainingCount: prepared.training.count, configuration: configuration)
+        let outcome: (history: TrainingRun.History, testAccuracy: Double?, seconds: Double)
         do {
-            report = try runTraining(model, trainer: trainer, training: training, validation: validationSet,
-                                     resumingAfter: history.epochsDone, optimizer: optimizer, shouldStop: { StopRequest.isRequested },
-                                     afterEpoch: { epoch, meanLoss, accuracy, optimizer in
-            history.epochsDone = epoch + 1
-            history.losses.append(Double(meanLoss))
-            if let accuracy { history.validationAccuracies.append(accuracy) }
-            let best = history.bestEpoch.flatMap { $0 < history.validationAccuracies.count ? history.validationAccuracies[$0] : nil } ?? -1
-            do {
-                if accuracy == nil || accuracy! > best {
-                    history.bestEpoch = epoch
-                    try Checkpoint.save(model.namedState(), to: outURL)
+            outcome = try files.train(model, trainer: ClassifierTrainer(configuration: configuration, batcher: prepared.batcher),
+                                      data: prepared, architectureID: architecture.id, dataPath: data, settings: settings(architecture),
+                                      resume: resume, patience: patience, shouldStop: { StopRequest.isRequested },
+                                      progress: printer.callAsFunction) { event in
+                switch event {
+                case .resumed(let epochsDone):
+                    print("resuming after epoch \(epochsDone) of \(epochs) from \(files.stateURL.lastPathComponent)")
+                case let .stoppedEarly(patience, bestEpoch):
+                    print("stopping early: validation accuracy has not improved for \(patience) epoch(s) since epoch \(bestEpoch + 1)")
                 }
-                try files.saveEpoch(model: model, optimizer: optimizer, history: history)
-                try Data(TrainingCurvePlot.svg(losses: history.losses, accuracies: history.validationAccuracies,
-                                               title: "\(architecture.id) on \(URL(fileURLWithPath: data).lastPathComponent)").utf8)
-                    .write(to: files.curveURL, options: .atomic)
-            } catch {
-                throw CommandFailure.badInput("\(error)")
             }
-            if let patience, let bestEpoch = history.bestEpoch, epoch - bestEpoch >= patience, epoch + 1 < epochs {
-                print("stopping early: validation accuracy has not improved for \(patience) epoch(s) since epoch \(bestEpoch + 1)")
-                return false
-            }
-            return true
-        })
-        } catch is CancellationError {
-            throw interrupted(history.epochsDone == 0 ? "no epoch had finished, nothing is kept"
-                : "epoch \(history.epochsDone) of \(epochs) is kept in \(files.stateURL.path); continue with the same command and --resume")
-        }
-        // The test split is scored once, with the best epoch's weights.
-        if history.bestEpoch != nil, history.bestEpoch! + 1 != history.epochsDone {
-            do { try Checkpoint.restore(model, from: outURL) } catch { throw CommandFailure.internalError("\(error)") }
-        }
-        let testAccuracy = test.map { ClassifierTrainer.accuracy(of: model, on: $0, batcher: batcher) }
-        do {
-            try TrainingRecord(architectureID: architecture.id, data: data, epochs: history.epochsDone, preprocessing: preprocessing,
-                               validationAccuracies: history.validationAccuracies, testAccuracy: testAccuracy)
-                .write(forCheckpoint: outURL)
+        } catch let error as TrainingRunError {
+            throw failure(error, files: files)
+        } catch let error as NonFiniteValueError {
+            throw CommandFailure.training("\(error)")
         } catch {
             throw CommandFailure.badInput("\(error)")
         }
-        files.removeState()
+        let history = outcome.history
         if let bestEpoch = history.bestEpoch, !history.validationAccuracies.isEmpty {
             print(String(format: "validation accuracy: %.2f%% (best, epoch %d of %d)", history.validationAccuracies[bestEpoch] * 100,
                          bestEpoch + 1, history.epochsDone))
         }
-        if let testAccuracy {
+        if let testAccuracy = outcome.testAccuracy {
             print(String(format: "test accuracy: %.2f%%", testAccuracy * 100))
         }
-        print(String(format: "trained in %.1f s; checkpoint %@ (record %@, curve %@)", report.trainingSeconds, out,
+        print(String(format: "trained in %.1f s; checkpoint %@ (record %@, curve %@)", outcome.seconds, out,
                      TrainingRecord.url(forCheckpoint: outURL).lastPathComponent, files.curveURL.lastPathComponent))
     }
 
@@ -251,73 +218,71 @@ struct Train: ParsableCommand {
          "validation-share": "\(validationShare)", "limit": limit.map { "\($0)" } ?? "none"]
     }
 
-    /// A fresh history, or with --resume the interrupted run's, its model and optimizer restored.
-    private func resumedHistory(_ files: TrainingRun, model: any FeatureClassifier, optimizer: AdamW,
-                                architecture: Architecture) throws -> TrainingRun.History {
-        let settings = settings(architecture)
-        let stored: TrainingRun.History?
-        do { stored = try files.storedHistory() } catch { throw CommandFailure.badInput("\(error)") }
-        guard resume else {
-            if let stored {
-                throw CommandFailure.badInput("\(files.stateURL.path) holds epoch \(stored.epochsDone) of an interrupted run: pass "
-                    + "--resume to continue it, or remove \(files.stateURL.lastPathComponent) and "
-                    + "\(files.historyURL.lastPathComponent) to start over")
-            }
-            return TrainingRun.History(settings: settings)
-        }
-        guard let stored else {
-            throw CommandFailure.badInput("--resume: no interrupted run at \(files.stateURL.path) (the run finished, or never "
+    /// What a run that did not start or did not finish tells the user.
+    private func failure(_ error: TrainingRunError, files: TrainingRun) -> Error {
+        switch error {
+        case .interruptedRunExists(let epochsDone):
+            return CommandFailure.badInput("\(files.stateURL.path) holds epoch \(epochsDone) of an interrupted run: pass "
+                + "--resume to continue it, or remove \(files.stateURL.lastPathComponent) and "
+                + "\(files.historyURL.lastPathComponent) to start over")
+        case .nothingToResume:
+            return CommandFailure.badInput("--resume: no interrupted run at \(files.stateURL.path) (the run finished, or never "
                 + "finished an epoch); run without --resume")
-        }
-        let conflicts = stored.conflicts(with: settings)
-        guard conflicts.isEmpty else {
-            throw CommandFailure.badInput("--resume: the run was started with other options: \(conflicts.joined(separator: "; ")); "
+        case .settingsChanged(let conflicts):
+            return CommandFailure.badInput("--resume: the run was started with other options: \(conflicts.joined(separator: "; ")); "
                 + "resume with the same options")
+        case .stopped(let epochsDone):
+            return interrupted(epochsDone == 0 ? "no epoch had finished, nothing is kept"
+                : "epoch \(epochsDone) of \(epochs) is kept in \(files.stateURL.path); continue with the same command and --resume")
         }
-        do { try files.restoreState(model: model, optimizer: optimizer) } catch { throw CommandFailure.badInput("\(error)") }
-        return stored
     }
 }
 
-/// Trains with a progress bar per epoch and one summary line per epoch, on stdout unless
-/// `log` sends it elsewhere (commands whose stdout is JSON); `afterEpoch` as
-/// ``ClassifierTrainer/train(_:on:test:resumingAfter:optimizer:shouldStop:progress:afterEpoch:)``, with the epoch's mean loss.
-func runTraining(_ model: any FeatureClassifier, configuration: TrainingConfiguration, batcher: ImageBatcher = ImageBatcher(),
-                 training: ImageDataset, validation: ImageDataset?, evaluatedOn evaluationName: String = "validation",
-                 log: (String) -> Void = { print($0); fflush(nil) }) throws -> TrainingReport {
-    try runTraining(model, trainer: ClassifierTrainer(configuration: configuration, batcher: batcher), training: training,
-                    validation: validation, evaluatedOn: evaluationName, log: log)
+/// Shows a training run: a progress bar per epoch on standard error, and one summary line
+/// per epoch through `log` (standard output unless a command's stdout is JSON).
+final class TrainingProgressPrinter {
+    private let trainingCount: Int
+    private let configuration: TrainingConfiguration
+    private let evaluationName: String
+    private let log: (String) -> Void
+    private var bar: ProgressBar?
+    private var samplesDone = 0
+
+    init(trainingCount: Int, configuration: TrainingConfiguration, evaluationName: String = "validation",
+         log: @escaping (String) -> Void = { print($0); fflush(nil) }) {
+        self.trainingCount = trainingCount
+        self.configuration = configuration
+        self.evaluationName = evaluationName
+        self.log = log
+    }
+
+    func callAsFunction(_ event: TrainingEvent) {
+        switch event {
+        case let .step(epoch, stepInEpoch, stepsPerEpoch, loss, _):
+            if stepInEpoch == 0 {
+                bar = ProgressBar(total: trainingCount, label: "epoch \(epoch + 1)/\(configuration.epochs)", unit: "img")
+                samplesDone = 0
+            }
+            samplesDone = min(trainingCount, samplesDone + configuration.batchSize)
+            bar?.update(done: samplesDone, extra: String(format: "loss %.3f", loss))
+            if stepInEpoch == stepsPerEpoch - 1 { bar?.finish() }
+        case let .epochEnd(epoch, meanLoss, accuracy, seconds):
+            let accuracyText = accuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "-"
+            // fflush(nil) in the default log: `stdout` itself is not concurrency-safe in Swift 6.
+            log(String(format: "epoch %d: mean loss %.4f, %@ accuracy %@, %.1f s", epoch + 1, meanLoss,
+                       evaluationName, accuracyText, seconds))
+        }
+    }
 }
 
+/// Trains `model` with ``TrainingProgressPrinter`` showing it; divergence is a training failure.
 func runTraining(_ model: any FeatureClassifier, trainer: ClassifierTrainer, training: ImageDataset, validation: ImageDataset?,
-                 evaluatedOn evaluationName: String = "validation", resumingAfter epochsDone: Int = 0, optimizer: AdamW? = nil,
-                 shouldStop: () -> Bool = { false }, log: (String) -> Void = { print($0); fflush(nil) },
-                 afterEpoch: (_ epoch: Int, _ meanLoss: Float, _ accuracy: Double?, _ optimizer: AdamW) throws -> Bool = { _, _, _, _ in true })
-    throws -> TrainingReport {
-    let configuration = trainer.configuration
-    var bar: ProgressBar? = nil
-    var samplesDone = 0
+                 evaluatedOn evaluationName: String = "validation",
+                 log: @escaping (String) -> Void = { print($0); fflush(nil) }) throws -> TrainingReport {
+    let printer = TrainingProgressPrinter(trainingCount: training.count, configuration: trainer.configuration,
+                                          evaluationName: evaluationName, log: log)
     do {
-        var lastLoss: Float = 0
-        return try trainer.train(model, on: training, test: validation, resumingAfter: epochsDone, optimizer: optimizer,
-                                 shouldStop: shouldStop, progress: { event in
-            switch event {
-            case let .step(epoch, stepInEpoch, stepsPerEpoch, loss, _):
-                if stepInEpoch == 0 {
-                    bar = ProgressBar(total: training.count, label: "epoch \(epoch + 1)/\(configuration.epochs)", unit: "img")
-                    samplesDone = 0
-                }
-                samplesDone = min(training.count, samplesDone + configuration.batchSize)
-                bar?.update(done: samplesDone, extra: String(format: "loss %.3f", loss))
-                if stepInEpoch == stepsPerEpoch - 1 { bar?.finish() }
-            case let .epochEnd(epoch, meanLoss, accuracy, seconds):
-                let accuracyText = accuracy.map { String(format: "%.2f%%", $0 * 100) } ?? "-"
-                // fflush(nil) in the default log: `stdout` itself is not concurrency-safe in Swift 6.
-                log(String(format: "epoch %d: mean loss %.4f, %@ accuracy %@, %.1f s", epoch + 1, meanLoss,
-                           evaluationName, accuracyText, seconds))
-                lastLoss = meanLoss
-            }
-        }, afterEpoch: { epoch, accuracy, optimizer in try afterEpoch(epoch, lastLoss, accuracy, optimizer) })
+        return try trainer.train(model, on: training, test: validation, progress: printer.callAsFunction)
     } catch let error as NonFiniteValueError {
         throw CommandFailure.training("\(error)")
     }

@@ -151,3 +151,16 @@ private let tinyMBConv = """
         #expect(report.testAccuracy! > 0.6, "accuracy \(report.testAccuracy!) (chance is 0.1)")
     }
 }
+
+@Suite struct TrainingRunHistoryTests {
+    @Test func theBestEpochIsTheFirstBestValidationOrTheLastWithoutOne() {
+        var history = TrainingRun.History(settings: [:])
+        #expect(history.bestEpoch == nil)
+        history.epochsDone = 3
+        #expect(history.bestEpoch == 2, "without validation the last epoch's weights are kept")
+        history.validationAccuracies = [0.5, 0.7, 0.7]
+        #expect(history.bestEpoch == 1, "a tie does not replace the earlier best")
+        #expect(TrainingRun.History(settings: ["epochs": "4"]).conflicts(with: ["epochs": "5", "seed": "1"])
+                == ["epochs: was 4, now 5", "seed: was -, now 1"])
+    }
+}
