@@ -53,6 +53,16 @@ public struct ReferenceSpeed: Sendable, Codable, Equatable {
     /// The slowest burst against nominal, e.g. 1.7 for a machine that swung 70 % slower.
     public var spread: Double { slowestMicroseconds / max(nominalMicroseconds, 1e-12) }
 
+    /// How much slower this nominal speed is than `recorded`'s (−0.1: 10 % faster). Timing
+    /// against the reference cancels drift, not a change of the nominal speed itself.
+    public func nominalChange(from recorded: ReferenceSpeed) -> Double {
+        nominalMicroseconds / max(recorded.nominalMicroseconds, 1e-12) - 1
+    }
+
+    /// A nominal change beyond which a table describes other conditions than now (another
+    /// CPU frequency, governor, runtime build or machine) and `validate` says so.
+    public static let staleTableChange = 0.15
+
     enum CodingKeys: String, CodingKey {
         case nominalMicroseconds = "nominal_us", medianMicroseconds = "median_us", slowestMicroseconds = "slowest_us"
     }

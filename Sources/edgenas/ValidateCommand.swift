@@ -86,12 +86,12 @@ struct Validate: ParsableCommand {
             // cancels; a machine whose nominal speed itself differs from the table's does not.
             let now = try withCommandErrors { try meter.referenceSpeed() }
             currentReference = now
-            let ratio = now.nominalMicroseconds / tableReference.nominalMicroseconds
-            if abs(ratio - 1) > 0.15 {
+            let change = now.nominalChange(from: tableReference)
+            if abs(change) > ReferenceSpeed.staleTableChange {
                 writeToStandardError(String(format: "warning: the reference graph runs at %.1f µs now against %.1f µs when "
                     + "%@ was measured (%+.0f%%): the table may describe other conditions (another CPU frequency, governor, "
                     + "runtime build or machine); re-profile it for this one\n", now.nominalMicroseconds,
-                    tableReference.nominalMicroseconds, table, (ratio - 1) * 100))
+                    tableReference.nominalMicroseconds, table, change * 100))
             }
         } else {
             writeToStandardError("warning: \(table) was measured before reference timing: its latencies and these "
