@@ -105,11 +105,11 @@ public final class SearchRunner {
         let halving = SuccessiveHalving(settings: finalStageSettings, trainer: task, store: database,
                                         events: { [events] in events(.finalStage($0)) }, shouldStop: shouldStop)
         do {
-            // As the leaderboard ranks it: the pipeline ranks a mixed pool family by family.
-            let families = candidates.map(\.architecture.family)
+            // As the leaderboard ranks it (``Leaderboard/ranked``: the pipeline has a family score).
             _ = try halving.run(SelectionPipeline.finalStageEntryOrder(prior: priorValues).map { candidates[$0] }, prior: prior,
                                 budgetSeconds: max(0, left),
-                                withinFamilies: settings.selectionMode == .pipeline && Set(families).count > 1)
+                                withinFamilies: SelectionRanking.ranksWithinFamilies(candidates.map(\.architecture.family),
+                                                                                     hasFamilyScore: settings.selectionMode == .pipeline))
         } catch is CancellationError {
             throw SearchError.interrupted(scored: settings.candidateCount, total: settings.candidateCount)
         }

@@ -153,7 +153,7 @@ public final class SelectionPipeline {
                                             events: { [events] in events(.finalStage($0)) }, shouldStop: shouldStop)
             finalStage = try halving.run(order.map { candidates[$0] }, prior: priorByID,
                                          budgetSeconds: budgetSeconds - probeSeconds,
-                                         withinFamilies: SelectionRanking.ranksWithinFamilies(families: families, familyScore: familyScore))
+                                         withinFamilies: SelectionRanking.ranksWithinFamilies(families, hasFamilyScore: familyScore != nil))
         }
         let ranking = SelectionRanking(candidateIDs: candidates.map(\.id), screeningScore: screening, finalStage: finalStage,
                                        prior: priorByID, priorWeight: settings.finalStage.capacityPriorWeight,

@@ -83,7 +83,7 @@ public struct SelectionRanking: Sendable {
         var accuracy = [Double?](repeating: nil, count: n)
         let indexByID = Dictionary(uniqueKeysWithValues: candidateIDs.enumerated().map { ($1, $0) })
         // Ranked by family, a rung is scored within each family, as the stage halved it.
-        let byFamily = Self.ranksWithinFamilies(families: families, familyScore: familyScore)
+        let byFamily = Self.ranksWithinFamilies(families, hasFamilyScore: familyScore != nil)
         let rungFamilies = byFamily ? Dictionary(uniqueKeysWithValues: zip(candidateIDs, families!)) : nil
         for results in finalStage?.results ?? [] {
             let scores = SuccessiveHalving.rungScores(results, prior: prior, priorWeight: priorWeight, families: rungFamilies)
@@ -120,10 +120,10 @@ public struct SelectionRanking: Sendable {
         self.screeningScore = screeningScore
     }
 
-    /// Whether the pool is ranked family by family: a family score is given and the pool
-    /// mixes families. The final stage then halves within families too.
-    public static func ranksWithinFamilies(families: [ArchitectureFamily]?, familyScore: [Double]?) -> Bool {
-        guard let families, familyScore != nil else { return false }
+    /// Whether the pool is ranked family by family: it has a family score and mixes
+    /// families. The final stage then halves within families too.
+    public static func ranksWithinFamilies(_ families: [ArchitectureFamily]?, hasFamilyScore: Bool) -> Bool {
+        guard let families, hasFamilyScore else { return false }
         return Set(families).count > 1
     }
 }

@@ -196,22 +196,33 @@ public final class SuccessiveHalving {
         /// What happens to a group of 2 or fewer when the others halve.
         enum SmallGroups { case keep, drop }
 
-        /// `ordered` (best first) with each group of more than 2 cut to its leading ⌈n/2⌉ (all of
-        /// them when `halving` is false), interleaved by standing within the group (every
-        /// group's best, then every group's second, …) so that a prefix of the result holds
-        /// the leaders of every group, as the cost planning assumes.
-        func halved(_ ordered: [String], halving: Bool = true, smallGroups: SmallGroups) -> [String] {
+        /// `ordered` (best first) with each group of more than 2 cut to its leading ⌈n/2⌉,
+        /// ``interleaved(_:)``.
+        func halved(_ ordered: [String], smallGroups: SmallGroups) -> [String] {
+            let standing = standings(ordered)
+            let size = Dictionary(grouping: ordered, by: key).mapValues(\.count)
+            return interleaved(ordered.filter { id in
+                let n = size[key(id)]!
+                return n > 2 ? standing[id]! < (n + 1) / 2 : smallGroups == .keep
+            })
+        }
+
+        /// `ordered` (best first) interleaved by standing within the group (every group's best,
+        /// then every group's second, …), so that a prefix holds the leaders of every group, as
+        /// the cost planning assumes.
+        func interleaved(_ ordered: [String]) -> [String] {
+            let standing = standings(ordered)
+            return ordered.enumerated().sorted { (standing[$0.element]!, $0.offset) < (standing[$1.element]!, $1.offset) }.map(\.element)
+        }
+
+        /// Each id's 0-based position within its group in `ordered`.
+        private func standings(_ ordered: [String]) -> [String: Int] {
             var standing: [String: Int] = [:], count: [ArchitectureFamily?: Int] = [:]
             for id in ordered {
                 standing[id] = count[key(id), default: 0]
                 count[key(id), default: 0] += 1
             }
-            let kept = ordered.filter { id in
-                let n = count[key(id)]!
-                guard halving else { return true }
-                return n > 2 ? standing[id]! < (n + 1) / 2 : smallGroups == .keep
-            }
-            return kept.enumerated().sorted { (standing[$0.element]!, $0.offset) < (standing[$1.element]!, $1.offset) }.map(\.element)
+            return standing
         }
     }
 
@@ -248,7 +259,7 @@ public final class SuccessiveHalving {
         var k = candidates.count
         while k > 2 {
             let ids = candidates.prefix(k).map(\.id)
-            let members = groups.halved(ids, halving: false, smallGroups: .keep).map { costs[$0]! }
+            let members = groups.interleaved(ids).map { costs[$0]! }
             if Self.affordableSampleEpochs(seconds: budgetSeconds, costs: members, sizes: groups.sizes(ids)) >= minimum { break }
             k -= 1
         }
@@ -328,7 +339,7 @@ public final class SuccessiveHalving {
             // Planned for the same share of the time left as the check below and every rung's solve.
             let k = entrants(candidates, budgetSeconds: Self.plannedShareOfTimeLeft * (budgetSeconds - (clock.now - start).seconds),
                              costs: costs, withinFamilies: withinFamilies)
-            members = groups.halved(candidates.prefix(k).map(\.id), halving: false, smallGroups: .keep)
+            members = groups.interleaved(candidates.prefix(k).map(\.id))
             sizes = groups.sizes(members)
         }
         var outcome = FinalStageOutcome(plans: [], results: [])
