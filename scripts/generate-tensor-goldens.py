@@ -182,6 +182,35 @@ def elementwise_cases():
                    lambda x: torch.softmax(x, dim=-1), 602)
 
 
+def selective_scan(v, delta, b, c, a_log, d):
+    """Mamba's selective scan per the spec, token by token: h_t = exp(Δ_t·A) ⊙ h_{t−1} +
+    (Δ_t ⊙ v_t) ⊗ B_t, y_t = h_t·C_t + D ⊙ v_t, A = −exp(A_log), h_0 = 0."""
+    a = -torch.exp(a_log)
+    h = torch.zeros(v.shape[0], v.shape[2], a.shape[1])
+    outputs = []
+    for t in range(v.shape[1]):
+        h = torch.exp(delta[:, t, :, None] * a) * h + (delta[:, t, :, None] * v[:, t, :, None]) * b[:, t, None, :]
+        outputs.append((h * c[:, t, None, :]).sum(-1))
+    return torch.stack(outputs, 1) + d * v
+
+
+def selective_scan_cases():
+    for seed, (name, batch, tokens, channels, states) in enumerate([
+        ("selective_scan", 2, 5, 6, 3),
+        ("selective_scan_long", 1, 17, 9, 4),
+    ], 800):
+        inputs = {
+            "v": uniform([batch, tokens, channels], seed, -2, 2),
+            "delta": uniform([batch, tokens, channels], seed + 1, 0.05, 1.5),
+            "b": uniform([batch, tokens, states], seed + 2),
+            "c": uniform([batch, tokens, states], seed + 3),
+            "a_log": (torch.log(torch.arange(1, states + 1, dtype=torch.float64)).repeat(channels, 1)
+                      + uniform([channels, states], seed + 4, -0.2, 0.2)).float().double(),
+            "d": uniform([channels], seed + 5, 0.5, 1.5),
+        }
+        operation_case(name, "selective_scan", {}, inputs, selective_scan, seed)
+
+
 def optimizer_cases():
     """Three steps of torch.optim on a rank-2 weight and a rank-1 bias; weight decay only on
     the weight (the engine's default filter: rank > 1)."""
@@ -229,6 +258,7 @@ def main():
     attention_cases()
     loss_cases()
     elementwise_cases()
+    selective_scan_cases()
     optimizer_cases()
     total = sum(path.stat().st_size for path in OUTPUT_DIRECTORY.glob("*.json"))
     print(f"total: {total} bytes")

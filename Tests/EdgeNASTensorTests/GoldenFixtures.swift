@@ -100,6 +100,7 @@ enum GoldenFixtures {
         "attention_heads1", "attention_heads2", "attention_heads4",
         "cross_entropy", "cross_entropy_smoothing",
         "gelu", "hardswish", "softmax",
+        "selective_scan", "selective_scan_long",
     ]
 
     static let optimizerNames = [

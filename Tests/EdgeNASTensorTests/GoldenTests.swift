@@ -71,6 +71,9 @@ extension TensorEngineTests {
                 return hardSwish(try input("x"))
             case "softmax":
                 return softmax(try input("x"))
+            case "selective_scan":
+                return selectiveScan(try input("v"), delta: try input("delta"), b: try input("b"), c: try input("c"),
+                                     aLog: try input("a_log"), d: try input("d"))
             default:
                 throw UnknownGoldenOperation(name: golden.operation)
             }

@@ -65,6 +65,24 @@ void edgenas_sum_and_dot(const float *g, const float *x, ptrdiff_t count, float 
 /// a shift near the mean keeps the squares from cancelling.
 void edgenas_shifted_moments(const float *values, ptrdiff_t count, float shift, double *sum, double *sumOfSquares);
 
+/// Selective scan of one sample (Mamba), state-major: for t in [0, tokens), e < channels, s < states,
+///   h[s][e] = exp(delta[t][e] · a[s][e]) · h[s][e] + delta[t][e] · v[t][e] · b[t][s]   (h starts at 0)
+///   y[t][e] = Σ_s h[s][e] · c[t][s] + d[e] · v[t][e].
+/// `a` is A = −exp(A_log) transposed to [states][channels]. `history`, when not NULL, receives h
+/// after every token ([tokens][states][channels]); `scratch` holds `channels` floats.
+void edgenas_selective_scan_forward(int tokens, int channels, int states, const float *v, const float *delta,
+                                    const float *b, const float *c, const float *a, const float *d,
+                                    float *y, float *history, float *scratch);
+
+/// The gradients of the scan above, given dL/dy (`dy`) and the forward's `history`; every
+/// gradient is added to (+=). `dA` is dL/dA in the [states][channels] layout of `a`; `carry`
+/// holds states · channels floats.
+void edgenas_selective_scan_backward(int tokens, int channels, int states, const float *v, const float *delta,
+                                     const float *b, const float *c, const float *a, const float *d,
+                                     const float *history, const float *dy,
+                                     float *dv, float *dDelta, float *dB, float *dC, float *dA, float *dD,
+                                     float *carry);
+
 /// Activations and gradients of a training step are freed and re-allocated every step at
 /// the same sizes (often 10-30 MiB). Asks glibc to keep such blocks in the heap instead of
 /// mapping and unmapping each (which zero-fills fresh pages every step). No-op elsewhere.
