@@ -104,7 +104,8 @@ let package = Package(
         .testTarget(name: "EdgeNASDataTests", dependencies: ["EdgeNASData", "EdgeNASCore"]),
         // Replays the fuzz corpus (Tests/FuzzCorpusTests/Corpus/<decoder>/) through every decoder.
         .testTarget(name: "FuzzCorpusTests", dependencies: ["EdgeNASDecoderChecks"], resources: [.copy("Corpus")]),
-        .testTarget(name: "EdgeNASModelsTests", dependencies: ["EdgeNASModels", "TestSupport"]),
+        .testTarget(name: "EdgeNASModelsTests", dependencies: ["EdgeNASModels", "TestSupport"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "EdgeNASRuntimeTests", dependencies: ["EdgeNASRuntime"]),
         .testTarget(name: "EdgeNASONNXTests",
                     dependencies: ["EdgeNASONNX", "EdgeNASModels", "EdgeNASData", "TestSupport"],

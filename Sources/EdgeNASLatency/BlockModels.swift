@@ -58,7 +58,7 @@ enum BlockModels {
 
     /// The carrier's engine network in inference mode, with seeded weights.
     static func network(for block: ProfiledBlock, seed: UInt64 = 0) throws -> any FeatureClassifier {
-        let network = try NetworkBuilder.network(for: carrier(for: block), seed: seed)
+        let network = NetworkBuilder.network(for: carrier(for: block), seed: seed)
         network.setTrainingMode(false)
         return network
     }

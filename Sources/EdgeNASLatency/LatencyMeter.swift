@@ -149,7 +149,7 @@ struct DeviceTimer {
             return try measureONNX(modelData: try ONNXExporter.model(for: architecture, weights: .seeded(0)).serializedData(),
                                    inputShape: shape)
         case .native:
-            let network = try NetworkBuilder.network(for: architecture, seed: 0)
+            let network = NetworkBuilder.network(for: architecture, seed: 0)
             network.setTrainingMode(false)
             let images = Tensor(shape: shape, storage: BlockModels.sampleInput(count: shape.reduce(1, *)))
             return try timed { _ = withoutGradients { network(images) } }

@@ -22,10 +22,8 @@ public enum NetworkBuilder {
     /// - Parameters:
     ///   - inputChannels: overrides the architecture's input channels (the probes feed RGB
     ///     images to every candidate); everything else is unchanged.
-    /// - Throws: `NetworkBuilderError.unsupportedFamily` for families without a trainable
-    ///   network yet (mamba).
     public static func network(for architecture: Architecture, inputChannels: Int? = nil,
-                               seed: UInt64 = 0) throws -> any FeatureClassifier {
+                               seed: UInt64 = 0) -> any FeatureClassifier {
         var input = architecture.input
         if let inputChannels { input.channels = inputChannels }
         var generator = SeededGenerator(seed: seed)
@@ -34,21 +32,8 @@ public enum NetworkBuilder {
             return MBConvNetwork(body, input: input, classes: architecture.classes, using: &generator)
         case let .vit(body):
             return ViTNetwork(body, input: input, classes: architecture.classes, using: &generator)
-        case .mamba:
-            throw NetworkBuilderError.unsupportedFamily(architecture.family)
-        }
-    }
-}
-
-/// Why a network could not be built.
-public enum NetworkBuilderError: Error, CustomStringConvertible, Equatable {
-    case unsupportedFamily(ArchitectureFamily)
-
-    public var description: String {
-        switch self {
-        case let .unsupportedFamily(family):
-            return "family \(family.rawValue) has no trainable network yet (Params/FLOPs counting works; " +
-                "training supports mbconv and vit)"
+        case let .mamba(body):
+            return MambaNetwork(body, input: input, classes: architecture.classes, using: &generator)
         }
     }
 }

@@ -119,9 +119,9 @@ public enum ONNXExporter {
         let network: any FeatureClassifier
         switch weights {
         case let .seeded(seed):
-            network = try NetworkBuilder.network(for: architecture, seed: seed)
+            network = NetworkBuilder.network(for: architecture, seed: seed)
         case let .checkpoint(url):
-            network = try NetworkBuilder.network(for: architecture, seed: 0)
+            network = NetworkBuilder.network(for: architecture, seed: 0)
             try Checkpoint.restore(network, from: url)
         }
         network.setTrainingMode(false)

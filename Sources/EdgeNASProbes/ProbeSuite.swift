@@ -200,12 +200,7 @@ public final class ProbeSuite: @unchecked Sendable {
             return now.timeIntervalSince(clock)
         }
         var trainingSeconds = 0.0
-        let network: any FeatureClassifier
-        do {
-            network = try NetworkBuilder.network(for: architecture, inputChannels: 3, seed: seed)
-        } catch {
-            throw ProbeError.unsupportedArchitecture("architecture \(architecture.id): \(error)")
-        }
+        let network = NetworkBuilder.network(for: architecture, inputChannels: 3, seed: seed)
         var generator = SeededGenerator(seed: seed ^ 0x5851_F42D_4C95_7F2D)
         let head = Linear(inFeatures: network.featureCount, outFeatures: configuration.outputCount(kind), using: &generator)
         let data = training[kind]!

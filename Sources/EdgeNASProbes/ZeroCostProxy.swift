@@ -113,10 +113,7 @@ public enum ZeroCostProxy: String, CaseIterable, Sendable {
         }
         let input = architecture.input
         let batch = batch.fitted(to: input, classes: architecture.classes)
-        let network: any FeatureClassifier
-        do { network = try NetworkBuilder.network(for: architecture, seed: seed) } catch {
-            throw ProbeError.unsupportedArchitecture("architecture \(architecture.id): \(error)")
-        }
+        let network = NetworkBuilder.network(for: architecture, seed: seed)
         switch self {
         case .synflow: return Self.synflow(network, input: input)
         case .snip, .gradNorm:

@@ -54,7 +54,7 @@ public final class ImageClassificationTask: TaskTrainer {
     }
 
     public func measureCost(_ architecture: Architecture) throws -> (perSampleEpoch: Double, fixed: Double) {
-        let model = try NetworkBuilder.network(for: architecture, seed: 0)
+        let model = NetworkBuilder.network(for: architecture, seed: 0)
         let optimizer = AdamW(parameters: model.parameters, learningRate: learningRate, weightDecay: 0.05)
         var generator = SeededGenerator(seed: 1)
         let indices = Array(0..<min(batchSize, trainingPool.count))
@@ -75,7 +75,7 @@ public final class ImageClassificationTask: TaskTrainer {
 
     public func trainAndValidate(_ architecture: Architecture, fidelity: TaskFidelity, seed: UInt64,
                                  shouldStop: () -> Bool) throws -> (validationAccuracy: Double, diverged: Bool) {
-        let model = try NetworkBuilder.network(for: architecture, seed: seed)
+        let model = NetworkBuilder.network(for: architecture, seed: seed)
         let samples = min(fidelity.trainingSamples, trainingPool.count)
         let training = trainingPool.prefix(samples)
         var configuration = TrainingConfiguration(

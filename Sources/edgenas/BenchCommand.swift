@@ -251,7 +251,7 @@ struct BenchTrain: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         let architecture = try loadArchitecture(arch)
-        let model = try buildNetwork(architecture, seed: 0)
+        let model = NetworkBuilder.network(for: architecture, seed: 0)
         let input = architecture.input
         var generator = SeededGenerator(seed: 1)
         let images = Tensor(shape: [batch, input.channels, input.height, input.width],

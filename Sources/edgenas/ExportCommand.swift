@@ -55,7 +55,7 @@ struct Export: ParsableCommand {
         let outURL = URL(fileURLWithPath: out)
         do { try OutputPath.checkFile(out, option: "--out") } catch { throw CommandFailure.badInput("\(error)") }
 
-        let network = try buildNetwork(architecture, seed: seed ?? 0)
+        let network = NetworkBuilder.network(for: architecture, seed: seed ?? 0)
         var metadata: [String: String] = [:]
         var record: TrainingRecord?
         if let weights {

@@ -446,7 +446,7 @@ struct Search: ParsableCommand {
             try OutputPath.checkFile(path, option: "--export")
         }
         let trainEpochs = settings.trainEpochs ?? 0
-        let network = try buildNetwork(architecture, seed: settings.seed)
+        let network = NetworkBuilder.network(for: architecture, seed: settings.seed)
         var accuracy: Double?
         var metadata: [String: String] = [:]
         var recordedPreprocessing: InputPreprocessing?

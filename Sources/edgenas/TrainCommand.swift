@@ -22,13 +22,6 @@ func loadArchitecture(_ path: String) throws -> Architecture {
     }
 }
 
-/// The trainable network of `architecture`; families without one are bad input.
-func buildNetwork(_ architecture: Architecture, seed: UInt64) throws -> any FeatureClassifier {
-    do { return try NetworkBuilder.network(for: architecture, seed: seed) } catch {
-        throw CommandFailure.badInput("\(error)")
-    }
-}
-
 /// The help of every `--data` option.
 let dataOptionHelp = "Training data: an MNIST-format directory (train/t10k IDX files, optionally .gz), a CIFAR binary file or " +
     "folder, or an image folder (DIR/CLASS/*.png|jpg|jpeg, or DIR/train/CLASS/… with DIR/test/CLASS/…). Images are " +
@@ -165,7 +158,7 @@ struct Train: ParsableCommand {
                 + "batch (--batch-size \(batchSize)): each epoch would be a single partial step; pass --batch-size \(prepared.training.count) or less")
         }
         let normalization = prepared.preprocessing.normalization
-        let model = try buildNetwork(architecture, seed: seed)
+        let model = NetworkBuilder.network(for: architecture, seed: seed)
         print("architecture \(architecture.id) (\(architecture.family.rawValue)): \(model.parameterCount) parameters, " +
               String(format: "%.2f MFLOPs", Double(architecture.cost.flops) / 1e6))
         print("data \(data): \(prepared.training.count) training, \(prepared.validation.count) validation, "

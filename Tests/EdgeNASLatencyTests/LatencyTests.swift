@@ -96,7 +96,7 @@ private func measurement(microseconds: Double) -> LatencyMeasurement {
         var generator = SeededGenerator(seed: 5)
         let architecture = searchSpace.sample(using: &generator)
         let signatures = try architecture.blockSignatures()
-        let network = try NetworkBuilder.network(for: architecture, seed: 0)
+        let network = NetworkBuilder.network(for: architecture, seed: 0)
         network.setTrainingMode(false)
         let input = architecture.input
         var x = Tensor(shape: [1, input.channels, input.height, input.width],

@@ -47,7 +47,7 @@ private let tinyMBConv = """
         let configuration = TrainingConfiguration(epochs: 3, batchSize: 64, learningRate: 1e-2, augmentation: false, seed: 4)
         var accuracies: [Double] = []
         for _ in 0..<2 {
-            let network = try NetworkBuilder.network(for: architecture, seed: 7)
+            let network = NetworkBuilder.network(for: architecture, seed: 7)
             let report = try ClassifierTrainer(configuration: configuration).train(network, on: training, test: test)
             #expect(report.epochLosses.last! < report.epochLosses.first!, "losses \(report.epochLosses)")
             accuracies.append(report.testAccuracy!)
@@ -60,7 +60,7 @@ private let tinyMBConv = """
     /// recalibration averages the batch statistics, so inference matches batch statistics.
     @Test func batchNormRecalibrationMakesInferenceMatchBatchStatistics() throws {
         let architecture = try Architecture(jsonData: Data(tinyMBConv.utf8))
-        let network = try NetworkBuilder.network(for: architecture, seed: 7)
+        let network = NetworkBuilder.network(for: architecture, seed: 7)
         let data = barDataset(count: 128, seed: 3)
         for (name, tensor) in network.namedBuffers() where name.hasSuffix("running_mean") {
             tensor.storage = tensor.storage.map { _ in 50 }
@@ -78,7 +78,7 @@ private let tinyMBConv = """
 
     @Test func divergenceIsReportedAsATrainingErrorNotACrash() throws {
         let architecture = try Architecture(jsonData: Data(tinyMBConv.utf8))
-        let network = try NetworkBuilder.network(for: architecture, seed: 7)
+        let network = NetworkBuilder.network(for: architecture, seed: 7)
         // Poison one weight: the first forward pass yields a NaN loss.
         network.namedParameters()[0].tensor.storage[0] = .nan
         let configuration = TrainingConfiguration(epochs: 1, batchSize: 32, augmentation: false)
@@ -89,7 +89,7 @@ private let tinyMBConv = """
 
     @Test func aStopRequestEndsTrainingWithCancellation() throws {
         let architecture = try Architecture(jsonData: Data(tinyMBConv.utf8))
-        let network = try NetworkBuilder.network(for: architecture, seed: 7)
+        let network = NetworkBuilder.network(for: architecture, seed: 7)
         var steps = 0
         let configuration = TrainingConfiguration(epochs: 5, batchSize: 16, augmentation: false)
         #expect(throws: CancellationError.self) {
@@ -102,7 +102,7 @@ private let tinyMBConv = """
 
     @Test func checkpointRoundTripRestoresTheSamePredictions() throws {
         let architecture = try Architecture(jsonData: Data(tinyMBConv.utf8))
-        let trained = try NetworkBuilder.network(for: architecture, seed: 7)
+        let trained = NetworkBuilder.network(for: architecture, seed: 7)
         let configuration = TrainingConfiguration(epochs: 1, batchSize: 32, augmentation: false)
         _ = try ClassifierTrainer(configuration: configuration).train(trained, on: barDataset(count: 128, seed: 1))
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("edgenas-\(UUID().uuidString)")
@@ -110,7 +110,7 @@ private let tinyMBConv = """
         defer { try? FileManager.default.removeItem(at: directory) }
         let url = directory.appendingPathComponent("model.ckpt")
         try Checkpoint.save(trained.namedState(), to: url)
-        let restored = try NetworkBuilder.network(for: architecture, seed: 99)
+        let restored = NetworkBuilder.network(for: architecture, seed: 99)
         try Checkpoint.restore(restored, from: url)
         let test = barDataset(count: 100, seed: 3)
         #expect(ClassifierTrainer.accuracy(of: trained, on: test) == ClassifierTrainer.accuracy(of: restored, on: test))
@@ -144,7 +144,7 @@ private let tinyMBConv = """
         let architecture = try Architecture(jsonData: Data(tinyMBConv.utf8))
         let training = try MNISTFormat.load(split: .train).prefix(4096)
         let test = try MNISTFormat.load(split: .test).prefix(1000)
-        let network = try NetworkBuilder.network(for: architecture, seed: 1)
+        let network = NetworkBuilder.network(for: architecture, seed: 1)
         let configuration = TrainingConfiguration(epochs: 3, batchSize: 64, learningRate: 1e-2, warmupEpochs: 0.5,
                                                   augmentation: false)
         let report = try ClassifierTrainer(configuration: configuration).train(network, on: training, test: test)

@@ -147,7 +147,7 @@ private func contents(of directory: URL) throws -> [String] {
         let directory = try makeTemporaryDirectory("checkpoint")
         defer { try? FileManager.default.removeItem(at: directory) }
         let checkpoint = directory.appendingPathComponent("other.ckpt")
-        let other = try NetworkBuilder.network(for: try smallMBConv(stemChannels: 12))
+        let other = NetworkBuilder.network(for: try smallMBConv(stemChannels: 12))
         var state = other.namedState()
         state.append((name: "extra.weight", tensor: Tensor.zeros([2])))
         state.removeAll { $0.name == "classifier.bias" }
@@ -169,7 +169,7 @@ private func contents(of directory: URL) throws -> [String] {
         let directory = try makeTemporaryDirectory("restore")
         defer { try? FileManager.default.removeItem(at: directory) }
         let architecture = try smallMBConv()
-        let trained = try NetworkBuilder.network(for: architecture, seed: 11)
+        let trained = NetworkBuilder.network(for: architecture, seed: 11)
         perturbNormalization(of: trained, seed: 12)
         let checkpoint = directory.appendingPathComponent("small.ckpt")
         try Checkpoint.save(trained.namedState(), to: checkpoint)
@@ -181,12 +181,12 @@ private func contents(of directory: URL) throws -> [String] {
 
     @Test func networkOfAnotherShapeIsRefusedWithTheOffendingNames() throws {
         let architecture = try smallMBConv()
-        let rgbNetwork = try NetworkBuilder.network(for: architecture, inputChannels: 3)
+        let rgbNetwork = NetworkBuilder.network(for: architecture, inputChannels: 3)
         #expect(throws: ONNXExportError.weightsMismatch(
             missing: [], unexpected: [], misshaped: ["stem.conv.weight (weights [8, 3, 3, 3], architecture [8, 1, 3, 3])"])) {
             try ONNXExporter.model(for: architecture, network: rgbNetwork)
         }
-        let otherNetwork = try NetworkBuilder.network(for: try Architecture(jsonData: Data(
+        let otherNetwork = NetworkBuilder.network(for: try Architecture(jsonData: Data(
             smallMBConvJSON.replacingOccurrences(of: "\"channels\": 0", with: "\"channels\": 32").utf8)))
         #expect {
             try ONNXExporter.model(for: architecture, network: otherNetwork)

@@ -69,7 +69,7 @@ private func exportedArchitectures() throws -> [(id: String, architecture: Archi
         var jobs: [RuntimeJob] = []
         var expected: [String: [Float]] = [:]
         for (index, (id, architecture)) in architectures.enumerated() {
-            let network = try NetworkBuilder.network(for: architecture, seed: UInt64(index))
+            let network = NetworkBuilder.network(for: architecture, seed: UInt64(index))
             perturbNormalization(of: network, seed: UInt64(1000 + index))
             let shape = [3, architecture.input.channels, architecture.input.height, architecture.input.width]
             let images = randomTensor(shape, seed: UInt64(2000 + index), low: -2, high: 2, requiresGradient: false)

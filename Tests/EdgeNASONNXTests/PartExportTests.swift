@@ -57,7 +57,7 @@ private func goldenArchitecture(_ id: String) throws -> Architecture {
         // MBConv: a strided SE block with expansion, and a residual block without expansion.
         let mbconv = try goldenArchitecture("fmnist-mbconv-03")
         guard case let .mbconv(body) = mbconv.body else { Issue.record("fmnist-mbconv-03 is not mbconv"); return }
-        let network = try NetworkBuilder.network(for: mbconv, seed: 4)
+        let network = NetworkBuilder.network(for: mbconv, seed: 4)
         perturbNormalization(of: network, seed: 5)
         let weights = Dictionary(uniqueKeysWithValues: network.namedState().map { ($0.name, $0.tensor) })
         let layouts = body.blockLayouts(input: mbconv.input)
@@ -86,7 +86,7 @@ private func goldenArchitecture(_ id: String) throws -> Architecture {
         // ViT: the second layer of a patch-7 network, on tokens [batch, N, D].
         let vit = try goldenArchitecture("fmnist-vit-03")
         guard case let .vit(vitBody) = vit.body else { Issue.record("fmnist-vit-03 is not vit"); return }
-        let vitNetwork = try NetworkBuilder.network(for: vit, seed: 7)
+        let vitNetwork = NetworkBuilder.network(for: vit, seed: 7)
         perturbNormalization(of: vitNetwork, seed: 8)
         let vitWeights = Dictionary(uniqueKeysWithValues: vitNetwork.namedState().map { ($0.name, $0.tensor) })
         let (tokens, embed) = (vitBody.tokenCount(input: vit.input), vitBody.embed)
@@ -120,7 +120,7 @@ private func goldenArchitecture(_ id: String) throws -> Architecture {
     @Test func partModelsDoNotRequireTheRestOfTheNetworksWeights() throws {
         let architecture = try goldenArchitecture("fmnist-mbconv-00")
         guard case let .mbconv(body) = architecture.body else { Issue.record("not mbconv"); return }
-        var builder = ONNXGraphBuilder(module: try NetworkBuilder.network(for: architecture))
+        var builder = ONNXGraphBuilder(module: NetworkBuilder.network(for: architecture))
         let stemShape = body.stemOutputShape(input: architecture.input)
         let x = builder.addInput(named: "input", shape: [.batch, .size(1), .size(28), .size(28)])
         let y = builder.mbconvStem(x, stem: body.stem, inputChannels: 1, activation: body.activation)

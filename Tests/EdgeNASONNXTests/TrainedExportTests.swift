@@ -27,7 +27,7 @@ private let datasetDirectory = MNISTFormat.defaultDirectory
         let training = try MNISTFormat.load(directory: datasetDirectory, split: .train).prefix(2048)
         let test = try MNISTFormat.load(directory: datasetDirectory, split: .test)
 
-        let network = try NetworkBuilder.network(for: architecture, seed: 1)
+        let network = NetworkBuilder.network(for: architecture, seed: 1)
         // 32 steps: enough for clearly-better-than-chance weights and settled BatchNorm statistics.
         let trainer = ClassifierTrainer(configuration: TrainingConfiguration(
             epochs: 1, batchSize: 64, learningRate: 2e-2, warmupEpochs: 0.1, augmentation: false, seed: 1))
