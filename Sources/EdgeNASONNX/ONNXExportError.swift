@@ -4,8 +4,6 @@ import EdgeNASCore
 ///
 /// Each case says what failed, where (the file, the tensor names) and how to fix it.
 public enum ONNXExportError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// The family has no ONNX mapping (mamba's selective scan).
-    case unsupportedFamily(ArchitectureFamily)
     /// The weights do not describe the architecture being exported: names the graph needs
     /// that are absent, names the network has that the graph does not use, and names whose
     /// shapes differ (`name (weights [..], architecture [..])`).
@@ -23,9 +21,6 @@ public enum ONNXExportError: Error, CustomStringConvertible, Equatable, Sendable
     /// What failed, where, and how to fix it, in one line.
     public var description: String {
         switch self {
-        case let .unsupportedFamily(family):
-            return "family \(family.rawValue) cannot be exported to ONNX: its selective scan has no ONNX operator " +
-                "mapping yet; export an mbconv or vit architecture"
         case let .weightsMismatch(missing, unexpected, misshaped):
             var parts: [String] = []
             if !missing.isEmpty { parts.append("missing \(missing.joined(separator: ", "))") }

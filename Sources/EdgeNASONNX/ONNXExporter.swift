@@ -12,7 +12,7 @@ public enum ONNXWeights: Sendable, Equatable {
     case checkpoint(URL)
 }
 
-/// Exports `mbconv` and `vit` architectures to ONNX (IR 8, opset 17) with the engine's
+/// Exports architectures of every family to ONNX (IR 8, opset 17) with the engine's
 /// weights, in inference form.
 ///
 /// The model takes `input` [batch, C, H, W] (symbolic `batch`) and returns `logits`
@@ -52,11 +52,12 @@ public enum ONNXExporter {
     ///
     /// - Parameter metadata: extra `metadata_props` entries, such as
     ///   `edgenas.predicted_latency_ms` and `edgenas.device`.
-    /// - Throws: ``ONNXExportError/unsupportedFamily(_:)`` for mamba;
-    ///   ``ONNXExportError/weightsMismatch(missing:unexpected:misshaped:)`` when the network
+    ///   - mambaScanForm: how a Mamba layer's scan is written (``MambaScanForm``).
+    /// - Throws: ``ONNXExportError/weightsMismatch(missing:unexpected:misshaped:)`` when the network
     ///   does not fit; ``ONNXExportError/reservedMetadataKey(_:)``.
     public static func model(for architecture: Architecture, network: any FeatureClassifier,
-                             metadata: [String: String] = [:]) throws -> Onnx_ModelProto {
+                             metadata: [String: String] = [:],
+                             mambaScanForm: MambaScanForm = .unrolled) throws -> Onnx_ModelProto {
         if let reserved = metadata.keys.sorted().first(where: reservedMetadataKeys.contains) {
             throw ONNXExportError.reservedMetadataKey(reserved)
         }
@@ -70,8 +71,9 @@ public enum ONNXExporter {
             logits = builder.mbconvNetwork(images, body: body, input: input, classes: architecture.classes)
         case let .vit(body):
             logits = builder.vitNetwork(images, body: body, input: input, classes: architecture.classes)
-        case .mamba:
-            throw ONNXExportError.unsupportedFamily(.mamba)
+        case let .mamba(body):
+            logits = builder.mambaNetwork(images, body: body, input: input, classes: architecture.classes,
+                                          scanForm: mambaScanForm)
         }
         builder.addOutput(logits, named: outputName, shape: [.batch, .size(architecture.classes)])
         let cost = architecture.cost
@@ -88,8 +90,7 @@ public enum ONNXExporter {
 
     /// The ONNX model of `architecture` with weights from a seed or a checkpoint.
     ///
-    /// - Throws: ``ONNXExportError/unsupportedFamily(_:)`` for mamba; `CheckpointError`
-    ///   when the checkpoint cannot be read or does not fit (`.mismatch` lists the missing,
+    /// - Throws: `CheckpointError` when the checkpoint cannot be read or does not fit (`.mismatch` lists the missing,
     ///   unexpected and mis-shaped tensor names); ``ONNXExportError/reservedMetadataKey(_:)``.
     public static func model(for architecture: Architecture, weights: ONNXWeights,
                              metadata: [String: String] = [:]) throws -> Onnx_ModelProto {
@@ -112,10 +113,8 @@ public enum ONNXExporter {
 
     /// The engine network of `architecture` with the requested weights, in inference mode.
     ///
-    /// - Throws: ``ONNXExportError/unsupportedFamily(_:)`` for mamba; `CheckpointError` from
-    ///   `Checkpoint.restore` (nothing is restored unless every tensor fits).
+    /// - Throws: `CheckpointError` from `Checkpoint.restore` (nothing is restored unless every tensor fits).
     public static func network(for architecture: Architecture, weights: ONNXWeights) throws -> any FeatureClassifier {
-        guard architecture.family != .mamba else { throw ONNXExportError.unsupportedFamily(.mamba) }
         let network: any FeatureClassifier
         switch weights {
         case let .seeded(seed):

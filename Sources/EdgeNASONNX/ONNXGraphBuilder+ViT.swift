@@ -98,9 +98,4 @@ extension ONNXGraphBuilder {
     private mutating func reshape(_ x: String, to shape: [Int64], name: String) -> String {
         node("Reshape", [x, int64Constant(shape)], name: name, attributes: [Self.attribute("allowzero", int: 0)])
     }
-
-    /// Gather along axis 0 with a scalar index: drops that axis.
-    private mutating func gather(_ x: String, index: Int64, name: String) -> String {
-        node("Gather", [x, int64Constant([index], scalar: true)], name: name, attributes: [Self.attribute("axis", int: 0)])
-    }
 }

@@ -394,9 +394,10 @@ public struct ONNXGraphBuilder: Sendable {
 
     /// Linear layer on the last axis of a rank ≥ 2 value: MatMul(x, Wᵀ) + b, with the
     /// engine's `prefix.weight` [out, in] stored transposed as [in, out].
-    mutating func linear(_ x: String, prefix: String, inputFeatures: Int, outputFeatures: Int) -> String {
+    /// Without `bias`, the layer is the MatMul alone.
+    mutating func linear(_ x: String, prefix: String, inputFeatures: Int, outputFeatures: Int,
+                         bias hasBias: Bool = true) -> String {
         let engineWeight = weight("\(prefix).weight", shape: [outputFeatures, inputFeatures])
-        let bias = weight("\(prefix).bias", shape: [outputFeatures])
         let transposed = [Float](unsafeUninitializedCapacity: engineWeight.count) { target, initialized in
             engineWeight.withUnsafeBufferPointer { source in
                 for row in 0..<outputFeatures {
@@ -409,8 +410,10 @@ public struct ONNXGraphBuilder: Sendable {
         }
         let weightName = addInitializer("\(prefix).weight_transposed", shape: [inputFeatures, outputFeatures],
                                         values: transposed)
-        let biasName = addInitializer("\(prefix).bias", shape: [outputFeatures], values: bias)
         let product = node("MatMul", [x, weightName], name: "\(prefix)/MatMul")
+        guard hasBias else { return product }
+        let biasName = addInitializer("\(prefix).bias", shape: [outputFeatures],
+                                      values: weight("\(prefix).bias", shape: [outputFeatures]))
         return node("Add", [product, biasName], name: "\(prefix)/Add")
     }
 
@@ -423,6 +426,11 @@ public struct ONNXGraphBuilder: Sendable {
                                       values: weight("\(prefix).bias", shape: [classes]))
         return node("Gemm", [x, weightName, biasName], name: "\(prefix)/Gemm",
                     attributes: [Self.attribute("transB", int: 1)])
+    }
+
+    /// Gather along `axis` with a scalar index: drops that axis.
+    mutating func gather(_ x: String, index: Int64, axis: Int = 0, name: String) -> String {
+        node("Gather", [x, int64Constant([index], scalar: true)], name: name, attributes: [Self.attribute("axis", int: axis)])
     }
 
     /// LayerNormalization over the last axis (ε 1e-5) with `prefix.weight` and `prefix.bias`.

@@ -49,9 +49,6 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let architecture = try file.load()
-        guard architecture.family != .mamba else {
-            throw CommandFailure.badInput("\(file.architecture): \(ONNXExportError.unsupportedFamily(.mamba))")
-        }
         let outURL = URL(fileURLWithPath: out)
         do { try OutputPath.checkFile(out, option: "--out") } catch { throw CommandFailure.badInput("\(error)") }
 

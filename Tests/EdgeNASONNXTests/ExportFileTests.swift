@@ -196,15 +196,4 @@ private func contents(of directory: URL) throws -> [String] {
                 && misshaped == ["classifier.weight (weights [10, 32], architecture [10, 16])"]
         }
     }
-
-    @Test func mambaIsRefusedWithAClearError() throws {
-        let record = try ReferenceData.jsonLines("cost-golden.jsonl").first { ($0["space"] as? String) == "fmnist-mamba" }!
-        let architecture = try Architecture(jsonData: ReferenceData.architectureData(of: record))
-        #expect(throws: ONNXExportError.unsupportedFamily(.mamba)) {
-            try ONNXExporter.model(for: architecture, weights: .seeded(0))
-        }
-        #expect("\(ONNXExportError.unsupportedFamily(.mamba))" ==
-            "family mamba cannot be exported to ONNX: its selective scan has no ONNX operator mapping yet; " +
-            "export an mbconv or vit architecture")
-    }
 }

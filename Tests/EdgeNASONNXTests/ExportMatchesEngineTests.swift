@@ -6,14 +6,13 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Every mbconv and vit architecture of the reference cost file, plus a few small ones that
-/// cover what the reference file does not (kernel 1, every activation, stem stride 2,
-/// RGB and non-square inputs).
+/// Every architecture of the reference cost file, plus a few small ones that cover what the
+/// reference file does not (kernel 1, every activation, stem stride 2, RGB and non-square
+/// inputs, Mamba convolutions longer than the sequence).
 private func exportedArchitectures() throws -> [(id: String, architecture: Architecture)] {
     var result: [(id: String, architecture: Architecture)] = []
     for record in try ReferenceData.jsonLines("cost-golden.jsonl") {
         let architecture = try Architecture(jsonData: ReferenceData.architectureData(of: record))
-        guard architecture.family != .mamba else { continue }
         result.append((record["id"] as! String, architecture))
     }
     let extras: [(String, String)] = [
@@ -50,6 +49,14 @@ private func exportedArchitectures() throws -> [(id: String, architecture: Archi
         {"format": "edgenas.architecture/1", "family": "vit", "input": {"channels": 3, "height": 16, "width": 24},
          "classes": 5, "patch": 8, "embed": 24, "layers": [{"heads": 3, "mlp_ratio": 1.5}, {"heads": 1, "mlp_ratio": 2.0}]}
         """),
+        ("extra-mamba-rgb", """
+        {"format": "edgenas.architecture/1", "family": "mamba", "input": {"channels": 3, "height": 16, "width": 24},
+         "classes": 5, "patch": 8, "embed": 24, "layers": [{"state": 4, "expand": 2, "conv": 4}, {"state": 3, "expand": 1, "conv": 8}]}
+        """),
+        ("extra-mamba-non-square", """
+        {"format": "edgenas.architecture/1", "family": "mamba", "input": {"channels": 1, "height": 28, "width": 14},
+         "classes": 10, "patch": 7, "embed": 20, "layers": [{"state": 16, "expand": 3, "conv": 3}]}
+        """),
     ]
     for (id, json) in extras {
         result.append((id, try Architecture(jsonData: Data(json.utf8), file: id)))
@@ -79,6 +86,16 @@ private func exportedArchitectures() throws -> [(id: String, architecture: Archi
             try ONNXExporter.model(for: architecture, network: network).write(to: url)
             jobs.append(RuntimeJob(id: id, model: url, input: images.storage, inputShape: shape,
                                    runs: [.init(batch: 1, chunk: 1), .init(batch: 3, chunk: 3)]))
+            // The cumulative-sum scan holds only while exp(−Σ Δ·A) fits float32: 6 tokens of at most
+            // 4 states do; extra-mamba-non-square (8 tokens, 16 states) already gives NaN.
+            if id == "extra-mamba-rgb" {
+                let cumulativeURL = directory.appendingPathComponent("\(id)-cumsum.onnx")
+                try ONNXExporter.model(for: architecture, network: network, mambaScanForm: .cumulativeSum)
+                    .write(to: cumulativeURL)
+                expected["\(id)-cumsum"] = expected[id]
+                jobs.append(RuntimeJob(id: "\(id)-cumsum", model: cumulativeURL, input: images.storage, inputShape: shape,
+                                       runs: [.init(batch: 1, chunk: 1), .init(batch: 3, chunk: 3)]))
+            }
         }
 
         let results = try PythonONNXRuntime.run(jobs, workingDirectory: directory)
@@ -99,7 +116,7 @@ private func exportedArchitectures() throws -> [(id: String, architecture: Archi
     private func assertCoverage(_ architectures: [Architecture]) throws {
         var kernels = Set<Int>(), activations = Set<Activation>(), patches = Set<Int>()
         var hasSE = false, hasExpandOne = false, hasNoHead = false, hasHead = false, hasStrideTwo = false
-        var hasResidual = false, hasStemStrideTwo = false, hasViT = false
+        var hasResidual = false, hasStemStrideTwo = false, hasViT = false, hasLongMambaConvolution = false
         for architecture in architectures {
             switch architecture.body {
             case let .mbconv(body):
@@ -117,15 +134,21 @@ private func exportedArchitectures() throws -> [(id: String, architecture: Archi
             case let .vit(body):
                 hasViT = true
                 patches.insert(body.patch)
-            case .mamba:
-                break
+            case let .mamba(body):
+                patches.insert(body.patch)
+                let tokens = body.tokenCount(input: architecture.input)
+                hasLongMambaConvolution = hasLongMambaConvolution || body.layers.contains { $0.conv > tokens }
             }
         }
         #expect(architectures.filter { $0.family == .mbconv }.count == 54)
         #expect(architectures.filter { $0.family == .vit }.count == 26)
+        #expect(architectures.filter { $0.family == .mamba }.count == 27)
+        #expect(architectures.contains { $0.family == .mamba && $0.input.channels == 3 })
+        #expect(architectures.contains { $0.family == .mamba && $0.input.height != $0.input.width })
         #expect(kernels == [1, 3, 5, 7])
         #expect(activations == Set(Activation.allCases))
         #expect(patches.isSuperset(of: [4, 7]))
-        #expect(hasSE && hasExpandOne && hasNoHead && hasHead && hasStrideTwo && hasResidual && hasStemStrideTwo && hasViT)
+        #expect(hasSE && hasExpandOne && hasNoHead && hasHead && hasStrideTwo && hasResidual && hasStemStrideTwo && hasViT
+                && hasLongMambaConvolution)
     }
 }
