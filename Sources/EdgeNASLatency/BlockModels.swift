@@ -51,6 +51,9 @@ enum BlockModels {
                                 body: .vit(ViTBody(patch: patch, embed: embed, layers: [ViTLayer(heads: 1, mlpRatio: 1)])))
         case let .vitLayer(tokens, embed, heads, mlpHidden):
             return vit(tokens: tokens, embed: embed, layer: ViTLayer(heads: heads, mlpRatio: Double(mlpHidden) / Double(embed)))
+        case let .mambaLayer(tokens, embed, layer):
+            return Architecture(input: ImageShape(channels: 1, height: 1, width: tokens), classes: 10,
+                                body: .mamba(MambaBody(patch: 1, embed: embed, layers: [layer])))
         case let .tokenClassifier(tokens, embed, classes):
             return vit(tokens: tokens, embed: embed, layer: ViTLayer(heads: 1, mlpRatio: 1), classes: classes)
         }
@@ -85,6 +88,8 @@ enum BlockModels {
             y = builder.vitPatchEmbedding(x, input: input, patch: patch, embed: embed)
         case let (.vitLayer(tokens, embed, _, _), .vit(body)):
             y = builder.vitLayer(x, layer: body.layers[0], embed: embed, tokens: tokens, prefix: "layers.0")
+        case let (.mambaLayer(tokens, embed, layer), .mamba(body)):
+            y = builder.mambaLayer(x, layer: layer, embed: embed, deltaRank: body.deltaRank, tokens: tokens, prefix: "layers.0")
         case let (.tokenClassifier(_, embed, classes), _):
             y = builder.tokenClassifier(x, embed: embed, classes: classes)
         default:
@@ -110,6 +115,8 @@ enum BlockModels {
         case let (.vitPatchEmbedding, network as ViTNetwork):
             return { withoutGradients { network.embeddingForward(input) } }
         case let (.vitLayer, network as ViTNetwork):
+            return { withoutGradients { network.layerForward(0, input) } }
+        case let (.mambaLayer, network as MambaNetwork):
             return { withoutGradients { network.layerForward(0, input) } }
         case let (.tokenClassifier, network as ViTNetwork):
             return { withoutGradients { network.tokenClassifierForward(input) } }

@@ -18,6 +18,8 @@ public enum ProfiledBlock: Hashable, Sendable {
     case vitPatchEmbedding(input: ImageShape, patch: Int, embed: Int)
     /// One pre-norm transformer layer on `tokens` × `embed`.
     case vitLayer(tokens: Int, embed: Int, heads: Int, mlpHidden: Int)
+    /// One bidirectional Mamba layer on `tokens` × `embed` (the ONNX export's unrolled scan).
+    case mambaLayer(tokens: Int, embed: Int, layer: MambaLayer)
     /// Final LayerNorm → mean over tokens → Linear(→ classes).
     case tokenClassifier(tokens: Int, embed: Int, classes: Int)
 
@@ -41,6 +43,8 @@ public enum ProfiledBlock: Hashable, Sendable {
             return "vit_patch_embed/in=\(shape(input))/patch=\(patch)/embed=\(embed)"
         case let .vitLayer(tokens, embed, heads, mlpHidden):
             return "vit_layer/tokens=\(tokens)/embed=\(embed)/heads=\(heads)/mlp=\(mlpHidden)"
+        case let .mambaLayer(tokens, embed, layer):
+            return "mamba_layer/tokens=\(tokens)/embed=\(embed)/state=\(layer.state)/e=\(layer.expand)/conv=\(layer.conv)"
         case let .tokenClassifier(tokens, embed, classes):
             return "token_classifier/tokens=\(tokens)/embed=\(embed)/classes=\(classes)"
         }
@@ -52,7 +56,7 @@ public enum ProfiledBlock: Hashable, Sendable {
         case let .mbconvStem(input, _, _), let .mbconvBlock(input, _, _, _, _, _, _), let .mbconvHead(input, _, _),
              let .pooledClassifier(input, _), let .vitPatchEmbedding(input, _, _):
             return [1, input.channels, input.height, input.width]
-        case let .vitLayer(tokens, embed, _, _), let .tokenClassifier(tokens, embed, _):
+        case let .vitLayer(tokens, embed, _, _), let .mambaLayer(tokens, embed, _), let .tokenClassifier(tokens, embed, _):
             return [1, tokens, embed]
         }
     }
@@ -72,7 +76,7 @@ public enum ProfiledBlock: Hashable, Sendable {
             return [1, classes]
         case let .vitPatchEmbedding(input, patch, embed):
             return [1, (input.height / patch) * (input.width / patch), embed]
-        case let .vitLayer(tokens, embed, _, _):
+        case let .vitLayer(tokens, embed, _, _), let .mambaLayer(tokens, embed, _):
             return [1, tokens, embed]
         }
     }
@@ -102,9 +106,8 @@ public struct BlockSignature: Hashable, Sendable, Comparable, CustomStringConver
 extension Architecture {
     /// The blocks of this network in execution order, duplicates kept: their latencies add
     /// up to the network's.
-    ///
-    /// - Throws: ``LatencyError/unsupportedFamily(_:)`` for mamba (no network to time yet).
-    public func blockSignatures() throws -> [BlockSignature] {
+    /// The token families share the patch embedding and the classifier (the same graphs).
+    public func blockSignatures() -> [BlockSignature] {
         switch body {
         case let .mbconv(body):
             var blocks: [ProfiledBlock] = [.mbconvStem(input: input, stem: body.stem, activation: body.activation)]
@@ -128,8 +131,14 @@ extension Architecture {
             }
             blocks.append(.tokenClassifier(tokens: tokens, embed: body.embed, classes: classes))
             return blocks.map(BlockSignature.init)
-        case .mamba:
-            throw LatencyError.unsupportedFamily(.mamba)
+        case let .mamba(body):
+            let tokens = body.tokenCount(input: input)
+            var blocks: [ProfiledBlock] = [.vitPatchEmbedding(input: input, patch: body.patch, embed: body.embed)]
+            for layer in body.layers {
+                blocks.append(.mambaLayer(tokens: tokens, embed: body.embed, layer: layer))
+            }
+            blocks.append(.tokenClassifier(tokens: tokens, embed: body.embed, classes: classes))
+            return blocks.map(BlockSignature.init)
         }
     }
 }
@@ -140,9 +149,7 @@ extension SearchSpace {
     /// Enumerated exactly, not sampled: for MBConv, each stage's possible input shapes are
     /// carried forward per choice of channels and depth, so a block is listed only with
     /// input shapes that can really reach it.
-    ///
-    /// - Throws: ``LatencyError/unsupportedFamily(_:)`` for mamba.
-    public func blockSignatures() throws -> [BlockSignature] {
+    public func blockSignatures() -> [BlockSignature] {
         var blocks: Set<ProfiledBlock> = []
         switch body {
         case let .mbconv(space):
@@ -204,8 +211,22 @@ extension SearchSpace {
                     blocks.insert(.tokenClassifier(tokens: tokens, embed: embed, classes: classes))
                 }
             }
-        case .mamba:
-            throw LatencyError.unsupportedFamily(.mamba)
+        case let .mamba(space):
+            for patch in Set(space.patch) {
+                let tokens = (input.height / patch) * (input.width / patch)
+                for embed in Set(space.embed) {
+                    blocks.insert(.vitPatchEmbedding(input: input, patch: patch, embed: embed))
+                    for state in Set(space.state) {
+                        for expand in Set(space.expand) {
+                            for conv in Set(space.conv) {
+                                blocks.insert(.mambaLayer(tokens: tokens, embed: embed,
+                                                          layer: MambaLayer(state: state, expand: expand, conv: conv)))
+                            }
+                        }
+                    }
+                    blocks.insert(.tokenClassifier(tokens: tokens, embed: embed, classes: classes))
+                }
+            }
         }
         return blocks.map(BlockSignature.init).sorted()
     }

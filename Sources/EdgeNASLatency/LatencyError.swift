@@ -3,8 +3,6 @@ import EdgeNASCore
 /// Why a latency table could not be opened, filled or used. Every message names the file
 /// and says what to do.
 public enum LatencyError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// Mamba networks cannot be built or exported yet.
-    case unsupportedFamily(ArchitectureFamily)
     /// The table file does not exist and was not to be created.
     case tableNotFound(path: String)
     /// The file exists but is not an SQLite database, or SQLite reports it damaged.
@@ -42,8 +40,6 @@ public enum LatencyError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .unsupportedFamily(family):
-            return "family \(family.rawValue) cannot be profiled yet: its networks are not built (mbconv and vit can)"
         case let .tableNotFound(path):
             return "\(path): no such latency table; measure one with `edgenas profile --space SPACE --device DEVICE.yaml "
                 + "--table \(path)`"

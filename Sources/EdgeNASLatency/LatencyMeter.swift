@@ -141,7 +141,6 @@ struct DeviceTimer {
     /// A whole architecture, exported with seeded weights (ONNX Runtime) or built by the
     /// engine (native), at batch 1.
     func measure(_ architecture: Architecture) throws -> LatencyMeasurement {
-        guard architecture.family != .mamba else { throw LatencyError.unsupportedFamily(.mamba) }
         let input = architecture.input
         let shape = [1, input.channels, input.height, input.width]
         switch device.runtime {
@@ -206,7 +205,7 @@ public struct ModelLatencyMeter {
 
     /// Exports `architecture` with seeded weights (`.seeded(0)`) and times it end to end.
     ///
-    /// - Throws: ``LatencyError/unsupportedFamily(_:)`` for mamba; runtime errors.
+    /// - Throws: runtime errors.
     public func measure(_ architecture: Architecture) throws -> LatencyMeasurement {
         try timer.measure(architecture)
     }

@@ -79,8 +79,7 @@ public struct LatencyPredictor: Sendable {
     }
 
     /// - Throws: ``LatencyError/missingSignatures(path:deviceID:missing:missingCount:)``
-    ///   naming the first missing blocks and the `edgenas profile` command that fills them;
-    ///   ``LatencyError/unsupportedFamily(_:)`` for mamba.
+    ///   naming the first missing blocks and the `edgenas profile` command that fills them.
     public func predict(_ architecture: Architecture) throws -> LatencyPrediction {
         try predict(signatures: architecture.blockSignatures(), family: architecture.family)
     }

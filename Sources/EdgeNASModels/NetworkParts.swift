@@ -34,3 +34,17 @@ extension ViTNetwork {
     /// Final LayerNorm, mean over tokens and the classifier: [B, N, D] → logits [B, classes].
     public func tokenClassifierForward(_ x: Tensor) -> Tensor { classifier(finalNorm(x).mean(axes: [1])) }
 }
+
+extension MambaNetwork {
+    /// Patch and positional embedding: images [B, C, H, W] → tokens [B, N, D].
+    public func embeddingForward(_ images: Tensor) -> Tensor { embedding(images) }
+
+    /// Final LayerNorm, mean over tokens and the classifier: [B, N, D] → logits [B, classes].
+    public func tokenClassifierForward(_ x: Tensor) -> Tensor { classifier(finalNorm(x).mean(axes: [1])) }
+
+    /// The Mamba layer at `index`: tokens [B, N, D] → [B, N, D].
+    public func layerForward(_ index: Int, _ x: Tensor) -> Tensor {
+        precondition(layers.indices.contains(index), "layerForward: index \(index) of \(layers.count) layers")
+        return layers[index](x)
+    }
+}

@@ -36,13 +36,6 @@ func loadDevice(_ path: String) throws -> DeviceProfile {
     }
 }
 
-/// Every block signature the space can produce; a family without blocks (mamba) is bad input.
-func blockSignatures(of space: SearchSpace, file: String) throws -> [BlockSignature] {
-    do { return try space.blockSignatures() } catch {
-        throw CommandFailure.badInput("\(file): \(error)")
-    }
-}
-
 /// `--table` as given, or `latency-tables/<device id>.sqlite` (its directory created when
 /// `creating`). An explicit table's directory must exist.
 func resolvedTablePath(_ table: String?, device: DeviceProfile, creating: Bool) throws -> String {

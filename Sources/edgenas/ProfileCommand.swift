@@ -61,7 +61,7 @@ struct Profile: ParsableCommand {
     func run() throws {
         let searchSpace = try loadSpace(space)
         let deviceProfile = try loadDevice(device)
-        let signatures = try blockSignatures(of: searchSpace, file: space)
+        let signatures = searchSpace.blockSignatures()
         let tablePath = try resolvedTablePath(table, device: deviceProfile, creating: !dryRun)
 
         if dryRun {

@@ -428,7 +428,7 @@ struct Search: ParsableCommand {
             throw CommandFailure.badInput("\(tablePath): no latency table for device \(profile.id); fill it with `\(profileCommand)`")
         }
         let latencyTable = try openTable(tablePath, device: profile, create: false)
-        let missing = try withCommandErrors { try latencyTable.missingSignatures(try blockSignatures(of: space, file: self.space ?? space.name)) }
+        let missing = try withCommandErrors { try latencyTable.missingSignatures(space.blockSignatures()) }
         if !missing.isEmpty {
             let shown = missing.prefix(3).map(\.key).joined(separator: ", ")
             throw CommandFailure.badInput("\(tablePath) lacks \(missing.count) block(s) of space \(space.name) "

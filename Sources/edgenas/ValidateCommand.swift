@@ -53,7 +53,6 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         let searchSpace = try loadSpace(space)
-        _ = try blockSignatures(of: searchSpace, file: space)
         let givenDevice = try device.map(loadDevice)
         let latencyTable = try openTable(table, device: givenDevice, create: false)
         let deviceProfile = try withCommandErrors { try givenDevice ?? latencyTable.recordedDevice() }

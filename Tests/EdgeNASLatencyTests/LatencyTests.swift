@@ -52,15 +52,15 @@ private func measurement(microseconds: Double) -> LatencyMeasurement {
 // MARK: - Signatures
 
 @Suite struct SignatureTests {
-    @Test(arguments: ["fmnist-mbconv-tiny.json", "fmnist-vit.json"])
+    @Test(arguments: ["fmnist-mbconv-tiny.json", "fmnist-vit.json", "fmnist-mamba.json"])
     func spaceSignaturesAreExactlyThoseOfItsArchitectures(file: String) throws {
         let searchSpace = try space(file)
-        let enumerated = Set(try searchSpace.blockSignatures())
+        let enumerated = Set(searchSpace.blockSignatures())
         var generator = SeededGenerator(seed: 11)
         var sampled: Set<BlockSignature> = []
         for index in 0..<3000 {
             let architecture = searchSpace.sample(using: &generator)
-            let signatures = try architecture.blockSignatures()
+            let signatures = architecture.blockSignatures()
             let outside = signatures.filter { !enumerated.contains($0) }
             #expect(outside.isEmpty, "seed 11 draw \(index): \(outside.map(\.key)) not in the space's set")
             sampled.formUnion(signatures)
@@ -79,23 +79,19 @@ private func measurement(microseconds: Double) -> LatencyMeasurement {
                 == "vit_layer/tokens=49/embed=64/heads=2/mlp=128")
     }
 
-    @Test func mambaIsRefused() throws {
-        var generator = SeededGenerator(seed: 1)
-        let mambaSpace = SearchSpace(name: "m", input: ImageShape(channels: 1, height: 28, width: 28), classes: 10,
-                                     body: .mamba(MambaSpace(patch: [4], embed: [32], depth: [1], state: [8], expand: [2],
-                                                             conv: [4])))
-        #expect(throws: LatencyError.unsupportedFamily(.mamba)) { try mambaSpace.blockSignatures() }
-        #expect(throws: LatencyError.unsupportedFamily(.mamba)) { try mambaSpace.sample(using: &generator).blockSignatures() }
+    @Test func mambaLayerKeyNamesEveryChoice() {
+        #expect(ProfiledBlock.mambaLayer(tokens: 49, embed: 64, layer: MambaLayer(state: 8, expand: 2, conv: 4)).key
+                == "mamba_layer/tokens=49/embed=64/state=8/e=2/conv=4")
     }
 
     /// Each block's input is the shape the whole engine network has at that point, and each
     /// block graph runs in ONNX Runtime with exactly those shapes.
-    @Test(arguments: ["fmnist-mbconv-tiny.json", "fmnist-vit.json"])
+    @Test(arguments: ["fmnist-mbconv-tiny.json", "fmnist-vit.json", "fmnist-mamba.json"])
     func blockShapesMatchTheWholeNetwork(file: String) throws {
         let searchSpace = try space(file)
         var generator = SeededGenerator(seed: 5)
         let architecture = searchSpace.sample(using: &generator)
-        let signatures = try architecture.blockSignatures()
+        let signatures = architecture.blockSignatures()
         let network = NetworkBuilder.network(for: architecture, seed: 0)
         network.setTrainingMode(false)
         let input = architecture.input
@@ -114,6 +110,10 @@ private func measurement(microseconds: Double) -> LatencyMeasurement {
                 }
                 x = network.pooledClassifierForward(x); shapes.append(x.shape)
             case let network as ViTNetwork:
+                x = network.embeddingForward(x); shapes.append(x.shape)
+                for index in 0..<(signatures.count - 2) { x = network.layerForward(index, x); shapes.append(x.shape) }
+                x = network.tokenClassifierForward(x); shapes.append(x.shape)
+            case let network as MambaNetwork:
                 x = network.embeddingForward(x); shapes.append(x.shape)
                 for index in 0..<(signatures.count - 2) { x = network.layerForward(index, x); shapes.append(x.shape) }
                 x = network.tokenClassifierForward(x); shapes.append(x.shape)
@@ -398,7 +398,7 @@ extension Architecture {
         let table = try LatencyTable(path: path, device: testDevice(), createIfMissing: true)
         var generator = SeededGenerator(seed: 3)
         let architecture = try tinySpace().sample(using: &generator)
-        let signatures = try architecture.blockSignatures()
+        let signatures = architecture.blockSignatures()
         var medians: [String: Double] = [:]
         for (index, signature) in Set(signatures).sorted().enumerated() {
             medians[signature.key] = Double(20 + 7 * index)
