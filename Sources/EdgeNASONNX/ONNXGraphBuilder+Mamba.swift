@@ -8,6 +8,8 @@ import Foundation
 public enum MambaScanForm: String, CaseIterable, Sendable {
     /// One Mul and one Add per token on precomputed exp(Δ·A) and Δ·v·B.
     case unrolled
+    /// ONNX's `Scan` operator over the tokens, with the one-step body h = decay ⊙ h + X.
+    case scanOperator = "scan"
     /// The closed form h_t = exp(L_t) ⊙ Σ_{s≤t} exp(−L_s) ⊙ Δ_s·v_s·B_s with L = CumSum(Δ·A):
     /// a constant number of nodes, but exp(−L) overflows float32 once Σ Δ·|A| passes about 88,
     /// which long sequences and large state indices reach.
@@ -82,6 +84,8 @@ extension ONNXGraphBuilder {
         switch scanForm {
         case .unrolled:
             states = unrolledRecurrence(logDecay: logDecay, input: stateInput, tokens: tokens, prefix: prefix)
+        case .scanOperator:
+            states = scanOperatorRecurrence(logDecay: logDecay, input: stateInput, prefix: prefix)
         case .cumulativeSum:
             states = cumulativeSumRecurrence(logDecay: logDecay, input: stateInput, prefix: prefix)
         }
@@ -109,6 +113,53 @@ extension ONNXGraphBuilder {
         }
         return stacked.count == 1 ? stacked[0]
             : node("Concat", stacked, name: "\(prefix)/Concat_states", attributes: [Self.attribute("axis", int: 1)])
+    }
+
+    /// Scan over axis 1 of exp(Δ·A) and X with the state h (zeros of X's first token's shape):
+    /// body h′ = decay ⊙ h + x, emitting h′ as the scan output.
+    private mutating func scanOperatorRecurrence(logDecay: String, input: String, prefix: String) -> String {
+        let decay = node("Exp", [logDecay], name: "\(prefix)/Exp_decay")
+        let first = gather(input, index: 0, axis: 1, name: "\(prefix)/Gather_first")
+        let initial = node("Mul", [first, scalar(0)], name: "\(prefix)/Mul_initial_state")
+        var body = Onnx_GraphProto()
+        body.name = "\(prefix)/scan_body"
+        func bodyNode(_ type: String, _ inputs: [String], _ output: String) -> Onnx_NodeProto {
+            var node = Onnx_NodeProto()
+            node.opType = type
+            node.name = output
+            node.input = inputs
+            node.output = [output]
+            return node
+        }
+        body.node = [bodyNode("Mul", ["decay_t", "state_in"], "kept"), bodyNode("Add", ["kept", "x_t"], "state_out"),
+                     bodyNode("Identity", ["state_out"], "state_t")]
+        body.input = ["state_in", "decay_t", "x_t"].map { Self.unrankedValueInfo($0) }
+        body.output = ["state_out", "state_t"].map { Self.unrankedValueInfo($0) }
+        var bodyAttribute = Onnx_AttributeProto()
+        bodyAttribute.name = "body"
+        bodyAttribute.type = .graph
+        bodyAttribute.g = body
+        let finalState = uniqueName("\(prefix)/Scan_final_state")
+        let states = uniqueName("\(prefix)/Scan_states")
+        appendNode("Scan", inputs: [initial, decay, input], outputs: [finalState, states], name: states, attributes: [
+            bodyAttribute,
+            Self.attribute("num_scan_inputs", int: 2),
+            Self.attribute("scan_input_axes", ints: [1, 1]),
+            Self.attribute("scan_output_axes", ints: [1]),
+        ])
+        return states
+    }
+
+    /// A float32 value of unknown shape (a Scan body's inputs and outputs).
+    private static func unrankedValueInfo(_ name: String) -> Onnx_ValueInfoProto {
+        var tensorType = Onnx_TypeProto.Tensor()
+        tensorType.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+        var type = Onnx_TypeProto()
+        type.tensorType = tensorType
+        var info = Onnx_ValueInfoProto()
+        info.name = name
+        info.type = type
+        return info
     }
 
     /// h = exp(L) ⊙ CumSum(exp(−L) ⊙ X) with L = CumSum(Δ·A) over tokens.

@@ -126,8 +126,8 @@ public final class ProbeSuite: @unchecked Sendable {
     /// probe for `epochs` passes over `dataVolume` samples and scores it on the held-out sets.
     ///
     /// A probe whose loss or predictions stop being finite is recorded in `diverged`.
-    /// - Throws: ``ProbeError/unsupportedArchitecture(_:)`` for a family without a trainable
-    ///   network (mamba) or an input size other than the probe resolution;
+    /// - Throws: ``ProbeError/unsupportedArchitecture(_:)`` for an input size other than the
+    ///   probe resolution;
     ///   ``ProbeError/badRequest(_:)`` for non-positive D or E.
     public func evaluate(_ architecture: Architecture, dataVolume: Int, epochs: Int, seed: UInt64) throws -> ProbeResult {
         let trajectory = try evaluateTrajectory(architecture, dataVolume: dataVolume, epochs: epochs,

@@ -104,7 +104,6 @@ public enum ZeroCostProxy: String, CaseIterable, Sendable {
     /// The proxy's value for `architecture` initialised from `seed`, on `batch` (any real
     /// images: they are fitted to the architecture's input shape and classes, see
     /// ``ProxyBatch/fitted(to:classes:)``; unused by params and flops).
-    /// - Throws: ``ProbeError/unsupportedArchitecture(_:)`` for families without a network (mamba).
     public func score(_ architecture: Architecture, batch: ProxyBatch, seed: UInt64 = 0) throws -> Double {
         switch self {
         case .params: return Double(architecture.cost.params)

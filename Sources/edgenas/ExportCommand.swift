@@ -20,8 +20,8 @@ struct Export: ParsableCommand {
         writes), which `edgenas predict` follows.
 
         The model is checked with the ONNX checker (libonnx, strict shape inference) before \
-        it is renamed into place; a checkpoint that does not fit the architecture, a mamba \
-        architecture or a missing output directory is refused and nothing is written.
+        it is renamed into place; a checkpoint that does not fit the architecture or a missing output \
+        directory is refused and nothing is written.
 
         Examples:
           edgenas export best.json --weights runs/best.ckpt --out exports/best.onnx
@@ -39,6 +39,12 @@ struct Export: ParsableCommand {
 
     @Option(help: "Seed of the initial weights when no --weights is given (default 0).")
     var seed: UInt64?
+
+    @Option(help: ArgumentHelp("How a Mamba layer's selective scan is written: unrolled (one Mul and Add per token; "
+                               + "fastest to load and run for these spaces), scan (ONNX's Scan operator) or cumsum "
+                               + "(closed form; overflows float32 on long sequences). See benchmarks/mamba-onnx-scan.md.",
+                               valueName: "form"))
+    var mambaScan: MambaScanForm = .unrolled
 
     func validate() throws {
         if weights != nil && seed != nil {
@@ -74,7 +80,8 @@ struct Export: ParsableCommand {
         }
         network.setTrainingMode(false)
         do {
-            let model = try ONNXExporter.model(for: architecture, network: network, metadata: metadata)
+            let model = try ONNXExporter.model(for: architecture, network: network, metadata: metadata,
+                                               mambaScanForm: mambaScan)
             try model.write(to: outURL)
         } catch let error as ONNXExportError {
             if case .checkerRejected = error { throw CommandFailure.internalError("\(error)") }
@@ -97,3 +104,5 @@ struct Export: ParsableCommand {
               "checker passed (libonnx check_model + strict shape inference)")
     }
 }
+
+extension MambaScanForm: ExpressibleByArgument {}

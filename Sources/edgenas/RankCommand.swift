@@ -198,10 +198,6 @@ struct Rank: ParsableCommand {
 
     private func select(_ entries: [RankEntry], mode: SelectionMode) throws -> RankOutcome {
         for entry in entries {
-            if entry.architecture.family == .mamba {
-                throw CommandFailure.badInput("\(archs):\(entry.line) (\(entry.id)): family mamba has no trainable network yet, "
-                                              + "so it cannot be probed or trained; remove the line or use a zero-cost scorer")
-            }
             let input = entry.architecture.input
             guard input == entries[0].architecture.input else {
                 throw CommandFailure.badInput("\(archs):\(entry.line) (\(entry.id)): input \(input) differs from "

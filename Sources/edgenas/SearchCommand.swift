@@ -349,7 +349,7 @@ struct Search: ParsableCommand {
     /// The options as given: nil where left out.
     private func makeRequest() throws -> SearchRequest {
         SearchRequest(
-            space: try space.map(loadSearchableSpace), deviceID: try device.map { try loadDevice($0).id },
+            space: try space.map(loadSpace), deviceID: try device.map { try loadDevice($0).id },
             maxParams: maxParams, maxFLOPs: maxFLOPs, maxLatencyMilliseconds: maxLatencyMilliseconds,
             maxLatencyQuantile: maxLatencyQuantile, budgetSeconds: budget?.seconds, candidateCount: candidates,
             strategy: strategy, seed: seed, scorer: scorer, population: population, tournament: tournament,
@@ -393,15 +393,6 @@ struct Search: ParsableCommand {
         return rounded
     }
 
-    private func loadSearchableSpace(_ path: String) throws -> SearchSpace {
-        let loaded = try loadSpace(path)
-        // Refused before any sampling: the probes train candidates and the winner is exported.
-        guard loaded.family != .mamba else {
-            throw CommandFailure.badInput("\(path): Mamba spaces cannot be searched yet: the engine has no Mamba network "
-                + "to train on the probes or export; search an mbconv or vit space")
-        }
-        return loaded
-    }
 
     struct OpenedLatency {
         var device: DeviceProfile
