@@ -231,3 +231,10 @@ extension SearchSpace {
         return blocks.map(BlockSignature.init).sorted()
     }
 }
+
+extension SearchSpaceUnion {
+    /// Every distinct signature of any member space, sorted by key.
+    public func blockSignatures() -> [BlockSignature] {
+        Set(members.flatMap { $0.blockSignatures() }).sorted()
+    }
+}

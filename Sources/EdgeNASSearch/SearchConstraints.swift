@@ -96,7 +96,7 @@ public struct CostModel: Sendable {
 extension CostModel {
     /// The `quantile` (0–1) of predicted latency over `samples` seeded draws from `space`:
     /// a latency limit that keeps that share of the space, whatever the device's speed.
-    public func latencyQuantile(_ quantile: Double, of space: SearchSpace, samples: Int = 1000, seed: UInt64) throws -> Double {
+    public func latencyQuantile(_ quantile: Double, of space: SearchSpaceUnion, samples: Int = 1000, seed: UInt64) throws -> Double {
         guard let predictLatencyMilliseconds else {
             throw SearchError.badInput("a latency quantile needs a device and its latency table")
         }

@@ -8,7 +8,7 @@ import Foundation
 /// what was given with what it stored (``SearchSettings/conflicts(with:)``), so options
 /// left at their defaults never read as changes.
 public struct SearchRequest: Sendable {
-    public var space: SearchSpace?
+    public var space: SearchSpaceUnion?
     public var deviceID: String?
     public var maxParams: Int?
     public var maxFLOPs: Int?
@@ -31,7 +31,7 @@ public struct SearchRequest: Sendable {
     /// Where the winner is exported, as an absolute path.
     public var exportPath: String?
 
-    public init(space: SearchSpace? = nil, deviceID: String? = nil, maxParams: Int? = nil, maxFLOPs: Int? = nil,
+    public init(space: SearchSpaceUnion? = nil, deviceID: String? = nil, maxParams: Int? = nil, maxFLOPs: Int? = nil,
                 maxLatencyMilliseconds: Double? = nil, maxLatencyQuantile: Double? = nil, budgetSeconds: Double? = nil,
                 candidateCount: Int? = nil, strategy: SearchStrategyKind? = nil, seed: UInt64? = nil, scorer: String? = nil,
                 population: Int? = nil, tournament: Int? = nil, finalStageShare: Double? = nil, capacityPriorWeight: Double? = nil,
@@ -87,7 +87,7 @@ extension SearchSettings {
     ///   - runID: the run's identity, which names its default export.
     ///   - imagesPath: the images to use when the request names none.
     ///   - exportPath: the export to write when the request names none.
-    public init(newRun request: SearchRequest, space: SearchSpace, maxLatencyMilliseconds: Double?, runID: String,
+    public init(newRun request: SearchRequest, space: SearchSpaceUnion, maxLatencyMilliseconds: Double?, runID: String,
                 imagesPath: String, exportPath: String) {
         // The final-stage options are stored only for the scorers that read them.
         let scorer = request.scorer ?? Defaults.scorer
@@ -172,7 +172,7 @@ extension SearchSettings {
     /// The same comparison between two whole sets of settings.
     public func differences(from other: SearchSettings) -> [String] {
         conflicts(with: SearchRequest(
-            space: try? SearchSpace(jsonData: Data(other.spaceJSON.utf8)), deviceID: other.deviceID,
+            space: try? SearchSpaceUnion(canonicalJSON: Data(other.spaceJSON.utf8)), deviceID: other.deviceID,
             maxParams: other.constraints.maxParams ?? 0, maxFLOPs: other.constraints.maxFLOPs ?? 0,
             maxLatencyMilliseconds: other.constraints.maxLatencyMilliseconds ?? 0, maxLatencyQuantile: other.maxLatencyQuantile,
             budgetSeconds: other.budgetSeconds, candidateCount: other.candidateCount, strategy: other.strategy, seed: other.seed,

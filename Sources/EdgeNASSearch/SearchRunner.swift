@@ -34,7 +34,7 @@ public enum SearchPhase {
 /// not yet scored (each result committed as it completes), and ranks. Running it again on
 /// the same database resumes; on a finished database it only rebuilds the leaderboard.
 public final class SearchRunner {
-    public let space: SearchSpace
+    public let space: SearchSpaceUnion
     public let settings: SearchSettings
     public let database: SearchDatabase
     public let scorer: CandidateScorer
@@ -46,7 +46,7 @@ public final class SearchRunner {
     /// Trains the final stage's candidates; nil when the scorer has no final stage.
     private let task: TaskTrainer?
 
-    public init(space: SearchSpace, settings: SearchSettings, database: SearchDatabase, costModel: CostModel,
+    public init(space: SearchSpaceUnion, settings: SearchSettings, database: SearchDatabase, costModel: CostModel,
                 scorer: CandidateScorer, task: TaskTrainer? = nil, attemptsPerCandidate: Int = 2000,
                 events: @escaping (SearchEvent) -> Void = { _ in }, shouldStop: @escaping () -> Bool = { false }) {
         precondition(settings.effectiveFinalStageShare == 0 || task != nil, "SearchRunner: scorer \(settings.scorer) needs a task")

@@ -29,6 +29,12 @@ func loadSpace(_ path: String) throws -> SearchSpace {
     }
 }
 
+/// The spaces at `paths`, searched or profiled as one (they must share input and classes).
+func loadSpaceUnion(_ paths: [String]) throws -> SearchSpaceUnion {
+    let spaces = try paths.map(loadSpace)
+    do { return try SearchSpaceUnion(spaces) } catch { throw CommandFailure.badInput("--space: \(error)") }
+}
+
 /// The device file at `path`; a bad file is `CommandFailure.badInput` naming the field.
 func loadDevice(_ path: String) throws -> DeviceProfile {
     do { return try DeviceProfile.load(contentsOf: URL(fileURLWithPath: path)) } catch {

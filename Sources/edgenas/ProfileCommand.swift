@@ -33,8 +33,9 @@ struct Profile: ParsableCommand {
         """
     )
 
-    @Option(help: ArgumentHelp("The search-space file (edgenas.space/1, JSON or YAML).", valueName: "SPACE"))
-    var space: String
+    @Option(help: ArgumentHelp("The search-space file (edgenas.space/1, JSON or YAML). Repeat it to profile the blocks "
+                               + "of several spaces into one table (for a search across families).", valueName: "SPACE"))
+    var space: [String]
 
     @Option(help: ArgumentHelp("The device file (devices/*.yaml).", valueName: "DEVICE.yaml"))
     var device: String
@@ -59,7 +60,7 @@ struct Profile: ParsableCommand {
     }
 
     func run() throws {
-        let searchSpace = try loadSpace(space)
+        let searchSpace = try loadSpaceUnion(space)
         let deviceProfile = try loadDevice(device)
         let signatures = searchSpace.blockSignatures()
         let tablePath = try resolvedTablePath(table, device: deviceProfile, creating: !dryRun)

@@ -63,8 +63,10 @@ struct Search: ParsableCommand {
                   --max-params 200000 --strategy evolution --budget 20m --candidates 24 --out runs/vit
             """)
 
-    @Option(help: ArgumentHelp("The search space (edgenas.space/1, JSON or YAML). Not needed with --resume.", valueName: "SPACE"))
-    var space: String?
+    @Option(help: ArgumentHelp("The search space (edgenas.space/1, JSON or YAML). Repeat it to search several spaces of one "
+                               + "input shape as one, e.g. an MBConv, a ViT and a Mamba space: each draw picks a space "
+                               + "uniformly. Not needed with --resume.", valueName: "SPACE"))
+    var space: [String] = []
 
     @Option(help: ArgumentHelp("The device description (devices/*.yaml) whose latency table predicts latency.", valueName: "DEVICE"))
     var device: String?
@@ -163,7 +165,7 @@ struct Search: ParsableCommand {
             throw ValidationError("the probes calibrate on at least 3 candidates: use --candidates ≥ 3 (and --population ≥ 3 with evolution)")
         }
         if let trainEpochs, trainEpochs < 0 { throw ValidationError("--train-epochs must be 0 or more, got \(trainEpochs)") }
-        if !resume && space == nil { throw ValidationError("--space is required (or --resume to go on with the run in --out)") }
+        if !resume && space.isEmpty { throw ValidationError("--space is required (or --resume to go on with the run in --out)") }
         if (maxLatencyMilliseconds != nil || maxLatencyQuantile != nil) && device == nil {
             throw ValidationError("a latency limit needs --device (and its latency table, filled by `edgenas profile`)")
         }
@@ -192,7 +194,7 @@ struct Search: ParsableCommand {
         // been checked, so that a failed start leaves nothing behind.
         var database: SearchDatabase?
         let settings: SearchSettings
-        let searchSpace: SearchSpace
+        let searchSpace: SearchSpaceUnion
         if resume {
             let opened = try searchFailure { try SearchDatabase(path: databasePath, create: false) }
             guard let stored = try opened.decodedSetting("settings", as: SearchSettings.self) else {
@@ -207,7 +209,9 @@ struct Search: ParsableCommand {
             settings = stored.completed(from: request, imagesPath: Self.defaultImagesPath,
                                         legacyExportPath: SearchRequest.absolutePath("exports/\(runName).onnx"))
             if settings != stored { try opened.setEncodedSetting("settings", settings) }
-            searchSpace = try searchFailure { try SearchSpace(jsonData: Data(stored.spaceJSON.utf8), file: "\(databasePath) (stored space)") }
+            searchSpace = try searchFailure {
+                try SearchSpaceUnion(canonicalJSON: Data(stored.spaceJSON.utf8), file: "\(databasePath) (stored space)")
+            }
             database = opened
         } else {
             try replaceRunWithoutWork(at: databasePath)
@@ -349,7 +353,7 @@ struct Search: ParsableCommand {
     /// The options as given: nil where left out.
     private func makeRequest() throws -> SearchRequest {
         SearchRequest(
-            space: try space.map(loadSpace), deviceID: try device.map { try loadDevice($0).id },
+            space: space.isEmpty ? nil : try loadSpaceUnion(space), deviceID: try device.map { try loadDevice($0).id },
             maxParams: maxParams, maxFLOPs: maxFLOPs, maxLatencyMilliseconds: maxLatencyMilliseconds,
             maxLatencyQuantile: maxLatencyQuantile, budgetSeconds: budget?.seconds, candidateCount: candidates,
             strategy: strategy, seed: seed, scorer: scorer, population: population, tournament: tournament,
@@ -381,7 +385,7 @@ struct Search: ParsableCommand {
     }
 
     /// `--max-latency-ms`, or the latency at `--max-latency-quantile` of the space on the device.
-    private func resolvedLatencyLimit(space: SearchSpace) throws -> Double? {
+    private func resolvedLatencyLimit(space: SearchSpaceUnion) throws -> Double? {
         guard let maxLatencyQuantile else { return maxLatencyMilliseconds }
         guard let latency = try openLatency(space: space, deviceID: nil, devicePath: device, tablePath: table) else { return nil }
         let model = Self.costModel(latency)
@@ -404,7 +408,7 @@ struct Search: ParsableCommand {
 
     /// The predictor for the device's table, or nil when no device is given; refuses a table
     /// that lacks any block the space can produce, naming the command that fills it.
-    private func openLatency(space: SearchSpace, deviceID: String?, devicePath: String?, tablePath: String?) throws -> OpenedLatency? {
+    private func openLatency(space: SearchSpaceUnion, deviceID: String?, devicePath: String?, tablePath: String?) throws -> OpenedLatency? {
         guard let devicePath else {
             if deviceID != nil { throw CommandFailure.badInput("this run was started with device \(deviceID!): resume it with its --device") }
             return nil
@@ -414,7 +418,8 @@ struct Search: ParsableCommand {
             throw CommandFailure.badInput("\(devicePath) describes device \(profile.id), but this run was started on \(deviceID)")
         }
         let tablePath = tablePath ?? "latency-tables/\(profile.id).sqlite"
-        let profileCommand = "edgenas profile --space \(self.space ?? "SPACE") --device \(devicePath) --table \(tablePath)"
+        let spaceOptions = self.space.isEmpty ? "--space SPACE" : self.space.map { "--space \($0)" }.joined(separator: " ")
+        let profileCommand = "edgenas profile \(spaceOptions) --device \(devicePath) --table \(tablePath)"
         guard FileManager.default.fileExists(atPath: tablePath) else {
             throw CommandFailure.badInput("\(tablePath): no latency table for device \(profile.id); fill it with `\(profileCommand)`")
         }
@@ -520,14 +525,14 @@ struct Search: ParsableCommand {
     }
 
     /// The training part of --images at the space's input shape, its classes checked.
-    private func loadTrainingImages(_ path: String, space: SearchSpace) throws -> ImageDataset {
+    private func loadTrainingImages(_ path: String, space: SearchSpaceUnion) throws -> ImageDataset {
         try loadDataset(path, input: space.input, classes: space.classes).training
     }
 
     /// The candidate scorer before the final stage: the probes (data generated once from the
     /// seed, at the space's resolution) for `pipeline` and `probes`, Params for `task` (its
     /// screening is the capacity prior alone), or a zero-cost proxy.
-    private func makeScorer(named name: String, space: SearchSpace, images: ImageDataset, settings: SearchSettings) throws -> CandidateScorer {
+    private func makeScorer(named name: String, space: SearchSpaceUnion, images: ImageDataset, settings: SearchSettings) throws -> CandidateScorer {
         let seed = settings.seed
         let mode = SelectionMode(rawValue: name)
         if mode == .task || (mode == .pipeline && settings.effectiveFinalStageShare >= 1) {

@@ -3,7 +3,7 @@ import EdgeNASSearch
 import Foundation
 
 /// The tiny MBConv reference space, inline so the tests read no files outside the package.
-let tinySpace = try! SearchSpace(jsonData: Data("""
+let tinySpace = SearchSpaceUnion(try! SearchSpace(jsonData: Data("""
     {"format": "edgenas.space/1", "name": "fmnist-mbconv-tiny", "family": "mbconv",
      "input": {"channels": 1, "height": 28, "width": 28}, "classes": 10, "activation": "relu6",
      "stem": {"channels": 8, "kernel": 3, "stride": 1},
@@ -13,7 +13,7 @@ let tinySpace = try! SearchSpace(jsonData: Data("""
        {"channels": [24, 32, 40], "stride": 2, "depth": [1, 2, 3], "kernel": [3, 5, 7], "expand": [2, 4, 6], "se": [false, true]},
        {"channels": [40, 48, 64], "stride": 2, "depth": [1, 2, 3], "kernel": [3, 5, 7], "expand": [2, 4, 6], "se": [false, true]}],
      "head": {"channels": [0, 128]}}
-    """.utf8))
+    """.utf8)))
 
 /// Scores by analytic cost: MACs per parameter ("compute density", higher is better) and
 /// Params (lower is better). Real numbers with a known order, cheap enough to run searches

@@ -122,6 +122,36 @@ struct SearchRunnerTests {
         #expect(try run().map(\.id) == records.map(\.id), "a seed names the same search")
     }
 
+    /// One search over an MBConv, a ViT and a Mamba space: every family is drawn, mutations
+    /// stay in their parent's space, and all three compete on one leaderboard.
+    @Test func oneSearchSpansSeveralFamilies() throws {
+        let input = tinySpace.input
+        let vit = SearchSpace(name: "vit", input: input, classes: 10,
+                              body: .vit(ViTSpace(patch: [7], embed: [32, 48], depth: [1, 2], heads: [1, 2], mlpRatio: [2])))
+        let mamba = SearchSpace(name: "mamba", input: input, classes: 10,
+                                body: .mamba(MambaSpace(patch: [7], embed: [32, 48], depth: [1, 2], state: [4, 8],
+                                                        expand: [1, 2], conv: [2, 4])))
+        let union = try SearchSpaceUnion(tinySpace.members + [vit, mamba])
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let database = try SearchDatabase(path: folder.appendingPathComponent("u.sqlite").path, create: true)
+        let runner = SearchRunner(space: union, settings: settings(strategy: .evolution, candidates: 24),
+                                  database: database, costModel: flopsAsLatency, scorer: CostDensityScorer())
+        let board = try runner.run()
+        #expect(board.entries.count == 24)
+        let records = try database.candidates()
+        let families = Set(try records.map { try $0.architecture().family })
+        #expect(families == [.mbconv, .vit, .mamba])
+        for record in records {
+            let architecture = try record.architecture()
+            #expect(union.contains(architecture))
+            if record.origin.hasPrefix("mutated from "), let parentID = record.origin.split(separator: " ").last,
+               let parent = records.first(where: { $0.id == String(parentID) }) {
+                #expect(try parent.architecture().family == architecture.family)
+            }
+        }
+    }
+
     @Test func outputsAreWrittenForAFinishedRun() throws {
         let folder = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
