@@ -12,6 +12,10 @@ each and the ratio. The PyTorch network is built here from the architecture form
 (docs: the project's architecture-format specification); its parameter count is checked
 against `edgenas count` so that both sides train the same model.
 
+A Mamba architecture is compared with three PyTorch peers: the oracle's own module
+(../shared/reference/pytorch_reference.py, whose selective scan is a Python loop over
+tokens), the same loop under torch.jit.script, and the closed cumulative-sum form.
+
 PyTorch is a benchmark peer only: this script installs it (pip) when it is missing; the
 project's setup and CI never do.
 
@@ -29,7 +33,7 @@ from benchpeer import ROOT, edgenas_binary, ensure_torch
 
 
 
-def torch_network(arch):
+def torch_network(arch, peer="oracle"):
     """The network of an edgenas.architecture/1 document, for mbconv and vit."""
     import torch
     import torch.nn as nn
@@ -116,15 +120,58 @@ def torch_network(arch):
         return MBConv()
     if arch["family"] == "vit":
         return ViT()
+    if arch["family"] == "mamba":
+        return mamba_network(arch, peer)
     raise SystemExit(f"family {arch['family']} is not benchmarked")
 
 
-def torch_samples_per_second(arch, batch, steps, threads):
+def mamba_network(arch, peer):
+    """The oracle's Mamba module; with peer "scripted" its scan loop under TorchScript, with
+    "cumsum" the closed form exp(L)·cumsum(exp(−L)·Δ·v·B), L = cumsum(Δ·A): the fastest PyTorch
+    form measured here (it overflows float32 on long sequences, which does not change its speed)."""
+    import sys
+    import types
+    import torch
+    import torch.nn.functional as F
+    sys.path.insert(0, os.path.join(os.path.dirname(ROOT), "shared", "reference"))
+    import pytorch_reference
+    model = pytorch_reference.build(arch)
+    if peer == "oracle":
+        return model
+
+    @torch.jit.script
+    def loop_scan(v, dt, b, c, a, d):
+        h = torch.zeros(v.shape[0], a.shape[0], a.shape[1])
+        ys = []
+        for t in range(v.shape[1]):
+            h = torch.exp(dt[:, t, :, None] * a) * h + (dt[:, t, :, None] * v[:, t, :, None]) * b[:, t, None, :]
+            ys.append((h * c[:, t, None, :]).sum(-1))
+        return torch.stack(ys, 1) + d * v
+
+    def cumsum_scan(v, dt, b, c, a, d):
+        total = torch.cumsum(dt.unsqueeze(-1) * a, 1)
+        h = torch.exp(total) * torch.cumsum(torch.exp(-total) * ((dt * v).unsqueeze(-1) * b.unsqueeze(2)), 1)
+        return (h * c.unsqueeze(2)).sum(-1) + d * v
+
+    scan = loop_scan if peer == "scripted" else cumsum_scan
+
+    def forward(self, u):
+        v = F.silu(self.conv(F.pad(u.transpose(1, 2), (self.k - 1, 0))).transpose(1, 2))
+        dt = F.softplus(self.dt2(self.dt1(v)))
+        return scan(v, dt, self.B(v), self.C(v), -torch.exp(self.A_log), self.D)
+
+    for module in model.modules():
+        if isinstance(module, pytorch_reference.Direction):
+            module.forward = types.MethodType(forward, module)
+    return model
+
+
+def torch_samples_per_second(arch, batch, steps, threads, peer="oracle"):
     import torch
     import torch.nn.functional as F
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = torch_network(arch)
+    model = torch_network(arch, peer)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     shape = arch["input"]
     images = torch.randn(batch, shape["channels"], shape["height"], shape["width"])
@@ -163,12 +210,15 @@ def main():
             [binary, "bench", "train", "--arch", path, "--batch", str(args.batch), "--steps", str(args.steps),
              "--threads", str(args.threads), "--json"], text=True))
         counted = json.loads(subprocess.check_output([binary, "count", path, "--json"], text=True))["params"]
-        theirs, torch_params = torch_samples_per_second(arch, args.batch, args.steps, args.threads)
-        if torch_params != counted:
-            raise SystemExit(f"{path}: PyTorch network has {torch_params} parameters, edgenas counts {counted}")
         name = os.path.splitext(os.path.basename(path))[0]
-        print(f"{name:22} {counted:8d} {ours['train_samples_per_s']:15.1f} {theirs:16.1f} "
-              f"{ours['train_samples_per_s'] / theirs:6.2f} {ours['peak_rss_mb']:11.1f}")
+        peers = ["oracle", "scripted", "cumsum"] if arch["family"] == "mamba" else ["oracle"]
+        for peer in peers:
+            theirs, torch_params = torch_samples_per_second(arch, args.batch, args.steps, args.threads, peer)
+            if torch_params != counted:
+                raise SystemExit(f"{path}: PyTorch network has {torch_params} parameters, edgenas counts {counted}")
+            label = name if len(peers) == 1 else f"{name} ({ {'oracle': 'oracle', 'scripted': 'TorchScript', 'cumsum': 'cumsum'}[peer]})"
+            print(f"{label:22} {counted:8d} {ours['train_samples_per_s']:15.1f} {theirs:16.1f} "
+                  f"{ours['train_samples_per_s'] / theirs:6.2f} {ours['peak_rss_mb']:11.1f}")
     print("ratio = our samples/s / PyTorch samples/s (higher is better for us)")
 
 

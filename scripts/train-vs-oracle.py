@@ -100,8 +100,8 @@ def engine_accuracy(binary, path, epochs, seed, threads):
         out = os.path.join(directory, "model.ckpt")
         subprocess.check_call([binary, "train", path, "--epochs", str(epochs), "--validation-share", "0",
                                "--seed", str(seed), "--threads", str(threads), "--out", out],
-                              stdout=subprocess.DEVNULL)
-        with open(os.path.join(directory, "CHECKPOINT.json")) as handle:
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(out + ".json") as handle:  # the training record beside the checkpoint
             return json.load(handle)["test_accuracy"]
 
 
@@ -127,6 +127,7 @@ def main():
             start = time.time()
             oracle.append(oracle_accuracy(arch, args.epochs, seed, train, test))
             middle = time.time()
+            print(f"  oracle seed {seed}: {oracle[-1]:.4f} in {middle - start:.0f} s", flush=True)
             engine.append(engine_accuracy(binary, path, args.epochs, seed, args.threads))
             print(f"{os.path.basename(path):<40} {seed:>4} {oracle[-1]:>8.4f} {engine[-1]:>8.4f} "
                   f"{middle - start:>9.1f} {time.time() - middle:>9.1f}", flush=True)

@@ -18,7 +18,7 @@ public enum ProfiledBlock: Hashable, Sendable {
     case vitPatchEmbedding(input: ImageShape, patch: Int, embed: Int)
     /// One pre-norm transformer layer on `tokens` × `embed`.
     case vitLayer(tokens: Int, embed: Int, heads: Int, mlpHidden: Int)
-    /// One bidirectional Mamba layer on `tokens` × `embed` (the ONNX export's unrolled scan).
+    /// One bidirectional Mamba layer on `tokens` × `embed` (as exported: the Scan-operator form).
     case mambaLayer(tokens: Int, embed: Int, layer: MambaLayer)
     /// Final LayerNorm → mean over tokens → Linear(→ classes).
     case tokenClassifier(tokens: Int, embed: Int, classes: Int)

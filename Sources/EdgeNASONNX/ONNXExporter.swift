@@ -57,7 +57,7 @@ public enum ONNXExporter {
     ///   does not fit; ``ONNXExportError/reservedMetadataKey(_:)``.
     public static func model(for architecture: Architecture, network: any FeatureClassifier,
                              metadata: [String: String] = [:],
-                             mambaScanForm: MambaScanForm = .unrolled) throws -> Onnx_ModelProto {
+                             mambaScanForm: MambaScanForm = .scanOperator) throws -> Onnx_ModelProto {
         if let reserved = metadata.keys.sorted().first(where: reservedMetadataKeys.contains) {
             throw ONNXExportError.reservedMetadataKey(reserved)
         }

@@ -40,11 +40,11 @@ struct Export: ParsableCommand {
     @Option(help: "Seed of the initial weights when no --weights is given (default 0).")
     var seed: UInt64?
 
-    @Option(help: ArgumentHelp("How a Mamba layer's selective scan is written: unrolled (one Mul and Add per token; "
-                               + "fastest to load and run for these spaces), scan (ONNX's Scan operator) or cumsum "
-                               + "(closed form; overflows float32 on long sequences). See benchmarks/mamba-onnx-scan.md.",
-                               valueName: "form"))
-    var mambaScan: MambaScanForm = .unrolled
+    @Option(help: ArgumentHelp("How a Mamba layer's selective scan is written: scan (ONNX's Scan operator; fastest to "
+                               + "load and run in ONNX Runtime for these spaces), unrolled (one Mul and Add per token, "
+                               + "for runtimes without Scan) or cumsum (closed form; overflows float32 on long "
+                               + "sequences). See benchmarks/mamba-onnx-scan.md.", valueName: "form"))
+    var mambaScan: MambaScanForm = .scanOperator
 
     func validate() throws {
         if weights != nil && seed != nil {

@@ -88,9 +88,9 @@ private func exportedArchitectures() throws -> [(id: String, architecture: Archi
                                    runs: [.init(batch: 1, chunk: 1), .init(batch: 3, chunk: 3)]))
             // The cumulative-sum scan holds only while exp(−Σ Δ·A) fits float32: 6 tokens of at most
             // 4 states do; extra-mamba-non-square (8 tokens, 16 states) already gives NaN.
-            // The Scan operator form runs everywhere the default does.
-            var otherForms: [MambaScanForm] = architecture.family == .mamba && index % 5 == 0 ? [.scanOperator] : []
-            if id == "extra-mamba-rgb" { otherForms = [.scanOperator, .cumulativeSum] }
+            // The unrolled form (for runtimes without Scan) gives the same logits as the default Scan form.
+            var otherForms: [MambaScanForm] = architecture.family == .mamba && index % 5 == 0 ? [.unrolled] : []
+            if id == "extra-mamba-rgb" { otherForms = [.unrolled, .cumulativeSum] }
             for form in otherForms {
                 let formID = "\(id)-\(form.rawValue)"
                 let formURL = directory.appendingPathComponent("\(formID).onnx")

@@ -125,15 +125,32 @@ import Testing
         #expect(noTable.status == 64)
         #expect(noTable.standardError.contains("edgenas profile --space \(inputs.space) --device \(inputs.device)"))
 
+        // Spaces searched together must share their input; a Mamba space joins an MBConv one.
+        let rgb = inputs.folder.appendingPathComponent("rgb-mamba.json")
+        try Data("""
+            {"format": "edgenas.space/1", "name": "rgb", "family": "mamba", "input": {"channels": 3, "height": 28, "width": 28},
+             "classes": 10, "patch": [7], "embed": [32], "depth": [1], "state": [4], "expand": [2], "conv": [4]}
+            """.utf8).write(to: rgb)
+        let mixedInputs = try runEdgenas(["search", "--space", inputs.space, "--space", rgb.path, "--scorer", "params",
+                                          "--candidates", "3", "--out", inputs.folder.appendingPathComponent("runs/mixed").path])
+        #expect(mixedInputs.status == 64)
+        #expect(mixedInputs.standardError.contains("spaces searched together must share both"), "\(mixedInputs.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: inputs.folder.appendingPathComponent("runs/mixed").path))
+
         let mamba = inputs.folder.appendingPathComponent("mamba.json")
         try Data("""
             {"format": "edgenas.space/1", "name": "m", "family": "mamba", "input": {"channels": 1, "height": 28, "width": 28},
              "classes": 10, "patch": [7], "embed": [32], "depth": [1], "state": [4], "expand": [2], "conv": [4]}
             """.utf8).write(to: mamba)
-        let refused = try runEdgenas(["search", "--space", mamba.path, "--scorer", "params", "--candidates", "3",
-                                      "--out", inputs.folder.appendingPathComponent("runs/mamba").path])
-        #expect(refused.status == 64)
-        #expect(refused.standardError.contains("Mamba spaces cannot be searched yet"))
+        let families = inputs.folder.appendingPathComponent("runs/families")
+        let searched = try runEdgenas(["search", "--space", inputs.space, "--space", mamba.path, "--scorer", "params",
+                                       "--candidates", "6", "--images", inputs.images, "--train-epochs", "0",
+                                       "--export", inputs.folder.appendingPathComponent("families.onnx").path,
+                                       "--out", families.path])
+        #expect(searched.status == 0, "\(searched.standardError)")
+        let leaderboard = try String(contentsOf: families.appendingPathComponent("leaderboard.jsonl"), encoding: .utf8)
+        #expect(leaderboard.contains("\"family\":\"mamba\"") || leaderboard.contains("\"family\": \"mamba\""), "\(leaderboard)")
+        #expect(FileManager.default.fileExists(atPath: inputs.folder.appendingPathComponent("families.onnx").path))
     }
 
     /// The final stage alone: successive halving on the task's training split, validated on a
