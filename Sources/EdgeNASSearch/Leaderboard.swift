@@ -28,6 +28,12 @@ public struct LeaderboardEntry: Sendable, Codable, Equatable {
 }
 
 extension LeaderboardEntry {
+    /// The architecture's family name (`mbconv`, `vit`, `mamba`), read from its JSON.
+    public var family: String {
+        let object = try? JSONSerialization.jsonObject(with: Data(architectureJSON.utf8)) as? [String: Any]
+        return object?["family"] as? String ?? "unknown"
+    }
+
     /// An entry (rank 0 until ranked) for a scored record.
     init(record: SearchDatabase.CandidateRecord, evaluation: CandidateEvaluation, total: Double) {
         self.init(rank: 0, id: record.id, params: record.params, flops: record.flops,

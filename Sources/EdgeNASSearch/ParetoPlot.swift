@@ -2,12 +2,14 @@ import Foundation
 
 /// The score-versus-cost picture of a finished search, as a self-contained SVG: every
 /// candidate as a dot, the Pareto front (no other candidate is both cheaper and better) as a
-/// line, the winner ringed, and the latency limit as a dashed line.
+/// line, the winner ringed, and the latency limit as a dashed line. In a search over several
+/// families each family has its own marker (circle, square, triangle) and a legend.
 public struct ParetoPlot {
     public struct Point: Equatable {
         public var id: String
         public var cost: Double
         public var score: Double
+        public var family: String = "mbconv"
     }
 
     public var points: [Point]
@@ -19,7 +21,8 @@ public struct ParetoPlot {
     public init(leaderboard: Leaderboard, latencyLimitMilliseconds: Double?) {
         let hasLatency = leaderboard.entries.allSatisfy { $0.predictedLatencyMilliseconds != nil }
         points = leaderboard.entries.map {
-            Point(id: $0.id, cost: hasLatency ? $0.predictedLatencyMilliseconds! : Double($0.flops) / 1e6, score: $0.total)
+            Point(id: $0.id, cost: hasLatency ? $0.predictedLatencyMilliseconds! : Double($0.flops) / 1e6, score: $0.total,
+                  family: $0.family)
         }
         costLabel = hasLatency ? "predicted latency (ms)" : "MFLOPs"
         limit = hasLatency ? latencyLimitMilliseconds : nil
@@ -73,15 +76,37 @@ public struct ParetoPlot {
             svg += "<polyline points=\"\(frontPath)\" fill=\"none\" stroke=\"#2a6\" stroke-width=\"2\"/>\n"
         }
         let frontIDs = Set(front.map(\.id))
+        let families = Array(Set(points.map(\.family))).sorted()
         for point in points {
             let colour = frontIDs.contains(point.id) ? "#2a6" : "#68a"
-            svg += "<circle cx=\"\(f(x(point.cost)))\" cy=\"\(f(y(point.score)))\" r=\"4\" fill=\"\(colour)\"><title>\(point.id): \(Self.label(point.cost)), score \(Self.label(point.score))</title></circle>\n"
+            let title = "<title>\(point.id) (\(point.family)): \(Self.label(point.cost)), score \(Self.label(point.score))</title>"
+            svg += Self.marker(families.count > 1 ? point.family : "", x: x(point.cost), y: y(point.score), fill: colour, title: title)
+        }
+        if families.count > 1 {
+            for (index, family) in families.enumerated() {
+                let top = margin.top + 14 + Double(index) * 16
+                svg += Self.marker(family, x: margin.left + 12, y: top - 4, fill: "#68a", title: "")
+                svg += "<text x=\"\(f(margin.left + 22))\" y=\"\(f(top))\">\(family)</text>\n"
+            }
         }
         if let winner = points.first(where: { $0.id == winnerID }) {
             svg += "<circle cx=\"\(f(x(winner.cost)))\" cy=\"\(f(y(winner.score)))\" r=\"8\" fill=\"none\" stroke=\"#d80\" stroke-width=\"2\"/>"
             svg += "<text x=\"\(f(x(winner.cost) + 10))\" y=\"\(f(y(winner.score) - 8))\" fill=\"#b60\">winner \(winner.id)</text>\n"
         }
         return svg + "</svg>\n"
+    }
+
+    /// A family's marker: a square for vit, a triangle for mamba, a circle otherwise.
+    static func marker(_ family: String, x: Double, y: Double, fill: String, title: String) -> String {
+        func f(_ value: Double) -> String { String(format: "%.1f", value) }
+        switch family {
+        case "vit":
+            return "<rect x=\"\(f(x - 4))\" y=\"\(f(y - 4))\" width=\"8\" height=\"8\" fill=\"\(fill)\">\(title)</rect>\n"
+        case "mamba":
+            return "<polygon points=\"\(f(x)),\(f(y - 5)) \(f(x - 5)),\(f(y + 4)) \(f(x + 5)),\(f(y + 4))\" fill=\"\(fill)\">\(title)</polygon>\n"
+        default:
+            return "<circle cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"4\" fill=\"\(fill)\">\(title)</circle>\n"
+        }
     }
 
     /// A range with 5 % room on each side (and a unit range around a single value).

@@ -75,6 +75,23 @@ public struct SearchReport {
         self.export = export
     }
 
+    /// A search over several families, family by family: how many candidates each had and
+    /// its best one in the common ranking. Empty for one family.
+    func familyLines() -> [String] {
+        let byFamily = Dictionary(grouping: leaderboard.entries, by: \.family)
+        guard byFamily.count > 1 else { return [] }
+        var lines = ["## Families", "", "All families are scored and ranked together under the same limits.", "",
+                     "| family | candidates | best rank | best | Params | latency ms | total | validation accuracy |",
+                     "|---|---|---|---|---|---|---|---|"]
+        for (family, entries) in byFamily.sorted(by: { $0.value.map(\.rank).min()! < $1.value.map(\.rank).min()! }) {
+            let best = entries.min { $0.rank < $1.rank }!
+            lines.append("| \(family) | \(entries.count) | \(best.rank) | `\(best.id)` | \(best.params) | "
+                + (best.predictedLatencyMilliseconds.map { String(format: "%.3f", $0) } ?? "") + String(format: " | %.3f | ", best.total)
+                + (best.validationAccuracy.map { String(format: "%.4f (rung %d)", $0, best.lastRung ?? 0) } ?? "") + " |")
+        }
+        return lines + [""]
+    }
+
     public func markdown() -> String {
         var lines = ["# Search run \(runName)", ""]
         lines += ["## Settings", "", "| setting | value |", "|---|---|"]
@@ -121,6 +138,7 @@ public struct SearchReport {
                 + (winner.validationAccuracy.map { String(format: ", validation accuracy %.4f in rung %d", $0, winner.lastRung ?? 0) } ?? "") + ".")
             lines += ["", "```json", winner.architectureJSON, "```", ""]
         }
+        lines += familyLines()
         lines += ["## Leaderboard (top \(min(10, leaderboard.entries.count)) of \(leaderboard.entries.count))", ""]
         let names = leaderboard.criteria.map(\.name)
         lines.append("| rank | id | Params | MFLOPs | latency ms | " + names.joined(separator: " | ") + " | total |")

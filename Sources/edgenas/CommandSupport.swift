@@ -29,10 +29,11 @@ func loadSpace(_ path: String) throws -> SearchSpace {
     }
 }
 
-/// The spaces at `paths`, searched or profiled as one (they must share input and classes).
-func loadSpaceUnion(_ paths: [String]) throws -> SearchSpaceUnion {
+/// The spaces at `paths`, searched or profiled as one (they must share input and classes),
+/// with their shares of the candidates.
+func loadSpaceUnion(_ paths: [String], weights: [Double]? = nil) throws -> SearchSpaceUnion {
     let spaces = try paths.map(loadSpace)
-    do { return try SearchSpaceUnion(spaces) } catch { throw CommandFailure.badInput("--space: \(error)") }
+    do { return try SearchSpaceUnion(spaces, weights: weights) } catch { throw CommandFailure.badInput("--space: \(error)") }
 }
 
 /// The device file at `path`; a bad file is `CommandFailure.badInput` naming the field.

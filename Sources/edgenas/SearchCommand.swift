@@ -68,6 +68,10 @@ struct Search: ParsableCommand {
                                + "uniformly. Not needed with --resume.", valueName: "SPACE"))
     var space: [String] = []
 
+    @Option(help: ArgumentHelp("Shares of the candidates for several --space, one weight per space in their order, e.g. "
+                               + "1,1,2 (default: equal shares).", valueName: "W,W,..."))
+    var spaceWeights: String?
+
     @Option(help: ArgumentHelp("The device description (devices/*.yaml) whose latency table predicts latency.", valueName: "DEVICE"))
     var device: String?
 
@@ -353,13 +357,24 @@ struct Search: ParsableCommand {
     /// The options as given: nil where left out.
     private func makeRequest() throws -> SearchRequest {
         SearchRequest(
-            space: space.isEmpty ? nil : try loadSpaceUnion(space), deviceID: try device.map { try loadDevice($0).id },
+            space: space.isEmpty ? nil : try loadSpaceUnion(space, weights: try parsedSpaceWeights()), deviceID: try device.map { try loadDevice($0).id },
             maxParams: maxParams, maxFLOPs: maxFLOPs, maxLatencyMilliseconds: maxLatencyMilliseconds,
             maxLatencyQuantile: maxLatencyQuantile, budgetSeconds: budget?.seconds, candidateCount: candidates,
             strategy: strategy, seed: seed, scorer: scorer, population: population, tournament: tournament,
             finalStageShare: finalStageShare, capacityPriorWeight: priorWeight,
             attemptsPerCandidate: attempts, imagesPath: images.map(SearchRequest.absolutePath), trainEpochs: trainEpochs,
             exportPath: export.map(SearchRequest.absolutePath))
+    }
+
+    /// `--space-weights` as numbers; nil when not given.
+    private func parsedSpaceWeights() throws -> [Double]? {
+        guard let spaceWeights else { return nil }
+        let parts = spaceWeights.split(separator: ",", omittingEmptySubsequences: false)
+        let weights = parts.compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard weights.count == parts.count else {
+            throw CommandFailure.badInput("--space-weights: expected numbers separated by commas, e.g. 1,1,2; got \(spaceWeights)")
+        }
+        return weights
     }
 
     /// A new run may start in a folder whose run did no work (it failed or was killed before

@@ -18,6 +18,23 @@ import Testing
         #expect(try SearchSpaceUnion(canonicalJSON: Data(union.canonicalJSON.utf8)) == union)
     }
 
+    /// Every prefix of a run holds each member's share to within one candidate.
+    @Test(arguments: [nil, [1.0, 1, 2], [5.0, 1, 1]])
+    func candidatesFollowTheSharesInEveryPrefix(weights: [Double]?) throws {
+        let union = try SearchSpaceUnion(Self.families().members, weights: weights)
+        var counts = [0, 0, 0]
+        var generator = SeededGenerator(seed: 1)
+        for index in 0..<200 {
+            let member = union.memberIndex(forCandidate: index)
+            counts[member] += 1
+            #expect(union.members[member].contains(union.sample(candidate: index, using: &generator)))
+            for k in 0..<3 {
+                #expect(abs(Double(counts[k]) - union.shares[k] * Double(index + 1)) < 1, "after \(index + 1): \(counts)")
+            }
+        }
+        #expect(try SearchSpaceUnion(canonicalJSON: Data(union.canonicalJSON.utf8)) == union)
+    }
+
     @Test func drawsReachEveryMemberAndStayInside() throws {
         let union = try Self.families()
         var generator = SeededGenerator(seed: 9)
@@ -50,6 +67,10 @@ import Testing
         #expect(throws: ArchitectureError.self) { try SearchSpaceUnion([Fixtures.space("fmnist-mbconv-tiny"), other]) }
         #expect(throws: ArchitectureError.self) { try SearchSpaceUnion([Fixtures.space("fmnist-vit"), Fixtures.space("fmnist-vit")]) }
         #expect(throws: ArchitectureError.self) { try SearchSpaceUnion([]) }
+        let two = [try Fixtures.space("fmnist-mbconv-tiny"), try Fixtures.space("fmnist-vit")]
+        #expect(throws: ArchitectureError.self) { try SearchSpaceUnion(two, weights: [1]) }
+        #expect(throws: ArchitectureError.self) { try SearchSpaceUnion(two, weights: [1, 0]) }
+        #expect(throws: ArchitectureError.self) { try SearchSpaceUnion(two, weights: [1, .nan]) }
         #expect(throws: ArchitectureError.self) { try SearchSpaceUnion(canonicalJSON: Data("[{\"format\": 1}]".utf8)) }
     }
 }

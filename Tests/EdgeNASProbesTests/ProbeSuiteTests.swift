@@ -44,7 +44,7 @@ import Testing
         let result = try suite.evaluate(try architecture(tinyMambaJSON), dataVolume: 64, epochs: 2, seed: 0)
         #expect(result.diverged.isEmpty)
         #expect(Set(result.rawScores.keys) == Set(ProbeKind.allCases))
-        #expect(result.rawScores.values.allSatisfy(\.isFinite))
+        #expect(result.rawScores.values.allSatisfy { $0.isFinite })
     }
 
     @Test func badRequestsAreRefusedWithTheReason() throws {

@@ -140,8 +140,13 @@ struct SearchRunnerTests {
         let board = try runner.run()
         #expect(board.entries.count == 24)
         let records = try database.candidates()
-        let families = Set(try records.map { try $0.architecture().family })
-        #expect(families == [.mbconv, .vit, .mamba])
+        let sampled = try records.filter { $0.origin == "sampled" }.map { try $0.architecture().family }
+        #expect(sampled.prefix(3).sorted { $0.rawValue < $1.rawValue } == [.mamba, .mbconv, .vit], "equal shares: one of each first")
+        #expect(Set(sampled) == [.mbconv, .vit, .mamba])
+        #expect(try ParetoPlot(leaderboard: board, latencyLimitMilliseconds: nil).svg().contains("<polygon"), "mamba marker")
+        let report = SearchReport(runName: "u", settings: settings(), tablePath: nil, leaderboard: board, plan: nil, phases: [],
+                                  sampling: nil, export: nil).markdown()
+        #expect(report.contains("## Families") && report.contains("| mamba |"), "\(report)")
         for record in records {
             let architecture = try record.architecture()
             #expect(union.contains(architecture))
