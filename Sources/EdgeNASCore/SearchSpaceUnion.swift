@@ -79,10 +79,20 @@ public struct SearchSpaceUnion: Hashable, Sendable {
         return chosen
     }
 
+    /// Draws for one candidate from its own member before any other member may stand in.
+    public static let drawsBeforeOtherMembers = 100
+
     /// An architecture of the member that candidate `index` comes from (a one-space union
     /// draws exactly as that space does).
-    public func sample(candidate index: Int, using generator: inout some RandomNumberGenerator) -> Architecture {
-        members[memberIndex(forCandidate: index)].sample(using: &generator)
+    ///
+    /// `attempt` counts the draws already made for this candidate (a draw is repeated when it
+    /// breaks a limit or repeats a member): from ``drawsBeforeOtherMembers`` on, the member
+    /// is drawn by share instead, so that a member whose architectures are all taken or all
+    /// over a limit (a Mamba space under a tight latency limit) lends its share to the others
+    /// rather than ending the search.
+    public func sample(candidate index: Int, attempt: Int = 0, using generator: inout some RandomNumberGenerator) -> Architecture {
+        guard attempt >= Self.drawsBeforeOtherMembers else { return members[memberIndex(forCandidate: index)].sample(using: &generator) }
+        return sample(using: &generator)
     }
 
     /// An architecture of a member drawn with the members' shares as probabilities (no draw

@@ -127,8 +127,11 @@ public final class SearchRunner {
         var seen = Set<String>()
         while drawn.count < count {
             let index = drawn.count
-            let candidate = try sampler.next(excluding: seen, found: drawn.count, needed: settings.candidateCount,
-                                             draw: { space.sample(candidate: index, using: &$0) }, using: &generator)
+            var attempt = 0
+            let candidate = try sampler.next(excluding: seen, found: drawn.count, needed: settings.candidateCount, draw: {
+                defer { attempt += 1 }
+                return space.sample(candidate: index, attempt: attempt, using: &$0)
+            }, using: &generator)
             seen.insert(candidate.architecture.id)
             drawn.append(candidate)
             events(.sampled(found: drawn.count, needed: count, attempts: sampler.attempts, rejected: sampler.rejected))
@@ -205,8 +208,11 @@ public final class SearchRunner {
                                      draw: { space.mutate(parentArchitecture, using: &$0) }, using: &generator)
         } catch SearchError.infeasible {
             // Every mutation of this parent breaks a limit or repeats a member: fall back to a fresh sample.
-            let sample = try sampler.next(excluding: seen, found: records.count, needed: settings.candidateCount,
-                                          draw: { space.sample(candidate: records.count, using: &$0) }, using: &generator)
+            var attempt = 0
+            let sample = try sampler.next(excluding: seen, found: records.count, needed: settings.candidateCount, draw: {
+                defer { attempt += 1 }
+                return space.sample(candidate: records.count, attempt: attempt, using: &$0)
+            }, using: &generator)
             return try database.append(sample, origin: "sampled")
         }
         return try database.append(child, origin: "mutated from \(parent.id)")
