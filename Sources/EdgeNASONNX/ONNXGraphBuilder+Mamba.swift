@@ -139,8 +139,8 @@ extension ONNXGraphBuilder {
         }
         body.node = [bodyNode("Mul", ["decay_t", "state_in"], "kept"), bodyNode("Add", ["kept", "x_t"], "state_out"),
                      bodyNode("Identity", ["state_out"], "state_t")]
-        body.input = ["state_in", "decay_t", "x_t"].map { Self.unrankedValueInfo($0) }
-        body.output = ["state_out", "state_t"].map { Self.unrankedValueInfo($0) }
+        body.input = ["state_in", "decay_t", "x_t"].map { Self.valueInfo($0, shape: nil) }
+        body.output = ["state_out", "state_t"].map { Self.valueInfo($0, shape: nil) }
         var bodyAttribute = Onnx_AttributeProto()
         bodyAttribute.name = "body"
         bodyAttribute.type = .graph
@@ -154,18 +154,6 @@ extension ONNXGraphBuilder {
             Self.attribute("scan_output_axes", ints: [1]),
         ])
         return states
-    }
-
-    /// A float32 value of unknown shape (a Scan body's inputs and outputs).
-    private static func unrankedValueInfo(_ name: String) -> Onnx_ValueInfoProto {
-        var tensorType = Onnx_TypeProto.Tensor()
-        tensorType.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
-        var type = Onnx_TypeProto()
-        type.tensorType = tensorType
-        var info = Onnx_ValueInfoProto()
-        info.name = name
-        info.type = type
-        return info
     }
 
     /// h = exp(L) ⊙ CumSum(exp(−L) ⊙ X) with L = CumSum(Δ·A) over tokens.

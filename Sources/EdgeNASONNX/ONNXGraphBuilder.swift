@@ -298,19 +298,22 @@ public struct ONNXGraphBuilder: Sendable {
         return attribute
     }
 
-    static func valueInfo(_ name: String, shape: [ONNXDimension]) -> Onnx_ValueInfoProto {
-        var tensorShape = Onnx_TensorShapeProto()
-        tensorShape.dim = shape.map { dimension in
-            var dim = Onnx_TensorShapeProto.Dimension()
-            switch dimension {
-            case .batch: dim.dimParam = batchDimensionName
-            case let .size(size): dim.dimValue = Int64(size)
-            }
-            return dim
-        }
+    /// A float32 value; without `shape`, of unknown rank (a Scan body's values).
+    static func valueInfo(_ name: String, shape: [ONNXDimension]?) -> Onnx_ValueInfoProto {
         var tensorType = Onnx_TypeProto.Tensor()
         tensorType.elemType = Int32(Onnx_TensorProto.DataType.float.rawValue)
-        tensorType.shape = tensorShape
+        if let shape {
+            var tensorShape = Onnx_TensorShapeProto()
+            tensorShape.dim = shape.map { dimension in
+                var dim = Onnx_TensorShapeProto.Dimension()
+                switch dimension {
+                case .batch: dim.dimParam = batchDimensionName
+                case let .size(size): dim.dimValue = Int64(size)
+                }
+                return dim
+            }
+            tensorType.shape = tensorShape
+        }
         var type = Onnx_TypeProto()
         type.tensorType = tensorType
         var info = Onnx_ValueInfoProto()
