@@ -73,9 +73,13 @@ def oracle_accuracy(arch, epochs, seed, train, test):
         order = torch.randperm(len(x))
         for start in range(0, len(x), batch):
             index = order[start:start + batch]
-            images = F.pad(x[index], (2, 2, 2, 2))
-            top, left = torch.randint(0, 5, (2,))
-            images = images[:, :, top:top + 28, left:left + 28]
+            padded = F.pad(x[index], (2, 2, 2, 2))
+            # A crop offset per image: gather rows and columns through per-image index grids.
+            tops, lefts = torch.randint(0, 5, (len(index),)), torch.randint(0, 5, (len(index),))
+            rows = (tops[:, None] + torch.arange(28))[:, None, :, None].expand(-1, 1, 28, 32)
+            images = padded.gather(2, rows)
+            columns = (lefts[:, None] + torch.arange(28))[:, None, None, :].expand(-1, 1, 28, 28)
+            images = images.gather(3, columns)
             flip = torch.rand(len(index)) < 0.5
             images = torch.where(flip[:, None, None, None], images.flip(3), images)
             lr = 4e-3 * (step + 1) / warmup if step < warmup else \
