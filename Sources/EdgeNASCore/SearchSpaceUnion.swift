@@ -91,7 +91,13 @@ public struct SearchSpaceUnion: Hashable, Sendable {
     /// over a limit (a Mamba space under a tight latency limit) lends its share to the others
     /// rather than ending the search.
     public func sample(candidate index: Int, attempt: Int = 0, using generator: inout some RandomNumberGenerator) -> Architecture {
-        guard attempt >= Self.drawsBeforeOtherMembers else { return members[memberIndex(forCandidate: index)].sample(using: &generator) }
+        sample(member: memberIndex(forCandidate: index), attempt: attempt, using: &generator)
+    }
+
+    /// ``sample(candidate:attempt:using:)`` with the candidate's member already found
+    /// (``memberIndex(forCandidate:)`` walks all earlier candidates: find it once per candidate).
+    public func sample(member: Int, attempt: Int, using generator: inout some RandomNumberGenerator) -> Architecture {
+        guard attempt >= Self.drawsBeforeOtherMembers else { return members[member].sample(using: &generator) }
         return sample(using: &generator)
     }
 

@@ -126,11 +126,11 @@ public final class SearchRunner {
         var drawn: [FeasibleCandidate] = []
         var seen = Set<String>()
         while drawn.count < count {
-            let index = drawn.count
+            let member = space.memberIndex(forCandidate: drawn.count)
             var attempt = 0
             let candidate = try sampler.next(excluding: seen, found: drawn.count, needed: settings.candidateCount, draw: {
                 defer { attempt += 1 }
-                return space.sample(candidate: index, attempt: attempt, using: &$0)
+                return space.sample(member: member, attempt: attempt, using: &$0)
             }, using: &generator)
             seen.insert(candidate.architecture.id)
             drawn.append(candidate)
@@ -208,10 +208,11 @@ public final class SearchRunner {
                                      draw: { space.mutate(parentArchitecture, using: &$0) }, using: &generator)
         } catch SearchError.infeasible {
             // Every mutation of this parent breaks a limit or repeats a member: fall back to a fresh sample.
+            let member = space.memberIndex(forCandidate: records.count)
             var attempt = 0
             let sample = try sampler.next(excluding: seen, found: records.count, needed: settings.candidateCount, draw: {
                 defer { attempt += 1 }
-                return space.sample(candidate: records.count, attempt: attempt, using: &$0)
+                return space.sample(member: member, attempt: attempt, using: &$0)
             }, using: &generator)
             return try database.append(sample, origin: "sampled")
         }
