@@ -75,19 +75,30 @@ public struct SearchReport {
         self.export = export
     }
 
-    /// A search over several families, family by family: how many candidates each had and
-    /// its best one in the common ranking. Empty for one family.
+    /// A search over several families, family by family: how many candidates each had, how
+    /// far its best got in the final stage, and its best one. Empty for one family.
+    ///
+    /// Families are listed by their best candidate's furthest rung, then its validation
+    /// accuracy: the common rank interleaves families (the final stage halves within each),
+    /// so a family's best rank alone would not say which family trained furthest.
     func familyLines() -> [String] {
         let byFamily = Dictionary(grouping: leaderboard.entries, by: \.family)
         guard byFamily.count > 1 else { return [] }
         var lines = ["## Families", "", "All families are scored and ranked together under the same limits.", "",
-                     "| family | candidates | best rank | best | Params | latency ms | total | validation accuracy |",
+                     "| family | candidates | furthest rung | best validation accuracy | best rank | best | Params | latency ms |",
                      "|---|---|---|---|---|---|---|---|"]
-        for (family, entries) in byFamily.sorted(by: { $0.value.map(\.rank).min()! < $1.value.map(\.rank).min()! }) {
-            let best = entries.min { $0.rank < $1.rank }!
-            lines.append("| \(family) | \(entries.count) | \(best.rank) | `\(best.id)` | \(best.params) | "
-                + (best.predictedLatencyMilliseconds.map { String(format: "%.3f", $0) } ?? "") + String(format: " | %.3f | ", best.total)
-                + (best.validationAccuracy.map { String(format: "%.4f (rung %d)", $0, best.lastRung ?? 0) } ?? "") + " |")
+        func best(_ entries: [LeaderboardEntry]) -> LeaderboardEntry {
+            entries.min { ($0.lastRung ?? -1, $0.validationAccuracy ?? -1, -$0.rank) > ($1.lastRung ?? -1, $1.validationAccuracy ?? -1, -$1.rank) }!
+        }
+        let ordered = byFamily.map { (family: $0.key, entries: $0.value, best: best($0.value)) }.sorted {
+            ($0.best.lastRung ?? -1, $0.best.validationAccuracy ?? -1, -$0.best.rank)
+                > ($1.best.lastRung ?? -1, $1.best.validationAccuracy ?? -1, -$1.best.rank)
+        }
+        for (family, entries, best) in ordered {
+            lines.append("| \(family) | \(entries.count) | " + (best.lastRung.map(String.init) ?? "–") + " | "
+                + (best.validationAccuracy.map { String(format: "%.4f", $0) } ?? "–")
+                + " | \(best.rank) | `\(best.id)` | \(best.params) | "
+                + (best.predictedLatencyMilliseconds.map { String(format: "%.3f", $0) } ?? "") + " |")
         }
         return lines + [""]
     }
