@@ -59,8 +59,6 @@ public struct SearchSpaceUnion: Hashable, Sendable {
     public var input: ImageShape { members[0].input }
     /// The shared class count.
     public var classes: Int { members[0].classes }
-    /// The members' families, in member order (a family may repeat).
-    public var families: [ArchitectureFamily] { members.map(\.family) }
 
     /// The member that candidate `index` (0-based, in draw order) comes from: the one whose
     /// share is furthest behind after `index` candidates (ties to the earlier member).

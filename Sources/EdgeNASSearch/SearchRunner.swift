@@ -126,12 +126,7 @@ public final class SearchRunner {
         var drawn: [FeasibleCandidate] = []
         var seen = Set<String>()
         while drawn.count < count {
-            let member = space.memberIndex(forCandidate: drawn.count)
-            var attempt = 0
-            let candidate = try sampler.next(excluding: seen, found: drawn.count, needed: settings.candidateCount, draw: {
-                defer { attempt += 1 }
-                return space.sample(member: member, attempt: attempt, using: &$0)
-            }, using: &generator)
+            let candidate = try drawFresh(index: drawn.count, excluding: seen, using: &generator)
             seen.insert(candidate.architecture.id)
             drawn.append(candidate)
             events(.sampled(found: drawn.count, needed: count, attempts: sampler.attempts, rejected: sampler.rejected))
@@ -208,15 +203,22 @@ public final class SearchRunner {
                                      draw: { space.mutate(parentArchitecture, using: &$0) }, using: &generator)
         } catch SearchError.infeasible {
             // Every mutation of this parent breaks a limit or repeats a member: fall back to a fresh sample.
-            let member = space.memberIndex(forCandidate: records.count)
-            var attempt = 0
-            let sample = try sampler.next(excluding: seen, found: records.count, needed: settings.candidateCount, draw: {
-                defer { attempt += 1 }
-                return space.sample(member: member, attempt: attempt, using: &$0)
-            }, using: &generator)
+            let sample = try drawFresh(index: records.count, excluding: seen, using: &generator)
             return try database.append(sample, origin: "sampled")
         }
         return try database.append(child, origin: "mutated from \(parent.id)")
+    }
+
+    /// A fresh sample for candidate `index` under the limits: from the union member whose
+    /// share it is (found once, not per redraw), another member standing in after
+    /// ``SearchSpaceUnion/drawsBeforeOtherMembers`` draws.
+    private func drawFresh(index: Int, excluding seen: Set<String>, using generator: inout SeededGenerator) throws -> FeasibleCandidate {
+        let member = space.memberIndex(forCandidate: index)
+        var attempt = 0
+        return try sampler.next(excluding: seen, found: index, needed: settings.candidateCount, draw: {
+            defer { attempt += 1 }
+            return space.sample(member: member, attempt: attempt, using: &$0)
+        }, using: &generator)
     }
 
     private func timed(_ phase: String, _ body: () throws -> Void) throws {

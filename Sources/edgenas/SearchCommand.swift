@@ -64,8 +64,8 @@ struct Search: ParsableCommand {
             """)
 
     @Option(help: ArgumentHelp("The search space (edgenas.space/1, JSON or YAML). Repeat it to search several spaces of one "
-                               + "input shape as one, e.g. an MBConv, a ViT and a Mamba space: each draw picks a space "
-                               + "uniformly. Not needed with --resume.", valueName: "SPACE"))
+                               + "input shape as one, e.g. an MBConv, a ViT and a Mamba space: each gets an equal share of "
+                               + "the candidates (see --space-weights). Not needed with --resume.", valueName: "SPACE"))
     var space: [String] = []
 
     @Option(help: ArgumentHelp("Shares of the candidates for several --space, one weight per space in their order, e.g. "
@@ -411,7 +411,6 @@ struct Search: ParsableCommand {
                    rounded, maxLatencyQuantile * 100, space.name))
         return rounded
     }
-
 
     struct OpenedLatency {
         var device: DeviceProfile
