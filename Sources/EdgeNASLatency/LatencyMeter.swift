@@ -46,9 +46,9 @@ struct DeviceTimer {
         case .native:
             runtime = nil
             runtimeVersion = "edgenas-engine"
-            Compute.threadCount = device.threads
             let forward = try BlockModels.nativeForward(for: Self.referenceBlock)
-            reference = { _ = forward() }
+            let threads = device.threads
+            reference = { Compute.withThreads(threads) { _ = forward() } }
         }
     }
 
@@ -113,7 +113,7 @@ struct DeviceTimer {
             return try measureONNX(modelData: try BlockModels.onnxModel(for: block).serializedData(), inputShape: block.inputShape)
         case .native:
             let forward = try BlockModels.nativeForward(for: block)
-            return try timed { _ = forward() }
+            return try timed { Compute.withThreads(device.threads) { _ = forward() } }
         }
     }
 
@@ -151,7 +151,7 @@ struct DeviceTimer {
             let network = NetworkBuilder.network(for: architecture, seed: 0)
             network.setTrainingMode(false)
             let images = Tensor(shape: shape, storage: BlockModels.sampleInput(count: shape.reduce(1, *)))
-            return try timed { _ = withoutGradients { network(images) } }
+            return try timed { Compute.withThreads(device.threads) { _ = withoutGradients { network(images) } } }
         }
     }
 

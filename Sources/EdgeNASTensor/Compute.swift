@@ -6,41 +6,50 @@ import Synchronization
 import Glibc
 #endif
 
-/// Process-wide settings of the compute engine.
+/// Settings of the compute engine.
 ///
 /// The engine parallelises its own kernels (per image, per channel, per row block of a
 /// matrix product) over `threadCount` workers and keeps OpenBLAS itself single-threaded:
 /// OpenBLAS threads busy-wait, and stacking them on top of our workers on a 2-core board
 /// only makes both slower.
+///
+/// The worker count is not process state: a run scopes it with ``withThreads(_:_:)``, so
+/// two candidates scored side by side can each have their own, and nothing a library call
+/// does (timing a device, a test) changes another run's setting.
 public enum Compute {
-    private static let configuredThreads = Atomic<Int>(0)
+    /// The count bound by the innermost `withThreads` on this thread or task.
+    @TaskLocal static var scopedThreadCount: Int?
 
-    /// Number of worker threads used by the engine's kernels (at least 1).
+    /// Number of worker threads the engine's kernels use here (at least 1): the innermost
+    /// ``withThreads(_:_:)`` around the caller, else every processor of the machine.
     ///
-    /// Defaults to the number of active processors. Results can differ in the last bits
-    /// between thread counts (partial sums are added in a different order).
+    /// Results can differ in the last bits between thread counts (partial sums are added in
+    /// a different order); with one count they are the same on every run.
     public static var threadCount: Int {
-        get {
-            let configured = configuredThreads.load(ordering: .relaxed)
-            if configured > 0 { return configured }
-            return setThreadCount(defaultThreadCount)
-        }
-        set { setThreadCount(newValue) }
+        _ = processSetUp
+        return scopedThreadCount ?? defaultThreadCount
     }
 
-    /// The processor count of this machine.
-    public static var defaultThreadCount: Int {
-        max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    /// Runs `body` with the engine's kernels on `count` workers (at least 1).
+    public static func withThreads<Result>(_ count: Int, _ body: () throws -> Result) rethrows -> Result {
+        try $scopedThreadCount.withValue(max(1, count)) { try body() }
     }
 
-    @discardableResult
-    private static func setThreadCount(_ count: Int) -> Int {
-        let clamped = max(1, count)
+    /// Runs one kernel worker's share on a pool thread, single-threaded (a kernel's workers
+    /// do not split their share again, whatever the pool thread last ran).
+    @usableFromInline
+    static func asKernelWorker(_ body: () -> Void) {
+        $scopedThreadCount.withValue(1) { body() }
+    }
+
+    /// The processor count of this machine (read once: glibc reads it from /sys on every call).
+    public static let defaultThreadCount: Int = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+
+    /// The settings every run shares, made once: OpenBLAS single-threaded, large blocks kept in the heap.
+    private static let processSetUp: Void = {
         openblas_set_num_threads(1)
         edgenas_keep_large_blocks_in_heap()
-        configuredThreads.store(clamped, ordering: .relaxed)
-        return clamped
-    }
+    }()
 
     /// The OpenBLAS kernel family chosen at run time (e.g. "Haswell", "Zen", "SkylakeX").
     public static var blasCoreName: String {
@@ -74,7 +83,7 @@ func parallelChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let start = count * worker / workers
             let end = count * (worker + 1) / workers
-            if start < end { box.value(start..<end) }
+            if start < end { Compute.asKernelWorker { box.value(start..<end) } }
         }
     }
 }
@@ -95,7 +104,7 @@ func parallelWorkers(_ count: Int, minimumPerChunk: Int = 1, maximumWorkers: Int
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let start = count * worker / workers
             let end = count * (worker + 1) / workers
-            box.value(worker, start..<end)
+            Compute.asKernelWorker { box.value(worker, start..<end) }
         }
     }
     return workers

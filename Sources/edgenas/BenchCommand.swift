@@ -128,8 +128,9 @@ struct BenchOps: ParsableCommand {
         guard seconds > 0 else { throw ValidationError("--seconds must be positive, got \(seconds)") }
     }
 
-    func run() throws {
-        threadOptions.apply()
+    func run() throws { try threadOptions.scoped(execute) }
+
+    private func execute() throws {
         let peak = measureSgemmPeak()
         var results: [OperationResult] = []
         for spec in OperationSpec.standardSet where filter.map({ spec.name.contains($0) }) ?? true {
@@ -248,8 +249,9 @@ struct BenchTrain: ParsableCommand {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
     }
 
-    func run() throws {
-        threadOptions.apply()
+    func run() throws { try threadOptions.scoped(execute) }
+
+    private func execute() throws {
         let architecture = try loadArchitecture(arch)
         let model = NetworkBuilder.network(for: architecture, seed: 0)
         let input = architecture.input

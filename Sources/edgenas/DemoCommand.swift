@@ -43,8 +43,9 @@ struct Demo: ParsableCommand {
         guard learningRate > 0 else { throw ValidationError("--learning-rate must be positive, got \(learningRate)") }
     }
 
-    func run() throws {
-        threadOptions.apply()
+    func run() throws { try threadOptions.scoped(execute) }
+
+    private func execute() throws {
         let url = URL(fileURLWithPath: data, isDirectory: true)
         let (training, test) = try withCommandErrors {
             (try MNISTFormat.load(directory: url, split: .train), try MNISTFormat.load(directory: url, split: .test))

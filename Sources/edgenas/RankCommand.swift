@@ -140,8 +140,9 @@ struct Rank: ParsableCommand {
         return result
     }
 
-    func run() throws {
-        threadOptions.apply()
+    func run() throws { try threadOptions.scoped(execute) }
+
+    private func execute() throws {
         let started = Date()
         let entries = try RankEntry.load(archs)
         guard !entries.isEmpty else { throw CommandFailure.badInput("\(archs): no architectures (one JSON object per line)") }

@@ -184,8 +184,9 @@ struct Search: ParsableCommand {
         }
     }
 
-    func run() throws {
-        threadOptions.apply()
+    func run() throws { try threadOptions.scoped(execute) }
+
+    private func execute() throws {
         let folder = URL(fileURLWithPath: out, isDirectory: true)
         let runName = folder.lastPathComponent
         let databasePath = folder.appendingPathComponent(SearchDatabase.fileName).path

@@ -145,8 +145,9 @@ struct Train: ParsableCommand {
         }
     }
 
-    func run() throws {
-        threadOptions.apply()
+    func run() throws { try threadOptions.scoped(execute) }
+
+    private func execute() throws {
         let architecture = try file.load()
         let outURL = URL(fileURLWithPath: out)
         // Before training, not after it: a checkpoint that cannot be written wastes the run.

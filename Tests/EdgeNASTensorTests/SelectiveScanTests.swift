@@ -46,17 +46,19 @@ extension TensorEngineTests {
         /// Samples are scanned independently: a batch gives what each sample alone gives,
         /// on one worker or two.
         @Test func batchAndThreadCountDoNotChangeResults() {
-            let saved = Compute.threadCount
-            defer { Compute.threadCount = saved }
             let x = Self.inputs(batch: 4, tokens: 7, channels: 6, states: 4, seed: 97)
-            Compute.threadCount = 1
-            let single = Self.scan(x)
-            (single * randomTensor(single.shape, seed: 99, requiresGradient: false)).sum().backward()
+            let single = Compute.withThreads(1) {
+                let y = Self.scan(x)
+                (y * randomTensor(y.shape, seed: 99, requiresGradient: false)).sum().backward()
+                return y
+            }
             let singleGradients = x.map { $0.gradient! }
             x.forEach { $0.gradient = nil }
-            Compute.threadCount = 2
-            let double = Self.scan(x)
-            (double * randomTensor(double.shape, seed: 99, requiresGradient: false)).sum().backward()
+            let double = Compute.withThreads(2) {
+                let y = Self.scan(x)
+                (y * randomTensor(y.shape, seed: 99, requiresGradient: false)).sum().backward()
+                return y
+            }
             #expect(single.storage == double.storage)
             for (index, tensor) in x.enumerated() {
                 expectClose(tensor.gradient!, singleGradients[index], atol: 1e-6, rtol: 1e-5, "input \(index)")

@@ -2,11 +2,9 @@ import EdgeNASTensor
 import Testing
 import TestSupport
 
-/// The root of every tensor-engine test. Its tests run one at a time: `Compute.threadCount`
-/// is process-global, `ThreadCountTests` change it, and a kernel running meanwhile could read
-/// two different values (conv2d's backward pass sizes its per-worker buffers from one read
-/// and starts its workers from another). The whole suite takes about a second.
-@Suite(.serialized)
+/// The root of every tensor-engine test. The thread count is scoped per run
+/// (`Compute.withThreads`), so these tests run in parallel like the others.
+@Suite
 enum TensorEngineTests {}
 
 /// Expects the analytic gradient of `function` with respect to every input that requires one

@@ -1,13 +1,12 @@
+import Dispatch
 import EdgeNASTensor
+import Synchronization
 import Testing
 import TestSupport
 
-/// Runs `body` with `Compute.threadCount` set to `count`, restoring the previous value after.
+/// Runs `body` with the engine on `count` workers.
 func withThreadCount<Result>(_ count: Int, _ body: () -> Result) -> Result {
-    let previous = Compute.threadCount
-    Compute.threadCount = count
-    defer { Compute.threadCount = previous }
-    return body()
+    Compute.withThreads(count, body)
 }
 
 extension TensorEngineTests {
@@ -79,12 +78,28 @@ extension TensorEngineTests {
         }
 
         @Test func threadCountIsAtLeastOne() {
-            withThreadCount(4) {
-                Compute.threadCount = 0
-                #expect(Compute.threadCount == 1)
-                Compute.threadCount = -3
-                #expect(Compute.threadCount == 1)
+            #expect(Compute.withThreads(0) { Compute.threadCount } == 1)
+            #expect(Compute.withThreads(-3) { Compute.threadCount } == 1)
+        }
+
+        /// The count is scoped, not process state: two runs side by side keep their own, an
+        /// inner scope does not leak out, and a kernel's pool workers run single-threaded.
+        @Test func threadCountIsScopedPerRun() {
+            #expect(Compute.threadCount == Compute.defaultThreadCount)
+            Compute.withThreads(3) {
+                #expect(Compute.threadCount == 3)
+                Compute.withThreads(1) { #expect(Compute.threadCount == 1) }
+                #expect(Compute.threadCount == 3)
             }
+            #expect(Compute.threadCount == Compute.defaultThreadCount)
+            let seen = Mutex<[Int: Int]>([:])
+            DispatchQueue.concurrentPerform(iterations: 2) { run in
+                Compute.withThreads(run + 2) {
+                    for _ in 0..<200 { seen.withLock { $0[run] = max($0[run] ?? 0, Compute.threadCount) } }
+                    #expect(Compute.threadCount == run + 2)
+                }
+            }
+            #expect(seen.withLock { $0 } == [0: 2, 1: 3])
         }
     }
 }
