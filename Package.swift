@@ -79,7 +79,7 @@ let package = Package(
         .target(
             name: "EdgeNASSearch",
             dependencies: [
-                "EdgeNASCore", "EdgeNASData", "EdgeNASLatency", "EdgeNASProbes", "EdgeNASSelection",
+                "EdgeNASCore", "EdgeNASTensor", "EdgeNASData", "EdgeNASLatency", "EdgeNASProbes", "EdgeNASSelection",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -113,7 +113,7 @@ let package = Package(
         .testTarget(name: "EdgeNASLatencyTests",
                     dependencies: ["EdgeNASLatency", "EdgeNASCore", "EdgeNASModels", "EdgeNASONNX", "EdgeNASRuntime",
                                    "EdgeNASTensor", "TestSupport"]),
-        .testTarget(name: "EdgeNASSearchTests", dependencies: ["EdgeNASSearch", "EdgeNASCore"]),
+        .testTarget(name: "EdgeNASSearchTests", dependencies: ["EdgeNASSearch", "EdgeNASCore", "EdgeNASProbes", "EdgeNASTensor"]),
         .testTarget(name: "EdgeNASSelectionTests", dependencies: ["EdgeNASSelection", "EdgeNASCore", "EdgeNASData", "EdgeNASProbes"], exclude: ["Fixtures"]),
         .testTarget(name: "EdgeNASProbesTests", dependencies: ["EdgeNASProbes", "EdgeNASData", "TestSupport"]),
         // Runs the built CLI as a process, as users and scripts do.

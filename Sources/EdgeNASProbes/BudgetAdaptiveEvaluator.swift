@@ -215,6 +215,9 @@ public struct BudgetAdaptiveEvaluator {
     /// Smallest anchor volume (the pilot run), in samples.
     public var pilotDataVolume: Int
     public var seed: UInt64
+    /// Calibration candidates run side by side like the candidates they calibrate for, so
+    /// that the measured cost is the cost under the same load; budgets are in runner-seconds.
+    public var runs: ConcurrentRuns = .sequential
 
     public init(suite: ProbeSuite, maximumAnchorEpochs: Int = 3, pilotDataVolume: Int = 64, seed: UInt64 = 0) {
         self.suite = suite
@@ -263,14 +266,22 @@ public struct BudgetAdaptiveEvaluator {
         // runs[volume][candidate] = results by epoch
         var runs: [Int: [[Int: ProbeResult]]] = [:]
         let pilot = suite.effectiveDataVolume(pilotDataVolume)
-        for (index, candidate) in candidates.enumerated() {
-            progress(CalibrationProgress(completedRuns: completed, totalRuns: totalRuns, stage: "pilot \(index + 1)/\(candidates.count)"))
-            runs[pilot, default: []].append(try suite.evaluateTrajectory(candidate, dataVolume: pilot, epochs: epochs,
-                                                                        scoredEpochs: allEpochs, seed: seed))
-            completed += 1
+        /// Each candidate's run at one volume, in candidate order, with progress as runs finish.
+        func runEach(stage: (Int) -> String, _ run: (Architecture) throws -> [Int: ProbeResult]) throws -> [[Int: ProbeResult]] {
+            var results = [[Int: ProbeResult]?](repeating: nil, count: candidates.count)
+            try self.runs.forEach(candidates.count, prepare: { index in
+                progress(CalibrationProgress(completedRuns: completed, totalRuns: totalRuns, stage: stage(index)))
+            }, work: { index, _ in try run(candidates[index]) }, finish: { index, result in
+                results[index] = result
+                completed += 1
+            })
+            return results.map { $0! }
+        }
+        runs[pilot] = try runEach(stage: { "pilot \($0 + 1)/\(candidates.count)" }) {
+            try suite.evaluateTrajectory($0, dataVolume: pilot, epochs: epochs, scoredEpochs: allEpochs, seed: seed)
         }
         let pilotCost = Self.fitMeasuredCost(runs: runs)
-        let pilotSeconds = Date().timeIntervalSince(start)
+        let pilotSeconds = Date().timeIntervalSince(start) * Double(self.runs.runners)
         // The pilot trajectories measured what calibration really costs on these candidates.
         // When even the smallest anchors (pilot + 1 and + 2 batches) would overrun the share
         // by more than 20 %, calibration stops here and (D, E) comes from the measured cost:
@@ -298,21 +309,13 @@ public struct BudgetAdaptiveEvaluator {
         let top = max(suite.effectiveDataVolume(Int(frontier / 2)), pilot + 2 * batch)
         let middle = min(max(suite.effectiveDataVolume(Int((Double(pilot) * Double(top)).squareRoot())), pilot + batch), top - batch)
         for volume in [middle, top] {
-            for (index, candidate) in candidates.enumerated() {
-                progress(CalibrationProgress(completedRuns: completed, totalRuns: totalRuns,
-                                             stage: "anchors D \(volume), candidate \(index + 1)/\(candidates.count)"))
-                runs[volume, default: []].append(try suite.evaluateTrajectory(candidate, dataVolume: volume, epochs: epochs,
-                                                                             scoredEpochs: allEpochs, seed: seed))
-                completed += 1
+            runs[volume] = try runEach(stage: { "anchors D \(volume), candidate \($0 + 1)/\(candidates.count)" }) {
+                try suite.evaluateTrajectory($0, dataVolume: volume, epochs: epochs, scoredEpochs: allEpochs, seed: seed)
             }
         }
-        var references: [ProbeResult] = []
-        for (index, candidate) in candidates.enumerated() {
-            progress(CalibrationProgress(completedRuns: completed, totalRuns: totalRuns,
-                                         stage: "reference D \(top) E \(epochs), candidate \(index + 1)/\(candidates.count)"))
-            references.append(try suite.evaluate(candidate, dataVolume: top, epochs: epochs, seed: seed &+ 0x5EED))
-            completed += 1
-        }
+        let references = try runEach(stage: { "reference D \(top) E \(epochs), candidate \($0 + 1)/\(candidates.count)" }) {
+            [epochs: try suite.evaluate($0, dataVolume: top, epochs: epochs, seed: seed &+ 0x5EED)]
+        }.map { $0[epochs]! }
         progress(CalibrationProgress(completedRuns: completed, totalRuns: totalRuns, stage: "fitting"))
         var anchors: [BudgetAnchor] = []
         for volume in runs.keys.sorted() {
@@ -353,9 +356,9 @@ public struct BudgetAdaptiveEvaluator {
                                  perCandidateBudgetSeconds: () -> Double) throws -> BudgetPlan {
         let start = Date()
         let batch = suite.configuration.batchSize
-        let small = try oneBatch ?? suite.evaluate(candidate, dataVolume: batch, epochs: 1, seed: seed)
+        let small = try oneBatch ?? runs.asOneRun { try suite.evaluate(candidate, dataVolume: batch, epochs: 1, seed: seed) }
         let largeVolume = suite.effectiveDataVolume(8 * batch)
-        let large = try suite.evaluate(candidate, dataVolume: largeVolume, epochs: 1, seed: seed)
+        let large = try runs.asOneRun { try suite.evaluate(candidate, dataVolume: largeVolume, epochs: 1, seed: seed) }
         let perSampleEpoch = max(1e-9, (large.seconds - small.seconds) / Double(max(batch, largeVolume - batch)))
         let fixed = max(0, small.seconds - perSampleEpoch * Double(batch))
         return uncalibratedPlan(perSampleEpoch: perSampleEpoch, fixed: fixed, calibrationSeconds: Date().timeIntervalSince(start),

@@ -119,8 +119,23 @@ public struct ProbeConfiguration: Sendable, Equatable {
         """
     }
 
+    /// How a probe's head is trained: cross-entropy over groups of `classes` logits (LGJ has
+    /// one group per grid slot), or mean squared error against regression targets.
+    public enum Loss: Equatable, Sendable {
+        case crossEntropy(classes: Int)
+        case meanSquaredError
+    }
+
+    public func loss(_ kind: ProbeKind) -> Loss {
+        switch kind {
+        case .lgj: return .crossEntropy(classes: jigsawGrid * jigsawGrid)
+        case .csb, .vm: return .crossEntropy(classes: outputCount(kind))
+        case .oip, .rm, .mf: return .meanSquaredError
+        }
+    }
+
     /// Head outputs of each probe.
-    func outputCount(_ kind: ProbeKind) -> Int {
+    public func outputCount(_ kind: ProbeKind) -> Int {
         switch kind {
         case .lgj: return jigsawGrid * jigsawGrid * jigsawGrid * jigsawGrid
         case .oip: return inpaintingGrid * inpaintingGrid

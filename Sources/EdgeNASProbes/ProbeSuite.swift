@@ -256,14 +256,11 @@ public final class ProbeSuite: @unchecked Sendable {
         return run
     }
 
-    private func loss(_ kind: ProbeKind, outputs: Tensor, classes: [Int], regression: Tensor?) -> Tensor {
-        switch kind {
-        case .lgj:
-            let slots = configuration.jigsawGrid * configuration.jigsawGrid
-            return crossEntropy(logits: outputs.reshaped([outputs.shape[0] * slots, slots]), labels: classes)
-        case .csb, .vm:
-            return crossEntropy(logits: outputs, labels: classes)
-        case .oip, .rm, .mf:
+    private func loss(_ kind: ProbeKind, outputs: Tensor, classes labels: [Int], regression: Tensor?) -> Tensor {
+        switch configuration.loss(kind) {
+        case let .crossEntropy(classes):
+            return crossEntropy(logits: outputs.reshaped([outputs.count / classes, classes]), labels: labels)
+        case .meanSquaredError:
             return meanSquaredError(outputs, regression!)
         }
     }

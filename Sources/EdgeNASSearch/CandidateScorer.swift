@@ -40,6 +40,21 @@ public struct ScoringPlan: Codable, Sendable, Equatable {
     }
 }
 
+/// How much one candidate is trained when it is scored (the probes' D and E); nil for
+/// scorers that do not train.
+public struct ScoringFidelity: Sendable, Equatable {
+    public var dataVolume: Int?
+    public var epochs: Int?
+
+    public init(dataVolume: Int? = nil, epochs: Int? = nil) {
+        self.dataVolume = dataVolume
+        self.epochs = epochs
+    }
+
+    /// No training: a zero-cost scorer's only fidelity.
+    public static let untrained = ScoringFidelity()
+}
+
 /// Scores candidates; search needs nothing else of a scorer.
 ///
 /// Scores are relative: `totals` compares a whole pool, so a candidate's total can change
@@ -57,12 +72,27 @@ public protocol CandidateScorer: AnyObject {
     /// Adopts a plan stored by an earlier, interrupted run.
     func adopt(_ plan: ScoringPlan) throws
 
-    /// Scores one candidate; a diverging criterion is reported in the result, not thrown.
-    /// `deadline` is when the whole scoring phase should end and `remainingCandidates` how
-    /// many are still to score (this one included), so a late run can spend less on each.
-    func evaluate(_ architecture: Architecture, seed: UInt64, deadline: ContinuousClock.Instant,
-                  remainingCandidates: Int) throws -> CandidateEvaluation
+    /// How the next candidate is to be scored, given the runner-seconds left for scoring
+    /// (wall seconds × candidates scored side by side) and how many candidates are still
+    /// to start (this one included): a late run spends less on each. Called one candidate at
+    /// a time, in candidate order.
+    func fidelity(secondsLeft: Double, remainingCandidates: Int) -> ScoringFidelity
+
+    /// Scores one candidate at `fidelity`; a diverging criterion is reported in the result,
+    /// not thrown. Several candidates may be scored at once, so this must not change the
+    /// scorer's state.
+    func evaluate(_ architecture: Architecture, seed: UInt64, fidelity: ScoringFidelity) throws -> CandidateEvaluation
+
+    /// Learns from a finished candidate (e.g. the real speed); called one at a time.
+    func record(_ evaluation: CandidateEvaluation, fidelity: ScoringFidelity)
 
     /// One total per evaluation, higher is better, comparable only within this pool.
     func totals(_ evaluations: [CandidateEvaluation]) -> [Double]
+}
+
+extension CandidateScorer {
+    /// Scorers that do not train score every candidate the same way.
+    public func fidelity(secondsLeft: Double, remainingCandidates: Int) -> ScoringFidelity { .untrained }
+
+    public func record(_ evaluation: CandidateEvaluation, fidelity: ScoringFidelity) {}
 }

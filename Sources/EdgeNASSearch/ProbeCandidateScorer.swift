@@ -1,6 +1,7 @@
 import EdgeNASCore
 import EdgeNASProbes
 import EdgeNASSelection
+import EdgeNASTensor
 import Foundation
 
 /// Scores candidates with the six probes: the budget-adaptive evaluator calibrates (D, E) on
@@ -15,13 +16,17 @@ public final class ProbeCandidateScorer: CandidateScorer {
     /// How many candidates calibration ranks at its anchor points.
     public let calibrationCandidates: Int
     public let weights: [ProbeKind: Double]
+    /// How candidates run side by side; calibration runs the same way, so that it measures
+    /// the cost of scoring under the same load.
+    public let runs: ConcurrentRuns
     private var schedule: ProbeBudgetSchedule?
     /// Called when the run is late and candidates get a smaller (D, E).
     public var onShrink: (String) -> Void = { _ in }
 
     public init(suite: ProbeSuite, calibrationFraction: Double = 0.3, calibrationCandidates: Int = 8,
-                weights: [ProbeKind: Double] = [:]) {
+                weights: [ProbeKind: Double] = [:], runs: ConcurrentRuns = .sequential) {
         self.suite = suite
+        self.runs = runs
         self.calibrationFraction = calibrationFraction
         self.calibrationCandidates = calibrationCandidates
         self.weights = weights
@@ -32,9 +37,11 @@ public final class ProbeCandidateScorer: CandidateScorer {
         let started = ContinuousClock.now
         var lastStage = ""
         let settings = ProbeStageSettings(calibrationFraction: calibrationFraction, calibrationCandidates: calibrationCandidates,
-                                          weights: weights, seed: suite.seed)
-        let plan = try ProbeStage.plan(suite: suite, settings: settings, candidates: pool, budgetSeconds: totalBudgetSeconds,
-                                       secondsSpent: { (ContinuousClock.now - started).inSeconds }) { step in
+                                          weights: weights, seed: suite.seed, runs: runs)
+        // In runner-seconds, as the scoring schedule counts them.
+        let runners = Double(runs.runners)
+        let plan = try ProbeStage.plan(suite: suite, settings: settings, candidates: pool, budgetSeconds: totalBudgetSeconds * runners,
+                                       secondsSpent: { (ContinuousClock.now - started).inSeconds * runners }) { step in
             // One line per stage change, e.g. "calibration 4/16 runs done: anchors D 256, candidate 1/4".
             if step.stage != lastStage {
                 lastStage = step.stage
@@ -49,20 +56,29 @@ public final class ProbeCandidateScorer: CandidateScorer {
         schedule = ProbeBudgetSchedule(plan: try JSONDecoder().decode(BudgetPlan.self, from: stored.encoded))
     }
 
-    public func evaluate(_ architecture: Architecture, seed: UInt64, deadline: ContinuousClock.Instant,
-                         remainingCandidates: Int) throws -> CandidateEvaluation {
-        guard var schedule else { throw SearchError.badInput("the probe scorer has no plan: calibrate or adopt one first") }
-        let secondsLeft = (deadline - ContinuousClock.now).inSeconds
+    public func fidelity(secondsLeft: Double, remainingCandidates: Int) -> ScoringFidelity {
+        guard var schedule else { return .untrained }
         let setting = schedule.next(secondsLeft: secondsLeft, candidatesLeft: remainingCandidates)
+        self.schedule = schedule
         if setting.shrunk {
             onShrink("running late: the remaining \(remainingCandidates) candidates get D \(setting.dataVolume), E \(setting.epochs)")
         }
-        let result = try suite.evaluate(architecture, dataVolume: setting.dataVolume, epochs: setting.epochs, seed: seed)
-        schedule.record(result)
-        self.schedule = schedule
+        return ScoringFidelity(dataVolume: setting.dataVolume, epochs: setting.epochs)
+    }
+
+    public func evaluate(_ architecture: Architecture, seed: UInt64, fidelity: ScoringFidelity) throws -> CandidateEvaluation {
+        guard let dataVolume = fidelity.dataVolume, let epochs = fidelity.epochs else {
+            throw SearchError.badInput("the probe scorer has no plan: calibrate or adopt one first")
+        }
+        let result = try suite.evaluate(architecture, dataVolume: dataVolume, epochs: epochs, seed: seed)
         return CandidateEvaluation(
             rawScores: Dictionary(uniqueKeysWithValues: result.rawScores.map { ($0.key.rawValue, $0.value) }),
             diverged: result.diverged.map(\.rawValue).sorted(), seconds: result.seconds)
+    }
+
+    public func record(_ evaluation: CandidateEvaluation, fidelity: ScoringFidelity) {
+        guard let dataVolume = fidelity.dataVolume, let epochs = fidelity.epochs else { return }
+        schedule?.record(ProbeResult(rawScores: [:], diverged: [], seconds: evaluation.seconds, dataVolume: dataVolume, epochs: epochs))
     }
 
     public func totals(_ evaluations: [CandidateEvaluation]) -> [Double] {
@@ -95,8 +111,7 @@ public final class ProxyCandidateScorer: CandidateScorer {
 
     public func adopt(_ plan: ScoringPlan) throws {}
 
-    public func evaluate(_ architecture: Architecture, seed: UInt64, deadline: ContinuousClock.Instant,
-                         remainingCandidates: Int) throws -> CandidateEvaluation {
+    public func evaluate(_ architecture: Architecture, seed: UInt64, fidelity: ScoringFidelity) throws -> CandidateEvaluation {
         let started = ContinuousClock.now
         let value = try proxy.score(architecture, batch: batch, seed: seed)
         // A proxy that is not finite (e.g. an overflowing synflow) ranks last, as a diverged probe does.

@@ -1,5 +1,6 @@
 import EdgeNASCore
 import EdgeNASSelection
+import EdgeNASTensor
 import Foundation
 
 /// What a running search reports, for progress bars and logs.
@@ -45,10 +46,13 @@ public final class SearchRunner {
     private let clock = ContinuousClock()
     /// Trains the final stage's candidates; nil when the scorer has no final stage.
     private let task: TaskTrainer?
+    /// Candidates scored side by side (the final stage trains one at a time).
+    private let runs: ConcurrentRuns
 
     public init(space: SearchSpaceUnion, settings: SearchSettings, database: SearchDatabase, costModel: CostModel,
-                scorer: CandidateScorer, task: TaskTrainer? = nil, attemptsPerCandidate: Int = 2000,
+                scorer: CandidateScorer, task: TaskTrainer? = nil, attemptsPerCandidate: Int = 2000, runs: ConcurrentRuns = .sequential,
                 events: @escaping (SearchEvent) -> Void = { _ in }, shouldStop: @escaping () -> Bool = { false }) {
+        self.runs = runs
         precondition(settings.effectiveFinalStageShare == 0 || task != nil, "SearchRunner: scorer \(settings.scorer) needs a task")
         self.task = task
         self.space = space
@@ -156,6 +160,8 @@ public final class SearchRunner {
     private func scoreAll() throws {
         // The scoring share of the budget covers planning and scoring across every resumption of the run.
         let deadline = clock.now + .seconds(max(0, scoringBudgetSeconds - (try spentSeconds(phases: [SearchPhase.plan, SearchPhase.score]))))
+        // N candidates side by side get N runner-seconds per second of the deadline.
+        let runners = Double(runs.runners)
         // The candidates live in memory while they are scored: reading them all back and
         // re-ranking them after every candidate made a zero-cost search quadratic.
         var records = try database.candidates()
@@ -163,22 +169,41 @@ public final class SearchRunner {
         let alreadyScored = leader.scoredCount
         events(.scoringStarted(alreadyScored: alreadyScored, total: settings.candidateCount))
         var scoredCount = alreadyScored
-        var nextPending = 0
+        var startedCount = alreadyScored
         while true {
-            if shouldStop() { throw SearchError.interrupted(scored: scoredCount, total: settings.candidateCount) }
-            while nextPending < records.count && records[nextPending].evaluationJSON != nil { nextPending += 1 }
-            if nextPending == records.count {
+            // A stop request is polled once per candidate, before it starts (in `prepare`).
+            let pending = records.indices.filter { records[$0].evaluationJSON == nil }
+            if pending.isEmpty {
                 guard records.count < settings.candidateCount else { break }
+                // A child is bred from the scores of every candidate before it, so it is
+                // proposed only once they are all in: side-by-side runs then score what a
+                // sequential run scores.
                 records.append(try proposeChild(records: records))
+                continue
             }
-            let next = records[nextPending]
-            let evaluation = try scorer.evaluate(try next.architecture(), seed: settings.seed, deadline: deadline,
-                                                 remainingCandidates: settings.candidateCount - scoredCount)
-            records[nextPending].evaluationJSON = try database.recordEvaluation(evaluation, forCandidate: next.id)
-            leader.add(records[nextPending], evaluation)
-            scoredCount += 1
-            events(.scored(done: scoredCount, total: settings.candidateCount, latestID: next.id,
-                           best: leader.best(final: scoredCount == settings.candidateCount)))
+            do {
+                try runs.forEach(pending.count, prepare: { offset -> (Architecture, ScoringFidelity) in
+                    if shouldStop() { throw CancellationError() }
+                    let secondsLeft = max(0, (deadline - clock.now).inSeconds) * runners
+                    let fidelity = scorer.fidelity(secondsLeft: secondsLeft, remainingCandidates: settings.candidateCount - startedCount)
+                    startedCount += 1
+                    return (try records[pending[offset]].architecture(), fidelity)
+                }, work: { _, next in
+                    (try scorer.evaluate(next.0, seed: settings.seed, fidelity: next.1), next.1)
+                }, finish: { offset, result in
+                    let (evaluation, fidelity) = result
+                    let index = pending[offset]
+                    scorer.record(evaluation, fidelity: fidelity)
+                    records[index].evaluationJSON = try database.recordEvaluation(evaluation, forCandidate: records[index].id)
+                    leader.add(records[index], evaluation)
+                    scoredCount += 1
+                    events(.scored(done: scoredCount, total: settings.candidateCount, latestID: records[index].id,
+                                   best: leader.best(final: scoredCount == settings.candidateCount)))
+                })
+            } catch is CancellationError {
+                // Runs in flight finished and were stored before the stop took effect.
+                throw SearchError.interrupted(scored: scoredCount, total: settings.candidateCount)
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 import EdgeNASCore
 import EdgeNASProbes
+import EdgeNASTensor
 import Foundation
 
 /// What the probe stage reports while it runs.
@@ -25,9 +26,14 @@ public struct ProbeStageSettings: Sendable {
     public var fixedEpochs: Int?
     public var weights: [ProbeKind: Double]
     public var seed: UInt64
+    /// Candidates probed side by side, each on its own threads. Results equal a sequential
+    /// run's at the same threads per candidate; the budget is shared as runner-seconds.
+    public var runs: ConcurrentRuns
 
     public init(calibrationFraction: Double = 0.3, calibrationCandidates: Int = 8, maximumSeeds: Int = 3,
-                fixedDataVolume: Int? = nil, fixedEpochs: Int? = nil, weights: [ProbeKind: Double] = [:], seed: UInt64 = 0) {
+                fixedDataVolume: Int? = nil, fixedEpochs: Int? = nil, weights: [ProbeKind: Double] = [:], seed: UInt64 = 0,
+                runs: ConcurrentRuns = .sequential) {
+        self.runs = runs
         self.calibrationFraction = calibrationFraction
         self.calibrationCandidates = calibrationCandidates
         self.maximumSeeds = maximumSeeds
@@ -70,7 +76,11 @@ public struct ProbeStage {
                     shouldStop: () -> Bool = { false }) throws -> ProbeStageOutcome {
         let clock = ContinuousClock()
         let start = clock.now
-        func secondsLeft() -> Double { budgetSeconds - (clock.now - start).seconds }
+        // With N runners the budget buys N candidate-seconds per second: every time below is
+        // in runner-seconds, which is what the cost model's per-candidate times add up to.
+        let runners = Double(settings.runs.runners)
+        func secondsSpent() -> Double { (clock.now - start).seconds * runners }
+        func secondsLeft() -> Double { budgetSeconds * runners - secondsSpent() }
         let count = candidates.count
         var plan: BudgetPlan?
         var dataVolume = settings.fixedDataVolume ?? 0, epochs = settings.fixedEpochs ?? 0
@@ -79,7 +89,7 @@ public struct ProbeStage {
                 throw ProbeError.badRequest("calibrating D and E needs at least 3 candidates, got \(count); fix D and E to score fewer")
             }
             let planned = try Self.plan(suite: suite, settings: settings, candidates: candidates.map(\.architecture),
-                                        budgetSeconds: budgetSeconds, secondsSpent: { (clock.now - start).seconds },
+                                        budgetSeconds: budgetSeconds * runners, secondsSpent: secondsSpent,
                                         progress: { events(.calibration($0)) })
             plan = planned
             dataVolume = planned.dataVolume
@@ -88,11 +98,13 @@ public struct ProbeStage {
         }
         var schedule = plan.map(ProbeBudgetSchedule.init)
         var shrunkAt: Int?
-        var first: [ProbeResult] = []
+        var first = [ProbeResult?](repeating: nil, count: count)
+        var done = 0
         events(.passStarted(pass: 0, dataVolume: dataVolume, epochs: epochs, candidates: count))
-        for (index, candidate) in candidates.enumerated() {
+        try settings.runs.forEach(count, prepare: { index -> (dataVolume: Int, epochs: Int) in
             if shouldStop() { throw CancellationError() }
             if var current = schedule {
+                // Runs in flight are not counted as left: they are paid for already.
                 let setting = current.next(secondsLeft: secondsLeft(), candidatesLeft: count - index)
                 if setting.shrunk {
                     events(.shrunk(fromCandidate: index, dataVolume: setting.dataVolume, epochs: setting.epochs))
@@ -102,27 +114,36 @@ public struct ProbeStage {
                 epochs = setting.epochs
                 schedule = current
             }
-            let result = try suite.evaluate(candidate.architecture, dataVolume: dataVolume, epochs: epochs, seed: settings.seed)
-            first.append(result)
+            return (dataVolume, epochs)
+        }, work: { index, setting in
+            try suite.evaluate(candidates[index].architecture, dataVolume: setting.dataVolume, epochs: setting.epochs, seed: settings.seed)
+        }, finish: { index, result in
+            first[index] = result
             schedule?.record(result)
-            events(.scored(pass: 0, done: index + 1, total: count, id: candidate.id, result: result))
-        }
+            done += 1
+            events(.scored(pass: 0, done: done, total: count, id: candidates[index].id, result: result))
+        })
         // Leftover budget buys extra passes with new probe seeds at one (D, E) sized to the
         // time left, so every candidate gets the same passes and scores stay comparable.
-        var passes = [first]
+        var passes = [first.map { $0! }]
         while let current = schedule, passes.count < settings.maximumSeeds,
               let extra = current.extraPassSetting(secondsLeft: secondsLeft(), candidates: count) {
             let passSeed = settings.seed &+ UInt64(passes.count) &* 0x9E37_79B9
-            events(.passStarted(pass: passes.count, dataVolume: extra.dataVolume, epochs: extra.epochs, candidates: count))
-            var pass: [ProbeResult] = []
-            for (index, candidate) in candidates.enumerated() {
+            let passIndex = passes.count
+            events(.passStarted(pass: passIndex, dataVolume: extra.dataVolume, epochs: extra.epochs, candidates: count))
+            var pass = [ProbeResult?](repeating: nil, count: count)
+            done = 0
+            try settings.runs.forEach(count, prepare: { _ in
                 if shouldStop() { throw CancellationError() }
-                let result = try suite.evaluate(candidate.architecture, dataVolume: extra.dataVolume, epochs: extra.epochs, seed: passSeed)
-                pass.append(result)
+            }, work: { index, _ in
+                try suite.evaluate(candidates[index].architecture, dataVolume: extra.dataVolume, epochs: extra.epochs, seed: passSeed)
+            }, finish: { index, result in
+                pass[index] = result
                 schedule?.record(result)
-                events(.scored(pass: passes.count, done: index + 1, total: count, id: candidate.id, result: result))
-            }
-            passes.append(pass)
+                done += 1
+                events(.scored(pass: passIndex, done: done, total: count, id: candidates[index].id, result: result))
+            })
+            passes.append(pass.map { $0! })
         }
         let results = candidates.indices.map { index in ProbeResult.seedAverage(passes.map { $0[index] }) }
         return ProbeStageOutcome(results: results, totals: ProbeAggregation.totals(results, weights: settings.weights), plan: plan,
@@ -137,14 +158,16 @@ public struct ProbeStage {
     public static func plan(suite: ProbeSuite, settings: ProbeStageSettings, candidates architectures: [Architecture],
                             budgetSeconds: Double, secondsSpent: () -> Double,
                             progress: (CalibrationProgress) -> Void) throws -> BudgetPlan {
-        let evaluator = BudgetAdaptiveEvaluator(suite: suite, seed: settings.seed)
+        var evaluator = BudgetAdaptiveEvaluator(suite: suite, seed: settings.seed)
+        evaluator.runs = settings.runs
         // The pilot is the median-cost candidate: the cheapest one made a 6-candidate
         // calibration look affordable that then took 3.3 times its share.
         let pilotIndex = architectures.indices.sorted { (architectures[$0].cost.flops, $0) < (architectures[$1].cost.flops, $1) }[architectures.count / 2]
         // One batch, one epoch: the cheapest probe run, so a tiny budget loses little to it; it
         // underestimates a pilot epoch, which the margins of minimumCalibrationSeconds cover.
-        let pilot = try suite.evaluate(architectures[pilotIndex], dataVolume: suite.configuration.batchSize, epochs: 1,
-                                       seed: settings.seed)
+        let pilot = try settings.runs.asOneRun {
+            try suite.evaluate(architectures[pilotIndex], dataVolume: suite.configuration.batchSize, epochs: 1, seed: settings.seed)
+        }
         let calibrationSeconds = settings.calibrationFraction * budgetSeconds - secondsSpent()
         var affordable = min(settings.calibrationCandidates, architectures.count)
         while affordable >= 3,

@@ -11,7 +11,7 @@ struct Bench: ParsableCommand {
         Benchmarks print absolute figures for this machine; compare them with a peer measured \
         in the same run (scripts/bench-ops-vs-pytorch.py does that for PyTorch CPU).
         """,
-        subcommands: [BenchOps.self, BenchTrain.self]
+        subcommands: [BenchOps.self, BenchTrain.self, BenchProbes.self]
     )
 }
 
@@ -131,7 +131,7 @@ struct BenchOps: ParsableCommand {
     func run() throws { try threadOptions.scoped(execute) }
 
     private func execute() throws {
-        let peak = measureSgemmPeak()
+        let peak = measureSgemmPeak(minimumSeconds: seconds)
         var results: [OperationResult] = []
         for spec in OperationSpec.standardSet where filter.map({ spec.name.contains($0) }) ?? true {
             let step = makeForwardBackward(spec)
@@ -189,30 +189,6 @@ struct BenchOps: ParsableCommand {
                 multiHeadSelfAttention(qkv: qkv, heads: spec.heads).sum().backward()
             }
         }
-    }
-
-    /// sgemm GFLOP/s at 1024³ through the engine's (parallel) GEMM path.
-    private func measureSgemmPeak() -> Double {
-        let size = 1024
-        let a = Tensor.full([size, size], 0.5), b = Tensor.full([size, size], 0.25)
-        let milliseconds = medianMilliseconds(minimumSeconds: seconds) { _ = matmul(a, b) }
-        return 2 * Double(size * size * size) / (milliseconds * 1e6)
-    }
-
-    /// Median wall time of `body` after two warm-up calls, over at least 5 runs and
-    /// `minimumSeconds`.
-    private func medianMilliseconds(minimumSeconds: Double, _ body: () -> Void) -> Double {
-        body(); body()
-        var samples: [Double] = []
-        let start = DispatchTime.now().uptimeNanoseconds
-        while samples.count < 5 || Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < minimumSeconds {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            body()
-            samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-            if samples.count >= 1000 { break }
-        }
-        samples.sort()
-        return samples[samples.count / 2]
     }
 }
 
@@ -287,4 +263,28 @@ func peakResidentMegabytes() -> Double {
           let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
           let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
     return kilobytes / 1024
+}
+
+/// sgemm GFLOP/s at 1024³ through the engine's (parallel) GEMM path, on the current thread count.
+func measureSgemmPeak(minimumSeconds: Double) -> Double {
+    let size = 1024
+    let a = Tensor.full([size, size], 0.5), b = Tensor.full([size, size], 0.25)
+    let milliseconds = medianMilliseconds(minimumSeconds: minimumSeconds) { _ = matmul(a, b) }
+    return 2 * Double(size * size * size) / (milliseconds * 1e6)
+}
+
+/// Median wall time of `body` after two warm-up calls, over at least 5 runs and
+/// `minimumSeconds`.
+func medianMilliseconds(minimumSeconds: Double, _ body: () -> Void) -> Double {
+    body(); body()
+    var samples: [Double] = []
+    let start = DispatchTime.now().uptimeNanoseconds
+    while samples.count < 5 || Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < minimumSeconds {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body()
+        samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+        if samples.count >= 1000 { break }
+    }
+    samples.sort()
+    return samples[samples.count / 2]
 }

@@ -48,6 +48,13 @@ struct Rank: ParsableCommand {
           edgenas rank --archs dev.jsonl --scorer task --budget 5m
           edgenas rank --archs dev.jsonl --scorer naswot
           edgenas rank --archs dev.jsonl --scorer probes --data-volume 256 --epochs 3 --seed 2
+          edgenas rank --archs dev.jsonl --scorer probes --parallel 2 --threads 1
+
+        --parallel N probes N candidates side by side, each on --threads threads (default: \
+        one candidate per core on one thread each, the faster way on 2 cores; with only \
+        --threads, as many as fit); calibration runs the same way, so that it measures what scoring \
+        costs. The scores equal --parallel 1 with the same --threads. The final stage trains \
+        one candidate at a time on all N × --threads threads.
         """
     )
 
@@ -100,6 +107,9 @@ struct Rank: ParsableCommand {
 
     @OptionGroup var threadOptions: ThreadOptions
 
+    @Option(help: "Candidates probed side by side, each on --threads threads (default: one per core, one thread each).")
+    var parallel: Int?
+
     private var selectionMode: SelectionMode? { SelectionMode(rawValue: scorer) }
 
     func validate() throws {
@@ -113,6 +123,7 @@ struct Rank: ParsableCommand {
             throw ValidationError("--final-stage-share must be in [0, 1], got \(finalStageShare)")
         }
         guard priorWeight >= 0 && priorWeight.isFinite else { throw ValidationError("--prior-weight must be 0 or more, got \(priorWeight)") }
+        if let parallel, parallel < 1 { throw ValidationError("--parallel must be at least 1, got \(parallel)") }
         guard maximumSeeds >= 1 else { throw ValidationError("--maximum-seeds must be at least 1, got \(maximumSeeds)") }
         guard calibrationCandidates >= 3 else { throw ValidationError("--calibration-candidates must be at least 3") }
         guard (dataVolume == nil) == (epochs == nil) else {
@@ -140,7 +151,10 @@ struct Rank: ParsableCommand {
         return result
     }
 
-    func run() throws { try threadOptions.scoped(execute) }
+    /// The probes' side-by-side runs; everything else (proxies, the final stage) uses all their threads.
+    private var runs: ConcurrentRuns { threadOptions.runs(parallel: parallel) }
+
+    func run() throws { try Compute.withThreads(runs.totalThreads, execute) }
 
     private func execute() throws {
         let started = Date()
@@ -228,7 +242,7 @@ struct Rank: ParsableCommand {
             mode: mode, finalStageShare: finalStageShare,
             probe: ProbeStageSettings(calibrationFraction: calibrationFraction, calibrationCandidates: calibrationCandidates,
                                       maximumSeeds: maximumSeeds, fixedDataVolume: dataVolume, fixedEpochs: epochs,
-                                      weights: try weights.map(Self.parseWeights) ?? [:], seed: seed),
+                                      weights: try weights.map(Self.parseWeights) ?? [:], seed: seed, runs: runs),
             finalStage: FinalStageSettings(capacityPriorWeight: priorWeight, seed: seed))
         let display = SelectionProgressDisplay()
         let pipeline = SelectionPipeline(settings: settings, probeSuite: suite, task: task, events: display.show,

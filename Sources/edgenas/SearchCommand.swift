@@ -50,6 +50,14 @@ struct Search: ParsableCommand {
             Latency limits need the device's latency table, filled by `edgenas profile`; a space \
             with blocks the table lacks is refused before anything runs.
 
+            --parallel N scores N candidates side by side, each on --threads threads (default: \
+            one candidate per core on one thread each, the faster way on 2 cores; with only \
+            --threads, as many as fit); the probes' calibration runs the same way. The scores equal \
+            --parallel 1 with the same --threads. Evolution breeds each child from every score \
+            before it, so only its random initial population runs side by side. The final stage \
+            and the winner's training use all N × --threads threads. --parallel is not part of \
+            the run's settings: a run may resume with another.
+
             Exit status: 0 done, 64 bad input (files, options, a table that lacks blocks), \
             65 infeasible limits (the error names the limit, the closest candidate and the \
             loosest limit that would have admitted it), 70 internal error, 130 interrupted.
@@ -146,7 +154,14 @@ struct Search: ParsableCommand {
 
     @OptionGroup var threadOptions: ThreadOptions
 
+    @Option(help: "Candidates scored side by side, each on --threads threads (default: one per core, one thread each).")
+    var parallel: Int?
+
+    /// The scorers' side-by-side runs; the final stage and training use all their threads.
+    private var runs: ConcurrentRuns { threadOptions.runs(parallel: parallel) }
+
     func validate() throws {
+        if let parallel, parallel < 1 { throw ValidationError("--parallel must be at least 1, got \(parallel)") }
         // A resumed run checks what was given; the rest comes from the run, checked when it started.
         let candidates = candidates ?? (resume ? Int.max : SearchSettings.Defaults.candidateCount)
         let population = population ?? SearchSettings.Defaults.population
@@ -184,7 +199,7 @@ struct Search: ParsableCommand {
         }
     }
 
-    func run() throws { try threadOptions.scoped(execute) }
+    func run() throws { try Compute.withThreads(runs.totalThreads, execute) }
 
     private func execute() throws {
         let folder = URL(fileURLWithPath: out, isDirectory: true)
@@ -272,7 +287,7 @@ struct Search: ParsableCommand {
         var scoringBar: ProgressBar?
         let runner = SearchRunner(
             space: searchSpace, settings: settings, database: runDatabase, costModel: costModel, scorer: scoringScorer,
-            task: task, attemptsPerCandidate: settings.attemptsPerCandidate!,
+            task: task, attemptsPerCandidate: settings.attemptsPerCandidate!, runs: runs,
             events: { event in
                 switch event {
                 case let .sampled(found, needed, attempts, rejected):
@@ -557,7 +572,7 @@ struct Search: ParsableCommand {
             var configuration = ProbeConfiguration()
             configuration.resolution = space.input.height
             do {
-                let scorer = ProbeCandidateScorer(suite: try ProbeSuite(configuration: configuration, images: images, seed: seed))
+                let scorer = ProbeCandidateScorer(suite: try ProbeSuite(configuration: configuration, images: images, seed: seed), runs: runs)
                 scorer.onShrink = { log($0) }
                 return scorer
             } catch {

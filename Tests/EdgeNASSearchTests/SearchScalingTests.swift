@@ -11,8 +11,7 @@ final class InstantScorer: CandidateScorer {
     func plan(calibrationCandidates: [Architecture], totalBudgetSeconds: Double, candidateCount: Int,
               progress: @escaping (String) -> Void) throws -> ScoringPlan? { nil }
     func adopt(_ plan: ScoringPlan) throws {}
-    func evaluate(_ architecture: Architecture, seed: UInt64, deadline: ContinuousClock.Instant,
-                  remainingCandidates: Int) throws -> CandidateEvaluation {
+    func evaluate(_ architecture: Architecture, seed: UInt64, fidelity: ScoringFidelity) throws -> CandidateEvaluation {
         CandidateEvaluation(rawScores: ["instant": Double(architecture.cost.params)], seconds: 0)
     }
     func totals(_ evaluations: [CandidateEvaluation]) -> [Double] { evaluations.map { $0.rawScores["instant"]! } }

@@ -33,8 +33,7 @@ final class CostDensityScorer: CandidateScorer {
 
     func adopt(_ plan: ScoringPlan) throws { adoptedPlans += 1 }
 
-    func evaluate(_ architecture: Architecture, seed: UInt64, deadline: ContinuousClock.Instant,
-                  remainingCandidates: Int) throws -> CandidateEvaluation {
+    func evaluate(_ architecture: Architecture, seed: UInt64, fidelity: ScoringFidelity) throws -> CandidateEvaluation {
         evaluatedIDs.append(architecture.id)
         let cost = architecture.cost
         return CandidateEvaluation(rawScores: ["density": Double(cost.macs) / Double(cost.params), "params": Double(cost.params)], seconds: 0)

@@ -2,6 +2,7 @@ import EdgeNASCore
 import Foundation
 import EdgeNASData
 import EdgeNASProbes
+import EdgeNASTensor
 @testable import EdgeNASSelection
 import XCTest
 
@@ -390,5 +391,45 @@ final class ProbeStageTests: XCTestCase {
         XCTAssertFalse(stages.contains { $0.hasPrefix("anchors") }, "\(stages)")
         XCTAssertTrue(plan.summary.hasPrefix("budget too small to calibrate"), plan.summary)
         XCTAssertGreaterThan(plan.dataVolume * plan.epochs, configuration.batchSize, "10 minutes per candidate buy more than one batch")
+    }
+
+    /// Probing candidates side by side gives exactly the scores of probing them one after
+    /// another at the same threads per candidate, in the candidates' order.
+    func testSideBySideProbingGivesTheSequentialScores() throws {
+        var configuration = ProbeConfiguration()
+        configuration.maximumDataVolume = 32
+        configuration.evaluationCount = 16
+        configuration.batchSize = 8
+        let suite = try ProbeSuite(configuration: configuration, images: images(count: 100), seed: 0)
+        let candidates = try sampleArchitectures(4).enumerated().map { SelectionCandidate(id: "c\($0.offset)", architecture: $0.element) }
+        func probe(_ runs: ConcurrentRuns) throws -> (ProbeStageOutcome, [String]) {
+            var scoredIDs: [String] = []
+            let outcome = try ProbeStage(suite: suite, settings: ProbeStageSettings(fixedDataVolume: 16, fixedEpochs: 1, runs: runs))
+                .run(candidates, budgetSeconds: 600, events: { if case let .scored(_, _, _, id, _) = $0 { scoredIDs.append(id) } })
+            return (outcome, scoredIDs)
+        }
+        let (sequential, _) = try probe(ConcurrentRuns(runners: 1, threadsPerRunner: 1))
+        let (sideBySide, scoredIDs) = try probe(ConcurrentRuns(runners: 2, threadsPerRunner: 1))
+        XCTAssertEqual(sideBySide.results.map(\.rawScores), sequential.results.map(\.rawScores))
+        XCTAssertEqual(sideBySide.totals.map(\.total), sequential.totals.map(\.total))
+        XCTAssertEqual(Set(scoredIDs), Set(candidates.map(\.id)), "every candidate reported once")
+        XCTAssertEqual(scoredIDs.count, candidates.count)
+    }
+
+    /// A stop request ends side-by-side probing between candidates, as it does a loop.
+    func testSideBySideProbingStopsOnRequest() throws {
+        var configuration = ProbeConfiguration()
+        configuration.maximumDataVolume = 32
+        configuration.evaluationCount = 16
+        configuration.batchSize = 8
+        let suite = try ProbeSuite(configuration: configuration, images: images(count: 100), seed: 0)
+        let candidates = try sampleArchitectures(6).enumerated().map { SelectionCandidate(id: "c\($0.offset)", architecture: $0.element) }
+        var scored = 0
+        XCTAssertThrowsError(try ProbeStage(suite: suite, settings: ProbeStageSettings(fixedDataVolume: 8, fixedEpochs: 1,
+                                                                                       runs: ConcurrentRuns(runners: 2, threadsPerRunner: 1)))
+            .run(candidates, budgetSeconds: 600, events: { if case .scored = $0 { scored += 1 } }, shouldStop: { scored >= 2 })) {
+            XCTAssertTrue($0 is CancellationError, "\($0)")
+        }
+        XCTAssertLessThan(scored, candidates.count)
     }
 }
