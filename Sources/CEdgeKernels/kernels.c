@@ -320,28 +320,6 @@ void edgenas_affine2(float *out, const float *g, const float *x, float a, float 
 }
 
 EDGENAS_CLONES
-void edgenas_sum_and_dot(const float *g, const float *x, ptrdiff_t count, float *sum, float *dot) {
-    float sums[LANES] = {0}, dots[LANES] = {0};
-    ptrdiff_t j = 0;
-    for (; j + LANES <= count; j += LANES)
-        for (int l = 0; l < LANES; l++) {
-            sums[l] += g[j + l];
-            dots[l] += g[j + l] * x[j + l];
-        }
-    float totalSum = 0.0f, totalDot = 0.0f;
-    for (; j < count; j++) {
-        totalSum += g[j];
-        totalDot += g[j] * x[j];
-    }
-    for (int l = 0; l < LANES; l++) {
-        totalSum += sums[l];
-        totalDot += dots[l];
-    }
-    *sum = totalSum;
-    *dot = totalDot;
-}
-
-EDGENAS_CLONES
 void edgenas_copy_rows(float *destination, ptrdiff_t destinationImageStride, ptrdiff_t destinationRowStride,
                        const float *source, ptrdiff_t sourceImageStride, ptrdiff_t sourceRowStride,
                        int images, int rows, int width) {
@@ -446,25 +424,75 @@ void edgenas_selective_scan_backward(int tokens, int channels, int states, const
     }
 }
 
+// The per-channel reductions of batch normalisation walk a whole channel (every image's
+// plane) in one call: with planes of 7×7 or 14×14 values, per-plane calls spent as long on
+// folding their 16 lanes as on the values. The float lanes are folded into double sums
+// every FLUSH values per lane, so that long channels lose no precision.
+enum { FLUSH = 64 * LANES };
+
 EDGENAS_CLONES
-void edgenas_shifted_moments(const float *values, ptrdiff_t count, float shift, double *sum, double *sumOfSquares) {
-    float sums[LANES] = {0}, squares[LANES] = {0};
-    ptrdiff_t j = 0;
-    for (; j + LANES <= count; j += LANES)
-        for (int l = 0; l < LANES; l++) {
-            const float d = values[j + l] - shift;
-            sums[l] += d;
-            squares[l] += d * d;
+void edgenas_channel_sum_and_dot(const float *g, const float *x, ptrdiff_t images, ptrdiff_t imageStride,
+                                 ptrdiff_t plane, float shift, double *sum, double *dot) {
+    float sums[LANES] = {0}, dots[LANES] = {0};
+    double totalSum = 0, totalDot = 0;
+    ptrdiff_t sinceFlush = 0;
+    const ptrdiff_t vectorLength = plane - plane % LANES;
+    for (ptrdiff_t n = 0; n < images; n++) {
+        const float *gp = g + n * imageStride, *xp = x + n * imageStride;
+        for (ptrdiff_t j = 0; j < vectorLength; j += LANES)
+            for (int l = 0; l < LANES; l++) {
+                sums[l] += gp[j + l];
+                dots[l] += gp[j + l] * (xp[j + l] - shift);
+            }
+        for (ptrdiff_t j = vectorLength; j < plane; j++) {
+            totalSum += gp[j];
+            totalDot += (double)gp[j] * (xp[j] - shift);
         }
-    double totalSum = 0, totalSquares = 0;
-    for (; j < count; j++) {
-        const float d = values[j] - shift;
-        totalSum += d;
-        totalSquares += (double)d * d;
+        sinceFlush += vectorLength;
+        if (sinceFlush >= FLUSH || n == images - 1) {
+            for (int l = 0; l < LANES; l++) {
+                totalSum += sums[l];
+                totalDot += dots[l];
+                sums[l] = 0;
+                dots[l] = 0;
+            }
+            sinceFlush = 0;
+        }
     }
-    for (int l = 0; l < LANES; l++) {
-        totalSum += sums[l];
-        totalSquares += squares[l];
+    *sum += totalSum;
+    *dot += totalDot;
+}
+
+EDGENAS_CLONES
+void edgenas_channel_shifted_moments(const float *values, ptrdiff_t images, ptrdiff_t imageStride, ptrdiff_t plane,
+                                     float shift, double *sum, double *sumOfSquares) {
+    float sums[LANES] = {0}, squares[LANES] = {0};
+    double totalSum = 0, totalSquares = 0;
+    ptrdiff_t sinceFlush = 0;
+    const ptrdiff_t vectorLength = plane - plane % LANES;
+    for (ptrdiff_t n = 0; n < images; n++) {
+        const float *p = values + n * imageStride;
+        for (ptrdiff_t j = 0; j < vectorLength; j += LANES)
+            for (int l = 0; l < LANES; l++) {
+                const float d = p[j + l] - shift;
+                sums[l] += d;
+                squares[l] += d * d;
+            }
+        for (ptrdiff_t j = vectorLength; j < plane; j++) {
+            const float d = p[j] - shift;
+            totalSum += d;
+            totalSquares += (double)d * d;
+        }
+        sinceFlush += vectorLength;
+        if (sinceFlush >= FLUSH || n == images - 1) {
+            for (int l = 0; l < LANES; l++) {
+                totalSum += sums[l];
+                totalSquares += squares[l];
+                sums[l] = 0;
+                squares[l] = 0;
+            }
+            sinceFlush = 0;
+        }
     }
     *sum += totalSum;
     *sumOfSquares += totalSquares;

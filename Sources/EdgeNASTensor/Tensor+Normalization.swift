@@ -33,9 +33,7 @@ public func batchNorm(_ x: Tensor, weight: Tensor, bias: Tensor,
                             // shift, Σx² − (Σx)²/n cancels catastrophically for large means.
                             let shift = px.value[c * plane]
                             var sum = 0.0, squares = 0.0
-                            for n in 0..<batch {
-                                edgenas_shifted_moments(px.value + (n * channels + c) * plane, plane, shift, &sum, &squares)
-                            }
+                            edgenas_channel_shifted_moments(px.value + c * plane, batch, channels * plane, plane, shift, &sum, &squares)
                             let shiftedMean = sum / Double(reductionSize)
                             meanOut.value[c] = Float(Double(shift) + shiftedMean)
                             varianceOut.value[c] = Float(max(0, squares / Double(reductionSize) - shiftedMean * shiftedMean))
@@ -73,7 +71,7 @@ public func batchNorm(_ x: Tensor, weight: Tensor, bias: Tensor,
     return Tensor(shape: x.shape, storage: values, inputs: [x, weight, bias]) { result in
         result.gradient!.withUnsafeBufferPointer { g in
             x.storage.withUnsafeBufferPointer { px in
-                // Per channel: Σ dy and Σ dy·x̂ = inv·(Σ dy·x − μ·Σ dy).
+                // Per channel: Σ dy and Σ dy·x̂ = inv·Σ dy·(x − μ).
                 var gradientSums = [Float](repeating: 0, count: channels)
                 var gradientDotNormalized = [Float](repeating: 0, count: channels)
                 gradientSums.withUnsafeMutableBufferPointer { sumsBuffer in
@@ -83,15 +81,10 @@ public func batchNorm(_ x: Tensor, weight: Tensor, bias: Tensor,
                         parallelChunks(channels) { range in
                             for c in range {
                                 var sum = 0.0, dot = 0.0
-                                for n in 0..<batch {
-                                    let offset = (n * channels + c) * plane
-                                    var planeSum: Float = 0, planeDot: Float = 0
-                                    edgenas_sum_and_dot(g.value + offset, px.value + offset, plane, &planeSum, &planeDot)
-                                    sum += Double(planeSum)
-                                    dot += Double(planeDot)
-                                }
+                                edgenas_channel_sum_and_dot(g.value + c * plane, px.value + c * plane, batch, channels * plane,
+                                                            plane, means[c], &sum, &dot)
                                 sumsOut.value[c] = Float(sum)
-                                dotsOut.value[c] = Float((dot - Double(means[c]) * sum) * Double(inverseStandardDeviations[c]))
+                                dotsOut.value[c] = Float(dot * Double(inverseStandardDeviations[c]))
                             }
                         }
                     }

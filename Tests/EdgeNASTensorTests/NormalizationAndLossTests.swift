@@ -41,6 +41,41 @@ extension TensorEngineTests {
             }
         }
 
+        /// A long channel (64 planes of 28×28, folded into double sums in chunks) with a large
+        /// mean: the batch statistics and the weight and bias gradients match double-precision
+        /// sums over the same values; planes of 7×7 exercise the per-plane remainders.
+        @Test(arguments: [28, 7])
+        func batchNormStatisticsOfLongChannelsKeepTheirPrecision(size: Int) {
+            let (batch, channels) = (64, 2)
+            let plane = size * size
+            let base = randomTensor([batch, channels, size, size], seed: 86, requiresGradient: false)
+            let x = Tensor(shape: base.shape, storage: base.storage.map { 1000 + $0 * 0.01 }, requiresGradient: true)
+            let weight = Tensor.full([channels], 1, requiresGradient: true), bias = Tensor.full([channels], 0, requiresGradient: true)
+            let runningMean = Tensor.zeros([channels]), runningVariance = Tensor.full([channels], 1)
+            let y = batchNorm(x, weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance,
+                              training: true, momentum: 1)
+            let g = randomTensor(y.shape, seed: 87, requiresGradient: false)
+            (y * g).sum().backward()
+            for c in 0..<channels {
+                var values: [Double] = [], gradients: [Double] = []
+                for n in 0..<batch {
+                    let offset = (n * channels + c) * plane
+                    values += x.storage[offset..<offset + plane].map(Double.init)
+                    gradients += g.storage[offset..<offset + plane].map(Double.init)
+                }
+                let mean = values.reduce(0, +) / Double(values.count)
+                let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)
+                #expect(abs(Double(runningMean.storage[c]) - mean) < 1e-4, "channel \(c) mean")
+                let unbiased = variance * Double(values.count) / Double(values.count - 1)
+                #expect(abs(Double(runningVariance.storage[c]) / unbiased - 1) < 1e-3, "channel \(c) variance")
+                let biasGradient = gradients.reduce(0, +)
+                #expect(abs(Double(bias.gradient![c]) - biasGradient) < 1e-3 * max(1, abs(biasGradient)), "channel \(c) bias gradient")
+                let inverse = 1 / (variance + 1e-5).squareRoot()
+                let weightGradient = zip(gradients, values).map { $0 * ($1 - mean) * inverse }.reduce(0, +)
+                #expect(abs(Double(weight.gradient![c]) - weightGradient) < 2e-2 * max(1, abs(weightGradient)), "channel \(c) weight gradient")
+            }
+        }
+
         @Test func batchNormInferenceUsesRunningStatisticsAndLeavesThemAlone() {
             let x = randomTensor([2, 2, 2], seed: 87, requiresGradient: false)
             let runningMean = Tensor(shape: [2], storage: [0.5, -1])

@@ -58,12 +58,17 @@ void edgenas_scale_shift(const float *x, float *y, ptrdiff_t count, float scale,
 void edgenas_affine2(float *out, const float *g, const float *x, float a, float b, float c,
                      ptrdiff_t count, int accumulate);
 
-/// Σ g[j] and Σ g[j]·x[j] in one pass, with independent lanes.
-void edgenas_sum_and_dot(const float *g, const float *x, ptrdiff_t count, float *sum, float *dot);
+/// One channel of a batch: Σ g and Σ g·(x − shift) over `images` planes of `plane` values,
+/// plane n at n·imageStride, in one pass with independent lanes (added to *sum and *dot).
+/// With the channel's mean as the shift, Σ g·x̂ does not cancel for large means.
+void edgenas_channel_sum_and_dot(const float *g, const float *x, ptrdiff_t images, ptrdiff_t imageStride,
+                                 ptrdiff_t plane, float shift, double *sum, double *dot);
 
-/// Σ (values[j] − shift) and Σ (values[j] − shift)² in one pass, with independent lanes;
-/// a shift near the mean keeps the squares from cancelling.
-void edgenas_shifted_moments(const float *values, ptrdiff_t count, float shift, double *sum, double *sumOfSquares);
+/// One channel of a batch: Σ (v − shift) and Σ (v − shift)² over `images` planes of `plane`
+/// values, plane n at n·imageStride, in one pass with independent lanes (added to *sum and
+/// *sumOfSquares); a shift near the mean keeps the squares from cancelling.
+void edgenas_channel_shifted_moments(const float *values, ptrdiff_t images, ptrdiff_t imageStride, ptrdiff_t plane,
+                                     float shift, double *sum, double *sumOfSquares);
 
 /// Selective scan of one sample (Mamba), state-major: for t in [0, tokens), e < channels, s < states,
 ///   h[s][e] = exp(delta[t][e] · a[s][e]) · h[s][e] + delta[t][e] · v[t][e] · b[t][s]   (h starts at 0)
