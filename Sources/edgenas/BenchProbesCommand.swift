@@ -53,7 +53,7 @@ struct BenchProbes: ParsableCommand {
         scripts/bench-probes-vs-pytorch.py runs the same steps in PyTorch CPU, interleaved.
 
         Examples:
-          edgenas bench probes --arch benchmarks/architectures/tiny-mbconv.json --threads 1
+          edgenas bench probes --arch benchmarks/architectures/mbconv-tiny.json --threads 1
           edgenas bench probes --arch A.json --data-volume 256 --epochs 2 --repeats 5 --json
         """
     )

@@ -393,15 +393,24 @@ final class ProbeStageTests: XCTestCase {
         XCTAssertGreaterThan(plan.dataVolume * plan.epochs, configuration.batchSize, "10 minutes per candidate buy more than one batch")
     }
 
-    /// Probing candidates side by side gives exactly the scores of probing them one after
-    /// another at the same threads per candidate, in the candidates' order.
-    func testSideBySideProbingGivesTheSequentialScores() throws {
+    /// Probes small enough for several candidates in a few seconds of a debug build.
+    func smallSuite() throws -> ProbeSuite {
         var configuration = ProbeConfiguration()
         configuration.maximumDataVolume = 32
         configuration.evaluationCount = 16
         configuration.batchSize = 8
-        let suite = try ProbeSuite(configuration: configuration, images: images(count: 100), seed: 0)
-        let candidates = try sampleArchitectures(4).enumerated().map { SelectionCandidate(id: "c\($0.offset)", architecture: $0.element) }
+        return try ProbeSuite(configuration: configuration, images: images(count: 100), seed: 0)
+    }
+
+    func namedCandidates(_ count: Int) throws -> [SelectionCandidate] {
+        try sampleArchitectures(count).enumerated().map { SelectionCandidate(id: "c\($0.offset)", architecture: $0.element) }
+    }
+
+    /// Probing candidates side by side gives exactly the scores of probing them one after
+    /// another at the same threads per candidate, in the candidates' order.
+    func testSideBySideProbingGivesTheSequentialScores() throws {
+        let suite = try smallSuite()
+        let candidates = try namedCandidates(4)
         func probe(_ runs: ConcurrentRuns) throws -> (ProbeStageOutcome, [String]) {
             var scoredIDs: [String] = []
             let outcome = try ProbeStage(suite: suite, settings: ProbeStageSettings(fixedDataVolume: 16, fixedEpochs: 1, runs: runs))
@@ -418,12 +427,8 @@ final class ProbeStageTests: XCTestCase {
 
     /// A stop request ends side-by-side probing between candidates, as it does a loop.
     func testSideBySideProbingStopsOnRequest() throws {
-        var configuration = ProbeConfiguration()
-        configuration.maximumDataVolume = 32
-        configuration.evaluationCount = 16
-        configuration.batchSize = 8
-        let suite = try ProbeSuite(configuration: configuration, images: images(count: 100), seed: 0)
-        let candidates = try sampleArchitectures(6).enumerated().map { SelectionCandidate(id: "c\($0.offset)", architecture: $0.element) }
+        let suite = try smallSuite()
+        let candidates = try namedCandidates(6)
         var scored = 0
         XCTAssertThrowsError(try ProbeStage(suite: suite, settings: ProbeStageSettings(fixedDataVolume: 8, fixedEpochs: 1,
                                                                                        runs: ConcurrentRuns(runners: 2, threadsPerRunner: 1)))
