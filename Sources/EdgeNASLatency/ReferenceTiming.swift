@@ -13,28 +13,34 @@ import Foundation
 public struct DriftControl: Sendable, Equatable {
     /// Target bursts per measurement; the device's timed runs are spread over them.
     public var bursts: Int
-    /// A burst whose bracketing reference is this share slower than nominal is re-timed
-    /// after a pause (the ratio would correct it, but a machine far off its speed also
-    /// changes the shape of the timings, not only their scale).
+    /// A burst whose bracketing reference is this share slower than nominal is discarded and
+    /// re-timed after a pause. The ratio to the reference does not correct such a burst: a
+    /// slow machine slows graphs unequally (measured here at 1.45× slower on the reference:
+    /// a ViT 0.54×, an MBConv model 1.39× as much), so only bursts at nominal speed are kept.
     public var tolerance: Double
-    /// Bound on re-timed bursts per measurement; after it the ratios stand as measured.
+    /// Bound on re-timed bursts per measurement. A measurement that reaches it with fewer
+    /// than ``minimumNominalBursts`` at nominal speed uses the ratios of all its bursts.
     public var maximumRetries: Int
-    /// Pause before a re-timed burst, so that a short burst of other work can pass.
+    /// Pause before a re-timed burst, so that a slow stretch (here 20 ms – 2 s) can pass.
     public var pauseSeconds: Double
+    /// Bursts at nominal speed a measurement needs to stand on them alone.
+    public var minimumNominalBursts: Int
     /// Reference bursts timed to fix a table's nominal reference time, `nominalPauseSeconds`
-    /// apart, so that they span about a second of the machine's swings rather than one moment.
+    /// apart, so that they span about two seconds of the machine's swings rather than one moment.
     public var nominalBursts: Int
     public var nominalPauseSeconds: Double
     /// The quantile of those bursts' medians taken as nominal: the machine at its usual
     /// best, not its single fastest moment.
     public var nominalQuantile: Double
 
-    public init(bursts: Int = 8, tolerance: Double = 0.10, maximumRetries: Int = 8, pauseSeconds: Double = 0.05,
-                nominalBursts: Int = 40, nominalPauseSeconds: Double = 0.025, nominalQuantile: Double = 0.1) {
+    public init(bursts: Int = 16, tolerance: Double = 0.10, maximumRetries: Int = 256, pauseSeconds: Double = 0.01,
+                minimumNominalBursts: Int = 3, nominalBursts: Int = 40, nominalPauseSeconds: Double = 0.05,
+                nominalQuantile: Double = 0.1) {
         self.bursts = bursts
         self.tolerance = tolerance
         self.maximumRetries = maximumRetries
         self.pauseSeconds = pauseSeconds
+        self.minimumNominalBursts = minimumNominalBursts
         self.nominalBursts = nominalBursts
         self.nominalPauseSeconds = nominalPauseSeconds
         self.nominalQuantile = nominalQuantile
@@ -101,9 +107,10 @@ enum ReferenceTiming {
 
     /// Times `target` in bursts R T R T … R and returns its latency at the nominal speed:
     /// median over bursts of (target burst median ÷ mean of the two bracketing reference
-    /// medians) × `nominalReferenceMicroseconds`. A burst whose bracket is more than
-    /// `control.tolerance` slower than nominal is re-timed after a pause, at most
-    /// `control.maximumRetries` times per measurement.
+    /// medians) × `nominalReferenceMicroseconds`. Only bursts whose bracket is within
+    /// `control.tolerance` of nominal count; the others are re-timed after a pause, at most
+    /// `control.maximumRetries` times per measurement. When fewer than
+    /// `control.minimumNominalBursts` were at nominal speed by then, all bursts' ratios count.
     ///
     /// - Parameter pause: waits the given seconds (a parameter so tests need not sleep).
     static func measure(target: () throws -> Void, reference: () throws -> Void, warmupRuns: Int, timedRuns: Int,
@@ -117,32 +124,42 @@ enum ReferenceTiming {
         }
         func referenceBurst() throws -> Double { SampleStatistics.median(try timeRuns(warmupRuns: 0, timedRuns: perBurst, reference)) }
         var before = try referenceBurst()
-        var ratios: [Double] = [], runs: [Double] = [], references: [Double] = [before]
+        var nominalRatios: [Double] = [], allRatios: [Double] = [], references: [Double] = [before]
+        var nominalRuns: [Double] = [], allRuns: [Double] = []
         var retries = 0
-        while ratios.count < bursts {
+        while nominalRatios.count < bursts {
             let burst = try timeRuns(warmupRuns: 0, timedRuns: perBurst, target)
             let after = try referenceBurst()
             references.append(after)
             let bracket = (before + after) / 2
-            if bracket > nominal * (1 + control.tolerance) && retries < control.maximumRetries {
+            let ratio = SampleStatistics.median(burst) / max(bracket, 1e-12)
+            allRatios.append(ratio)
+            allRuns += burst
+            if bracket <= nominal * (1 + control.tolerance) {
+                nominalRatios.append(ratio)
+                nominalRuns += burst
+            } else if retries < control.maximumRetries {
                 retries += 1
                 pause(control.pauseSeconds)
                 before = try referenceBurst()
                 references.append(before)
                 continue
+            } else if allRatios.count >= bursts {
+                break  // the machine stayed off nominal: the ratios of all bursts stand
             }
-            ratios.append(SampleStatistics.median(burst) / max(bracket, 1e-12))
-            runs += burst
             before = after
         }
-        // The raw runs' spread, rescaled to the nominal median, says how noisy the block is.
+        let atNominal = nominalRatios.count >= min(control.minimumNominalBursts, bursts)
+        let (ratios, runs) = atNominal ? (nominalRatios, nominalRuns) : (allRatios, allRuns)
+        // The counted runs' spread, rescaled to the nominal median, says how noisy the block
+        // is; the median of all runs is the machine as it typically ran.
         let raw = LatencyMeasurement(runMicroseconds: runs)
         let nominalMilliseconds = SampleStatistics.median(ratios) * nominal / 1000
         let scale = nominalMilliseconds / max(raw.medianMilliseconds, 1e-12)
         return LatencyMeasurement(
             count: raw.count, medianMilliseconds: nominalMilliseconds, p90Milliseconds: raw.p90Milliseconds * scale,
             meanMilliseconds: raw.meanMilliseconds * scale, standardDeviationMilliseconds: raw.standardDeviationMilliseconds * scale,
-            drift: LatencyMeasurement.Drift(typicalMedianMilliseconds: raw.medianMilliseconds,
+            drift: LatencyMeasurement.Drift(typicalMedianMilliseconds: SampleStatistics.median(allRuns) / 1000,
                                             referenceMedianMicroseconds: SampleStatistics.median(references),
                                             nominalReferenceMicroseconds: nominal, retries: retries))
     }

@@ -12,8 +12,10 @@ final class DriftingMachine {
 
     init(schedule: @escaping (Int) -> Double) { self.schedule = schedule }
 
-    func work(microseconds: Double) {
-        let slowdown = schedule(calls)
+    /// - Parameter sensitivity: how much of the machine's slowdown this work feels (a slow
+    ///   machine slows graphs unequally: 0.5 feels half of it).
+    func work(microseconds: Double, sensitivity: Double = 1) {
+        let slowdown = 1 + sensitivity * (schedule(calls) - 1)
         calls += 1
         let end = monotonicNanoseconds() + UInt64(microseconds * slowdown * 1000)
         while monotonicNanoseconds() < end {}
@@ -22,10 +24,11 @@ final class DriftingMachine {
 
 @Suite struct ReferenceTimingTests {
     /// The machine runs 2× slower two stretches of 40 calls in three: the raw median is the
-    /// slow speed's, the reference-timed one the nominal latency.
+    /// slow speed's, the reference-timed one the nominal latency. (A tolerance wide enough to
+    /// keep the slow bursts: the ratio alone corrects a target that slows as the reference does.)
     @Test func aMachineThatSwingsTwoFoldStillGivesTheNominalLatency() {
         let machine = DriftingMachine { ($0 / 40) % 3 == 0 ? 1 : 2 }
-        let control = DriftControl(bursts: 10, maximumRetries: 0)
+        let control = DriftControl(bursts: 10, tolerance: 1.5, maximumRetries: 0)
         let measured = ReferenceTiming.measure(target: { machine.work(microseconds: 300) }, reference: { machine.work(microseconds: 100) },
                                                warmupRuns: 2, timedRuns: 60, nominalReferenceMicroseconds: 100, control: control,
                                                pause: { _ in })
@@ -67,6 +70,33 @@ final class DriftingMachine {
         // The machine stayed 2× slow: the ratio still gives the nominal 50 µs.
         #expect(abs(measured.medianMilliseconds * 1000 - 50) < 0.15 * 50, "\(measured)")
         #expect(abs(measured.typicalMedianMilliseconds * 1000 - 100) < 0.15 * 100, "\(measured)")
+    }
+
+    /// A target that feels only half of the machine's slowdown: the ratio to the reference
+    /// of a slow burst would read it 25 % fast, so only the bursts at nominal speed count.
+    /// The machine runs 2× slow for 20 calls in every 40.
+    @Test func onlyBurstsAtNominalSpeedCount() {
+        let machine = DriftingMachine { $0 % 40 < 20 ? 2 : 1 }
+        let control = DriftControl(bursts: 8, tolerance: 0.1, maximumRetries: 200, pauseSeconds: 0)
+        let measured = ReferenceTiming.measure(target: { machine.work(microseconds: 300, sensitivity: 0.5) },
+                                               reference: { machine.work(microseconds: 100) }, warmupRuns: 0, timedRuns: 24,
+                                               nominalReferenceMicroseconds: 100, control: control, pause: { _ in })
+        let retries = try! #require(measured.drift?.retries)
+        #expect(retries > 0, "the slow stretches were seen")
+        #expect(abs(measured.medianMilliseconds * 1000 - 300) < 0.1 * 300, "\(measured)")
+    }
+
+    /// A machine that never reaches its nominal speed within the bound: the ratios of all
+    /// bursts stand, and at least the target number of bursts is timed.
+    @Test func aMachineThatStaysSlowFallsBackToAllBursts() {
+        let machine = DriftingMachine { _ in 2 }
+        let control = DriftControl(bursts: 6, tolerance: 0.1, maximumRetries: 2, pauseSeconds: 0)
+        let measured = ReferenceTiming.measure(target: { machine.work(microseconds: 60) }, reference: { machine.work(microseconds: 20) },
+                                               warmupRuns: 0, timedRuns: 18, nominalReferenceMicroseconds: 20, control: control,
+                                               pause: { _ in })
+        #expect(measured.drift?.retries == 2)
+        #expect(measured.count == 18, "6 bursts of 3 runs, the 2 re-timed ones among them")
+        #expect(abs(measured.medianMilliseconds * 1000 - 60) < 0.15 * 60, "\(measured)")
     }
 
     /// A slow stretch that passes: the re-timed burst runs at nominal speed again.
