@@ -156,7 +156,8 @@ private func writeTinyInputs(into directory: URL) throws -> (space: String, devi
             .write(to: URL(fileURLWithPath: device))
         let space = repository.appendingPathComponent("spaces/fmnist-mbconv-tiny.json").path
         let table = directory.appendingPathComponent("t.sqlite").path
-        let stopped = try runEdgenas(["profile", "--space", space, "--device", device, "--table", table], interruptAfter: 3)
+        // A new table first fixes its nominal reference time (80 bursts over about 4 s).
+        let stopped = try runEdgenas(["profile", "--space", space, "--device", device, "--table", table], interruptAfter: 8)
         #expect(stopped.status == 130, "\(stopped.standardError)")
         let saved = try #require(stopped.standardError.split(separator: "\n").last { $0.hasPrefix("interrupted: ") })
         let count = try #require(Int(saved.dropFirst("interrupted: ".count).prefix { $0.isNumber }))
