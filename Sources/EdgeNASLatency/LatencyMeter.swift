@@ -203,6 +203,9 @@ public struct ModelLatencyMeter {
     /// The reference's speed now, to compare with the table's nominal time.
     public func referenceSpeed() throws -> ReferenceSpeed { try timer.referenceSpeed() }
 
+    /// About how long ``referenceSpeed()`` takes, in seconds.
+    public var referenceTimingSeconds: Double { timer.drift.nominalTimingSeconds }
+
     /// Exports `architecture` with seeded weights (`.seeded(0)`) and times it end to end.
     ///
     /// - Throws: runtime errors.

@@ -18,7 +18,7 @@ public final class LatencyProfiler {
     public let device: DeviceProfile
     /// Where measurements go.
     public let table: LatencyTable
-    /// Its nominal reference time is fixed by ``prepareTable()``.
+    /// Its nominal reference time is fixed by ``prepareTable(timingReference:)``.
     private(set) var timer: DeviceTimer
 
     /// - Throws: ``LatencyError/runtimeUnavailable(_:)`` when the runtime cannot be loaded,
@@ -71,12 +71,15 @@ public final class LatencyProfiler {
     ///
     /// - Parameters:
     ///   - shouldStop: asked before each block; true ends the run with what was stored.
+    ///   - timingReference: called with the seconds it will take, before the reference's
+    ///     speed is timed (a few seconds in which nothing else shows progress).
     ///   - progress: called with (done, total) over the missing blocks.
     public func profile(_ signatures: [BlockSignature], shouldStop: () -> Bool = { false },
+                        timingReference: (Double) -> Void = { _ in },
                         progress: (Int, Int) -> Void = { _, _ in }) throws -> Outcome {
         let missing = try table.missingSignatures(signatures)
         let alreadyStored = Set(signatures.map(\.key)).count - missing.count
-        let speed = try prepareTable()
+        let speed = try prepareTable(timingReference: timingReference)
         var outcome = Outcome(measured: 0, alreadyStored: alreadyStored, remaining: 0, interrupted: false,
                               referenceSpeed: speed, nominalReferenceMicroseconds: timer.nominalReferenceMicroseconds)
         // Blocks in a shuffled order: a slow stretch of the machine then falls on unrelated
@@ -114,10 +117,11 @@ public final class LatencyProfiler {
     ///
     /// - Returns: the reference's speed now (nil for such a raw table).
     @discardableResult
-    public func prepareTable() throws -> ReferenceSpeed? {
+    public func prepareTable(timingReference: (Double) -> Void = { _ in }) throws -> ReferenceSpeed? {
         let host = HostState.current()
         let metadata = try table.metadata()
         let raw = try metadata.referenceNominalMicroseconds == nil && table.blockCount() > 0
+        if !raw { timingReference(timer.drift.nominalTimingSeconds) }
         let speed = raw ? nil : try timer.referenceSpeed()
         try table.recordProfileRun(ProfileRunRecord(
             startedAt: LatencyTable.timestamp(), cpuModel: host.cpuModel, governor: host.governor,

@@ -31,6 +31,8 @@ public struct DriftControl: Sendable, Equatable {
     /// fixed within one read its models up to 22 % off when the machine was fast again.
     public var nominalBursts: Int
     public var nominalPauseSeconds: Double
+    /// About how long timing the nominal speed takes (the pauses between its bursts).
+    public var nominalTimingSeconds: Double { Double(max(1, nominalBursts) - 1) * nominalPauseSeconds }
     /// The quantile of those bursts' medians taken as nominal: the machine at its usual
     /// best (the 4th fastest of 80), not its single fastest moment.
     public var nominalQuantile: Double
