@@ -14,9 +14,10 @@ public struct DriftControl: Sendable, Equatable {
     /// Target bursts per measurement; the device's timed runs are spread over them.
     public var bursts: Int
     /// A burst whose bracketing reference is this share slower than nominal (or faster) is
-    /// discarded and re-timed after a pause. The ratio to the reference does not correct such a burst: a
-    /// slow machine slows graphs unequally (measured here at 1.45× slower on the reference:
-    /// a ViT 0.54×, an MBConv model 1.39× as much), so only bursts at nominal speed are kept.
+    /// discarded and re-timed after a pause. The ratio to the reference does not correct
+    /// such a burst: a slow machine slows graphs unequally (with the reference 1.45× slower
+    /// here, a ViT slowed 0.54×, an MBConv model 1.39× as much), so only bursts at nominal
+    /// speed are kept.
     public var tolerance: Double
     /// Bound on re-timed bursts per measurement. A measurement that reaches it with fewer
     /// than ``minimumNominalBursts`` at nominal speed uses the ratios of all its bursts.
@@ -28,7 +29,7 @@ public struct DriftControl: Sendable, Equatable {
     /// Reference bursts timed to fix a table's nominal reference time, `nominalPauseSeconds`
     /// apart, so that they span about four seconds of the machine's swings rather than one
     /// moment: a slow stretch here lasts up to about two, and a table whose nominal time was
-    /// fixed within one read its models up to 22 % off when the machine was fast again.
+    /// fixed within one read its models up to 14 % off when the machine was fast again.
     public var nominalBursts: Int
     public var nominalPauseSeconds: Double
     /// About how long timing the nominal speed takes (the pauses between its bursts).

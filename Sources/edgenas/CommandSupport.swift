@@ -17,6 +17,12 @@ func writeToStandardError(_ text: String) {
 }
 
 /// A duration in seconds, for rates and reports.
+/// Says that the reference graph is being timed for the machine's speed now: a few seconds
+/// in which `profile` and `validate` otherwise show nothing.
+func announceReferenceTiming(seconds: Double) {
+    writeToStandardError(String(format: "drift: timing the reference graph for the machine's speed now (about %.0f s)\n", seconds))
+}
+
 func seconds(_ duration: Duration) -> Double {
     let (whole, fraction) = duration.components
     return Double(whole) + Double(fraction) * 1e-18

@@ -87,9 +87,8 @@ struct Profile: ParsableCommand {
         let start = ContinuousClock.now
         var bar: ProgressBar?
         let outcome = try withCommandErrors {
-            try profiler.profile(signatures, shouldStop: { StopRequest.isRequested }, timingReference: { seconds in
-                writeToStandardError(String(format: "drift: timing the reference graph for the machine's speed now (about %.0f s)\n", seconds))
-            }) { done, total in
+            try profiler.profile(signatures, shouldStop: { StopRequest.isRequested },
+                                 timingReference: announceReferenceTiming(seconds:)) { done, total in
                 if bar == nil { bar = ProgressBar(total: total, label: "profile", unit: "blocks") }
                 bar?.update(done: done)
             }

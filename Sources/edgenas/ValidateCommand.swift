@@ -83,8 +83,7 @@ struct Validate: ParsableCommand {
         if let tableReference {
             // Models are timed against the reference at the table's nominal speed, so drift now
             // cancels; a machine whose nominal speed itself differs from the table's does not.
-            writeToStandardError(String(format: "drift: timing the reference graph for the machine's speed now (about %.0f s)\n",
-                                        meter.referenceTimingSeconds))
+            announceReferenceTiming(seconds: meter.referenceTimingSeconds)
             let now = try withCommandErrors { try meter.referenceSpeed() }
             currentReference = now
             let change = now.nominalChange(from: tableReference)
