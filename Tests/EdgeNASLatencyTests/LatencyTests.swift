@@ -461,6 +461,14 @@ extension Architecture {
 
 // MARK: - Profiling
 
+/// Whether a measurement of the test device (3 timed runs, one burst) counts the runs it
+/// stands on: its 3 at nominal speed, or, on a machine that stayed off nominal through every
+/// re-timing (CI's two cores under the whole suite), all 3 × (retries + 1) of them.
+private func countsItsTimedRuns(_ count: Int, retries: Int?) -> Bool {
+    let bound = DriftControl().maximumRetries
+    return count == 3 || (retries == bound && count == 3 * (bound + 1))
+}
+
 @Suite struct ProfilingTests {
     @Test(arguments: [LatencyRuntimeKind.native, .onnxruntime])
     func interruptedProfilingResumesWithWhatIsMissing(runtime: LatencyRuntimeKind) throws {
@@ -491,7 +499,9 @@ extension Architecture {
         // The first run's rows are untouched.
         let after = try table.latencies(for: signatures.map(\.key))
         #expect(before.allSatisfy { after[$0.key] == $0.value } && after.count == 14)
-        #expect(after.values.allSatisfy { $0.count == 3 && $0.medianMicroseconds > 0 && $0.runtime == runtime.rawValue })
+        #expect(after.values.allSatisfy {
+            countsItsTimedRuns($0.count, retries: $0.driftRetries) && $0.medianMicroseconds > 0 && $0.runtime == runtime.rawValue
+        })
         #expect(after.values.allSatisfy { $0.typicalMedianMicroseconds.map { $0 > 0 } == true && $0.referenceMedianMicroseconds != nil })
         let metadata = try table.metadata()
         #expect(metadata.runOverheadMicroseconds.map { runtime == .native ? $0 == 0 : $0 > 0 } == true)
@@ -550,11 +560,12 @@ extension Architecture {
         let architecture = try space("fmnist-vit.json").sample(using: &generator)
         let meter = try ModelLatencyMeter(device: testDevice())
         let measured = try meter.measure(architecture)
-        #expect(measured.count == 3 && measured.medianMilliseconds > 0)
+        #expect(countsItsTimedRuns(measured.count, retries: measured.drift?.retries) && measured.medianMilliseconds > 0)
         #expect(measured.p90Milliseconds >= measured.medianMilliseconds)
         let file = directory.appendingPathComponent("m.onnx")
         try ONNXExporter.export(architecture, to: file)
-        #expect(try meter.measure(modelAt: file).count == 3)
+        let fromFile = try meter.measure(modelAt: file)
+        #expect(countsItsTimedRuns(fromFile.count, retries: fromFile.drift?.retries))
         var pinned = testDevice()
         pinned.cpuAffinity = [100_000]
         #expect(throws: LatencyError.affinityRefused(deviceID: pinned.id, cores: [100_000],
