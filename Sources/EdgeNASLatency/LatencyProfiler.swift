@@ -181,8 +181,12 @@ public struct LatencyValidation: Sendable, Codable, Equatable {
         public var typicalMilliseconds: Double?
         /// Bursts re-timed because the machine ran more than 10 % off its nominal speed.
         public var driftRetries: Int?
+        /// The family's calibration line alone, without the calibration models' local
+        /// correction (``LatencyPrediction/lineMilliseconds``), to show what that adds.
+        public var lineMilliseconds: Double?
 
         enum CodingKeys: String, CodingKey {
+            case lineMilliseconds = "line_predicted_ms"
             case architectureID = "architecture_id", predictedMilliseconds = "predicted_ms"
             case measuredMilliseconds = "measured_ms", errorPercent = "error_percent"
             case typicalMilliseconds = "typical_ms", driftRetries = "drift_retries"
@@ -235,9 +239,10 @@ public struct LatencyValidation: Sendable, Codable, Equatable {
 extension LatencyValidation.Sample {
     /// A sample with its signed percentage error.
     public init(architectureID: String, predictedMilliseconds: Double, measuredMilliseconds: Double,
-                typicalMilliseconds: Double? = nil, driftRetries: Int? = nil) {
+                typicalMilliseconds: Double? = nil, driftRetries: Int? = nil, lineMilliseconds: Double? = nil) {
         self.architectureID = architectureID
         self.predictedMilliseconds = predictedMilliseconds
+        self.lineMilliseconds = lineMilliseconds
         self.measuredMilliseconds = measuredMilliseconds
         self.typicalMilliseconds = typicalMilliseconds
         self.driftRetries = driftRetries

@@ -109,7 +109,8 @@ struct Validate: ParsableCommand {
                                                     predictedMilliseconds: prediction.predictedMilliseconds,
                                                     measuredMilliseconds: measured.medianMilliseconds,
                                                     typicalMilliseconds: measured.drift?.typicalMedianMilliseconds,
-                                                    driftRetries: measured.drift?.retries))
+                                                    driftRetries: measured.drift?.retries,
+                                                    lineMilliseconds: prediction.lineMilliseconds))
             bar.update(done: results.count)
         }
         bar.finish()

@@ -423,6 +423,50 @@ extension Architecture {
         #expect(calibrated.calibrated && abs(calibrated.uncalibratedMilliseconds - sum / 1000) < 1e-12)
     }
 
+    /// A calibration model corrects the line for the architectures that share its blocks,
+    /// by the share of block time they have in common, and leaves the others on the line.
+    @Test func calibrationModelsCorrectTheLineForTheBlocksTheyShare() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let table = try LatencyTable(path: directory.appendingPathComponent("t.sqlite").path, device: testDevice(),
+                                     createIfMissing: true)
+        func vit(patch: Int, embed: Int, layers: Int) -> Architecture {
+            Architecture(input: ImageShape(channels: 1, height: 28, width: 28), classes: 10,
+                         body: .vit(ViTBody(patch: patch, embed: embed,
+                                            layers: Array(repeating: ViTLayer(heads: 2, mlpRatio: 2), count: layers))))
+        }
+        // Patch embedding, layers, classifier: every block 10 µs, no run overhead.
+        let measured = vit(patch: 7, embed: 16, layers: 2), sibling = vit(patch: 7, embed: 16, layers: 4)
+        let stranger = vit(patch: 4, embed: 32, layers: 2)
+        for architecture in [measured, sibling, stranger] {
+            for signature in architecture.blockSignatures() {
+                try table.record(signature, measurement(microseconds: 10), runtime: .onnxruntime, runtimeVersion: "t", threads: 1)
+            }
+        }
+        try table.recordRuntime(version: "t", runOverheadMicroseconds: 0)
+        try table.saveCalibration(LatencyCalibration(family: "vit", slope: 1, interceptMicroseconds: 0, sampleCount: 2,
+                                                     rSquared: 1, fittedAt: "now"))
+        // The measured model ran 1.2× the line; a sample whose JSON no longer decodes is left out.
+        try table.recordCalibrationSample(CalibrationSample(
+            architectureID: measured.id, family: "vit", architecture: measured.canonicalJSON, blockSumMicroseconds: 40,
+            measuredMedianMicroseconds: 48, measuredAt: "now"))
+        try table.recordCalibrationSample(CalibrationSample(
+            architectureID: "gone", family: "vit", architecture: "{}", blockSumMicroseconds: 40,
+            measuredMedianMicroseconds: 400, measuredAt: "now"))
+        let predictor = try LatencyPredictor(table: table)
+
+        // Itself: all 40 µs shared, weight 1 beside the line's 1, so halfway to 1.2.
+        let itself = try predictor.predict(measured)
+        #expect(abs(itself.localCorrection - 1.1) < 1e-12 && abs(itself.predictedMilliseconds - 0.044) < 1e-12)
+        #expect(abs(itself.lineMilliseconds - 0.040) < 1e-12)
+        // Four more layers: 40 of its 60 µs are shared (embedding, two layers, classifier).
+        let weight = 40.0 / 60
+        #expect(abs(try predictor.predict(sibling).localCorrection - (weight * 1.2 + 1) / (weight + 1)) < 1e-12)
+        // Other tokens and width: no block in common, so the line alone.
+        let alone = try predictor.predict(stranger)
+        #expect(alone.localCorrection == 1 && alone.predictedMilliseconds == alone.lineMilliseconds)
+    }
+
     @Test func calibrationFitsALine() throws {
         let samples = [(100.0, 130.0), (200.0, 250.0), (400.0, 490.0)].enumerated().map { index, pair in
             CalibrationSample(architectureID: "a\(index)", family: "vit", architecture: "{}", blockSumMicroseconds: pair.0,
