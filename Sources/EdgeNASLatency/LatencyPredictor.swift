@@ -144,14 +144,11 @@ public struct LatencyPredictor: Sendable {
 ///
 /// Each calibration model i has a ratio rᵢ = measured / line. A new architecture weighs it
 /// by the block time they share, wᵢ = Σ_signatures min(own time here, own time there) /
-/// max(total here, total there), in [0, 1], and its correction is
-///
-///     (Σ wᵢ rᵢ + 1) / (Σ wᵢ + 1)
-///
-/// so the line (ratio 1) counts as one more model: an architecture that shares nothing
-/// keeps the line, and one that shares most of its time with a few models follows them.
-/// Fitted on one validation run of this VM's tables (a prior weight of 1 and linear
-/// weights beat 0.5–4 and squared weights) and checked on fresh tables.
+/// max(total here, total there), in [0, 1], and its correction is the weighted median of
+/// the rᵢ together with the line itself (ratio 1, weight 1). An architecture that shares
+/// nothing keeps the line; a single model never outweighs it, and one calibration model
+/// timed in a slow moment moves no prediction, where a weighted mean followed it (on a
+/// table calibrated during a compile, ViT MAPE 2.2 % against the line's 1.75 %).
 struct LocalCalibration: Sendable {
     /// Per signature: the calibration models that contain it and their own time of it, µs.
     private let containing: [String: [(model: Int, microseconds: Double)]]
@@ -194,12 +191,18 @@ struct LocalCalibration: Sendable {
         for (key, value) in ownMicroseconds {
             for entry in containing[key] ?? [] { shared[entry.model] += min(value, entry.microseconds) }
         }
-        var weighted = Self.lineWeight, weights = Self.lineWeight
+        var votes: [(ratio: Double, weight: Double)] = [(1, Self.lineWeight)]
         for model in totals.indices where shared[model] > 0 {
-            let weight = shared[model] / max(total, totals[model])
-            weighted += weight * ratios[model]
-            weights += weight
+            votes.append((ratios[model], shared[model] / max(total, totals[model])))
         }
-        return weighted / weights
+        guard votes.count > 1 else { return 1 }
+        votes.sort { $0.ratio < $1.ratio }
+        let half = votes.reduce(0) { $0 + $1.weight } / 2
+        var cumulative = 0.0
+        for vote in votes {
+            cumulative += vote.weight
+            if cumulative >= half { return vote.ratio }
+        }
+        return votes[votes.count - 1].ratio
     }
 }

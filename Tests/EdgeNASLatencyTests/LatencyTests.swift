@@ -423,8 +423,8 @@ extension Architecture {
         #expect(calibrated.calibrated && abs(calibrated.uncalibratedMilliseconds - sum / 1000) < 1e-12)
     }
 
-    /// A calibration model corrects the line for the architectures that share its blocks,
-    /// by the share of block time they have in common, and leaves the others on the line.
+    /// Calibration models correct the line for the architectures that share their blocks,
+    /// weighted by the share of block time in common; the others keep the line.
     @Test func calibrationModelsCorrectTheLineForTheBlocksTheyShare() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -436,9 +436,9 @@ extension Architecture {
                                             layers: Array(repeating: ViTLayer(heads: 2, mlpRatio: 2), count: layers))))
         }
         // Patch embedding, layers, classifier: every block 10 µs, no run overhead.
-        let measured = vit(patch: 7, embed: 16, layers: 2), sibling = vit(patch: 7, embed: 16, layers: 4)
-        let stranger = vit(patch: 4, embed: 32, layers: 2)
-        for architecture in [measured, sibling, stranger] {
+        let two = vit(patch: 7, embed: 16, layers: 2), three = vit(patch: 7, embed: 16, layers: 3)
+        let four = vit(patch: 7, embed: 16, layers: 4), stranger = vit(patch: 4, embed: 32, layers: 2)
+        for architecture in [two, three, four, stranger] {
             for signature in architecture.blockSignatures() {
                 try table.record(signature, measurement(microseconds: 10), runtime: .onnxruntime, runtimeVersion: "t", threads: 1)
             }
@@ -446,22 +446,26 @@ extension Architecture {
         try table.recordRuntime(version: "t", runOverheadMicroseconds: 0)
         try table.saveCalibration(LatencyCalibration(family: "vit", slope: 1, interceptMicroseconds: 0, sampleCount: 2,
                                                      rSquared: 1, fittedAt: "now"))
-        // The measured model ran 1.2× the line; a sample whose JSON no longer decodes is left out.
-        try table.recordCalibrationSample(CalibrationSample(
-            architectureID: measured.id, family: "vit", architecture: measured.canonicalJSON, blockSumMicroseconds: 40,
-            measuredMedianMicroseconds: 48, measuredAt: "now"))
+        func sample(_ architecture: Architecture, sum: Double, ratio: Double) throws {
+            try table.recordCalibrationSample(CalibrationSample(
+                architectureID: architecture.id, family: "vit", architecture: architecture.canonicalJSON,
+                blockSumMicroseconds: sum, measuredMedianMicroseconds: ratio * sum, measuredAt: "now"))
+        }
+        try sample(two, sum: 40, ratio: 1.2)
+        // A sample whose JSON no longer decodes is left out.
         try table.recordCalibrationSample(CalibrationSample(
             architectureID: "gone", family: "vit", architecture: "{}", blockSumMicroseconds: 40,
             measuredMedianMicroseconds: 400, measuredAt: "now"))
+        // One model alone never outweighs the line.
+        #expect(try LatencyPredictor(table: table).predict(four).localCorrection == 1)
+        try sample(three, sum: 50, ratio: 1.3)
         let predictor = try LatencyPredictor(table: table)
 
-        // Itself: all 40 µs shared, weight 1 beside the line's 1, so halfway to 1.2.
-        let itself = try predictor.predict(measured)
-        #expect(abs(itself.localCorrection - 1.1) < 1e-12 && abs(itself.predictedMilliseconds - 0.044) < 1e-12)
-        #expect(abs(itself.lineMilliseconds - 0.040) < 1e-12)
-        // Four more layers: 40 of its 60 µs are shared (embedding, two layers, classifier).
-        let weight = 40.0 / 60
-        #expect(abs(try predictor.predict(sibling).localCorrection - (weight * 1.2 + 1) / (weight + 1)) < 1e-12)
+        // Four layers: the line (1.0, weight 1), `two` (1.2, 40 of 60 µs shared) and `three`
+        // (1.3, 50 of 60): the weighted median is 1.2.
+        let corrected = try predictor.predict(four)
+        #expect(abs(corrected.localCorrection - 1.2) < 1e-12 && abs(corrected.predictedMilliseconds - 0.072) < 1e-12)
+        #expect(abs(corrected.lineMilliseconds - 0.060) < 1e-12)
         // Other tokens and width: no block in common, so the line alone.
         let alone = try predictor.predict(stranger)
         #expect(alone.localCorrection == 1 && alone.predictedMilliseconds == alone.lineMilliseconds)
