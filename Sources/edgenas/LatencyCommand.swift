@@ -14,6 +14,11 @@ struct Latency: ParsableCommand {
 
           predicted = a · (Σ max(median − overhead, 0) + overhead) + b
 
+        The calibration models (`profile --calibrate N`) that share the architecture's blocks \
+        then correct that line: the prediction is the line times the weighted median of their \
+        measured-to-line ratios, each weighted by the block time it shares, with the line \
+        itself as one vote. An architecture that shares nothing with them keeps the line.
+
         Nothing is run. A block the table lacks is an error that names the first missing \
         signatures and the `edgenas profile` command that measures them.
 
@@ -45,8 +50,12 @@ struct Latency: ParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(prediction), as: UTF8.self))
         } else {
+            let calibration = !prediction.calibrated ? "not calibrated"
+                : prediction.localCorrection == 1 ? "calibrated"
+                : String(format: "calibrated; the family line says %.3f ms, the calibration models sharing its blocks %+.1f%%",
+                         prediction.lineMilliseconds, (prediction.localCorrection - 1) * 100)
             print(String(format: "%.3f ms predicted on %@ (%d blocks, %@)", prediction.predictedMilliseconds, deviceID,
-                         prediction.blocks.count, prediction.calibrated ? "calibrated" : "not calibrated"))
+                         prediction.blocks.count, calibration))
         }
     }
 }
