@@ -133,31 +133,37 @@ public final class LatencyProfiler {
         return speed
     }
 
-    /// Times `architectures` (of one family) end to end, skipping those already timed,
-    /// stores each as a calibration sample when done, then fits and stores
+    /// Times `architectures` (of one family) end to end in ``ModelLatencyMeter/rounds``
+    /// rounds, skipping those already timed, stores each as a calibration sample when its
+    /// last reading is in, then fits and stores
     /// `measured = a · sum + b` over all the table's samples of that family.
     ///
     /// - Returns: the fit, or nil when stopped early (the samples stored so far are kept).
     /// - Throws: ``LatencyError/missingSignatures(path:deviceID:missing:missingCount:)`` when
     ///   blocks are not profiled yet; ``LatencyError/tooFewCalibrationModels(_:)``.
+    /// - Parameter progress: called with (readings done, readings in all).
     public func calibrate(_ architectures: [Architecture], shouldStop: () -> Bool = { false },
                           progress: (Int, Int) -> Void = { _, _ in }) throws -> LatencyCalibration? {
         let done = Set(try table.calibrationSamples().map(\.architectureID))
         let todo = architectures.filter { !done.contains($0.id) }
         // Predictions before calibration: the fit maps the uncalibrated sum.
         let predictor = try LatencyPredictor(table: table)
-        progress(0, todo.count)
-        for (index, architecture) in todo.enumerated() {
-            if shouldStop() { return nil }
-            let sum = try predictor.predict(architecture).uncalibratedMilliseconds
-            let measured = try timer.measure(architecture)
-            try table.recordCalibrationSample(CalibrationSample(
-                architectureID: architecture.id, family: architecture.family.rawValue,
-                architecture: architecture.canonicalJSON,
-                blockSumMicroseconds: sum * 1000, measuredMedianMicroseconds: measured.medianMilliseconds * 1000,
-                measuredAt: LatencyTable.timestamp(), typicalMedianMicroseconds: measured.drift.map { $0.typicalMedianMilliseconds * 1000 }))
-            progress(index + 1, todo.count)
-        }
+        let sums = try todo.map { try predictor.predict($0).uncalibratedMilliseconds }
+        // Two readings per model, rounds apart, like validate's; each model is stored as soon
+        // as its last reading is in.
+        let finished = try DeviceTimer.measureInRounds(
+            count: todo.count, shouldStop: shouldStop, progress: progress,
+            measure: { try timer.measure(todo[$0]) },
+            completed: { index, measured in
+                let architecture = todo[index]
+                try table.recordCalibrationSample(CalibrationSample(
+                    architectureID: architecture.id, family: architecture.family.rawValue,
+                    architecture: architecture.canonicalJSON,
+                    blockSumMicroseconds: sums[index] * 1000, measuredMedianMicroseconds: measured.medianMilliseconds * 1000,
+                    measuredAt: LatencyTable.timestamp(),
+                    typicalMedianMicroseconds: measured.drift.map { $0.typicalMedianMilliseconds * 1000 }))
+            })
+        if !finished { return nil }
         guard let family = architectures.first?.family.rawValue else {
             throw LatencyError.tooFewCalibrationModels(0)
         }

@@ -20,8 +20,10 @@ struct Profile: ParsableCommand {
         measured: run the same command again and it measures only what is missing. A file \
         that is not an EdgeNAS table, or a table of another device, is refused and left as it is.
 
-        --calibrate N also times N sampled whole models end to end, the same way, and fits \
-        measured = a · sum + b, which `edgenas latency` and search apply to predictions.
+        --calibrate N also times N sampled whole models end to end, the same way (two rounds \
+        over all N, each model keeping its lower reading, as `validate` does), and fits \
+        measured = a · sum + b, which `edgenas latency` and search apply to predictions, \
+        corrected by the calibration models that share a prediction's blocks.
 
         Examples:
           edgenas profile --space spaces/fmnist-mbconv-tiny.json --device devices/local.yaml --dry-run
@@ -111,7 +113,7 @@ struct Profile: ParsableCommand {
         var calibrationBar: ProgressBar?
         let fit = try withCommandErrors {
             try profiler.calibrate(architectures, shouldStop: { StopRequest.isRequested }) { done, total in
-                if calibrationBar == nil { calibrationBar = ProgressBar(total: total, label: "calibrate", unit: "models") }
+                if calibrationBar == nil { calibrationBar = ProgressBar(total: total, label: "calibrate", unit: "readings") }
                 calibrationBar?.update(done: done)
             }
         }

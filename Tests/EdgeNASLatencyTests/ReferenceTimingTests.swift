@@ -136,3 +136,45 @@ final class DriftingMachine {
         #expect(speed.slowestMicroseconds > 1.5 * 30 && speed.spread > 1.5, "\(speed)")
     }
 }
+
+/// Whole models are read in rounds over all of them; each keeps its lowest reading.
+@Suite struct MeasurementRoundsTests {
+    private func reading(_ milliseconds: Double, retries: Int) -> LatencyMeasurement {
+        LatencyMeasurement(count: 3, medianMilliseconds: milliseconds, p90Milliseconds: milliseconds, meanMilliseconds: milliseconds,
+                           standardDeviationMilliseconds: 0,
+                           drift: LatencyMeasurement.Drift(typicalMedianMilliseconds: milliseconds, referenceMedianMicroseconds: 10,
+                                                           nominalReferenceMicroseconds: 10, retries: retries))
+    }
+
+    @Test func eachModelKeepsItsLowestReadingAndAllItsRetries() throws {
+        // Model 1 is caught in a slow stretch in round 1, model 0 in round 2.
+        let readings: [[Double]] = [[1.0, 2.0], [1.3, 1.0]]
+        var order: [Int] = [], completed: [Int: LatencyMeasurement] = [:], pauses: [Double] = [], progress: [Int] = []
+        var round = 0
+        let finished = try DeviceTimer.measureInRounds(
+            count: 2, rounds: 2, minimumRoundSpacingSeconds: 60, progress: { done, total in progress.append(done); #expect(total == 4) },
+            pause: { pauses.append($0) },
+            measure: { index in
+                order.append(index)
+                defer { if index == 1 { round += 1 } }
+                return reading(readings[round][index], retries: round + 1)
+            },
+            completed: { index, measurement in
+                #expect(order.count > 2, "models are stored during the last round")
+                completed[index] = measurement
+            })
+        #expect(finished && order == [0, 1, 0, 1] && progress == [0, 1, 2, 3, 4])
+        #expect(completed[0]?.medianMilliseconds == 1.0 && completed[1]?.medianMilliseconds == 1.0)
+        #expect(completed[0]?.drift?.retries == 3 && completed[1]?.drift?.retries == 3)
+        // The first round took far less than the spacing: the second waits for the rest.
+        #expect(pauses.count == 1 && pauses[0] > 59 && pauses[0] <= 60)
+    }
+
+    @Test func aStopEndsThePassAndKeepsWhatWasCompleted() throws {
+        var asked = 0, completed: [Int] = []
+        let finished = try DeviceTimer.measureInRounds(
+            count: 3, rounds: 2, minimumRoundSpacingSeconds: 0, shouldStop: { asked += 1; return asked > 4 },
+            measure: { _ in reading(1, retries: 0) }, completed: { index, _ in completed.append(index) })
+        #expect(!finished && completed == [0])
+    }
+}
