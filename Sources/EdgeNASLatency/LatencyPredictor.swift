@@ -114,6 +114,9 @@ public struct LatencyPredictor: Sendable {
         var blocks: [BlockLatency] = []
         blocks.reserveCapacity(signatures.count)
         var sumMicroseconds = overheadMicroseconds
+        // Per-signature times only where calibration models can use them: the search
+        // predicts every draw, mostly on tables without calibration models.
+        let local = localCalibrations[family.rawValue].flatMap { $0.hasModels ? $0 : nil }
         var ownMicroseconds: [String: Double] = [:]
         for signature in signatures {
             guard let median = medianMicroseconds[signature.key] else {
@@ -122,7 +125,7 @@ public struct LatencyPredictor: Sendable {
             }
             let own = max(median - overheadMicroseconds, 0)
             sumMicroseconds += own
-            ownMicroseconds[signature.key, default: 0] += own
+            if local != nil { ownMicroseconds[signature.key, default: 0] += own }
             blocks.append(BlockLatency(signature: signature.key, medianMilliseconds: own / 1000))
         }
         guard missing.isEmpty else {
@@ -131,7 +134,7 @@ public struct LatencyPredictor: Sendable {
         }
         let calibration = calibrations[family.rawValue]
         let line = calibration.map { $0.slope * sumMicroseconds + $0.interceptMicroseconds } ?? sumMicroseconds
-        let correction = localCalibrations[family.rawValue]?.correction(ownMicroseconds: ownMicroseconds) ?? 1
+        let correction = local?.correction(ownMicroseconds: ownMicroseconds) ?? 1
         return LatencyPrediction(predictedMilliseconds: line * correction / 1000, blocks: blocks,
                                  uncalibratedMilliseconds: sumMicroseconds / 1000,
                                  runOverheadMilliseconds: overheadMicroseconds / 1000, calibrated: calibration != nil,
@@ -156,6 +159,8 @@ struct LocalCalibration: Sendable {
     private let totals: [Double]
     private let ratios: [Double]
     static let lineWeight = 1.0
+    /// Whether any calibration model was usable; without one every correction is 1.
+    var hasModels: Bool { !totals.isEmpty }
 
     /// - Parameter ownMicroseconds: a block's median less the run overhead, nil when the
     ///   table lacks it (such a model is left out, as is one whose JSON no longer decodes).
