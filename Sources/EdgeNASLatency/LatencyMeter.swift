@@ -141,8 +141,7 @@ struct DeviceTimer {
                 done += 1
                 progress(done, rounds * count)
             }
-            let elapsed = ContinuousClock.now - start
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = (ContinuousClock.now - start).seconds
             if round < rounds - 1 && seconds < minimumRoundSpacingSeconds { pause(minimumRoundSpacingSeconds - seconds) }
         }
         return true

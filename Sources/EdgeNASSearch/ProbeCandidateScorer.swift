@@ -41,7 +41,7 @@ public final class ProbeCandidateScorer: CandidateScorer {
         // In runner-seconds, as the scoring schedule counts them.
         let runners = Double(runs.runners)
         let plan = try ProbeStage.plan(suite: suite, settings: settings, candidates: pool, budgetSeconds: totalBudgetSeconds * runners,
-                                       secondsSpent: { (ContinuousClock.now - started).inSeconds * runners }) { step in
+                                       secondsSpent: { (ContinuousClock.now - started).seconds * runners }) { step in
             // One line per stage change, e.g. "calibration 4/16 runs done: anchors D 256, candidate 1/4".
             if step.stage != lastStage {
                 lastStage = step.stage
@@ -116,7 +116,7 @@ public final class ProxyCandidateScorer: CandidateScorer {
         let value = try proxy.score(architecture, batch: batch, seed: seed)
         // A proxy that is not finite (e.g. an overflowing synflow) ranks last, as a diverged probe does.
         return CandidateEvaluation(rawScores: [proxy.rawValue: value], diverged: value.isFinite ? [] : [proxy.rawValue],
-                                   seconds: (ContinuousClock.now - started).inSeconds)
+                                   seconds: (ContinuousClock.now - started).seconds)
     }
 
     public func totals(_ evaluations: [CandidateEvaluation]) -> [Double] {

@@ -184,7 +184,7 @@ public final class SearchRunner {
             do {
                 try runs.forEach(pending.count, prepare: { offset -> (Architecture, ScoringFidelity) in
                     if shouldStop() { throw CancellationError() }
-                    let secondsLeft = max(0, (deadline - clock.now).inSeconds) * runners
+                    let secondsLeft = max(0, (deadline - clock.now).seconds) * runners
                     let fidelity = scorer.fidelity(secondsLeft: secondsLeft, remainingCandidates: settings.candidateCount - startedCount)
                     startedCount += 1
                     return (try records[pending[offset]].architecture(), fidelity)
@@ -249,16 +249,9 @@ public final class SearchRunner {
     private func timed(_ phase: String, _ body: () throws -> Void) throws {
         let start = clock.now
         defer {
-            try? database.addPhaseTime(phase, seconds: (clock.now - start).inSeconds)
+            try? database.addPhaseTime(phase, seconds: (clock.now - start).seconds)
         }
         try body()
     }
 }
 
-extension Duration {
-    /// The duration in seconds as a Double.
-    var inSeconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
-    }
-}

@@ -466,10 +466,3 @@ public struct FinalStageOutcome: Sendable {
     public var trainedSeconds: Double { results.joined().reduce(0) { $0 + $1.seconds } }
 }
 
-extension Duration {
-    /// The duration in seconds as a Double.
-    var seconds: Double {
-        let parts = components
-        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
-    }
-}

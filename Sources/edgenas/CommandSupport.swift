@@ -23,10 +23,7 @@ func announceReferenceTiming(seconds: Double) {
     writeToStandardError(String(format: "drift: timing the reference graph for the machine's speed now (about %.0f s)\n", seconds))
 }
 
-func seconds(_ duration: Duration) -> Double {
-    let (whole, fraction) = duration.components
-    return Double(whole) + Double(fraction) * 1e-18
-}
+func seconds(_ duration: Duration) -> Double { duration.seconds }
 
 /// The validated space at `path`; a bad file is `CommandFailure.badInput`.
 func loadSpace(_ path: String) throws -> SearchSpace {
