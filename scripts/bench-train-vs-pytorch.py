@@ -19,12 +19,17 @@ tokens), the same loop under torch.jit.script, and the closed cumulative-sum for
 PyTorch is a benchmark peer only: this script installs it (pip) when it is missing; the
 project's setup and CI never do.
 
-    python3 scripts/bench-train-vs-pytorch.py [--threads 2] [--batch 64] [--steps 30] [ARCH.json ...]
+The two sides alternate --rounds times, so that the machine's drift falls on both; the
+table gives the median samples/s of each, the ratio of medians and the spread of the
+per-round ratios.
+
+    python3 scripts/bench-train-vs-pytorch.py [--threads 2] [--batch 64] [--steps 30] [--rounds 3] [ARCH.json ...]
 """
 import argparse
 import glob
 import json
 import os
+import statistics
 import subprocess
 import time
 
@@ -196,29 +201,39 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--edgenas", default=None, help="path to the edgenas binary (default: release build)")
     args = parser.parse_args()
 
     paths = args.architectures or sorted(glob.glob(os.path.join(ROOT, "benchmarks", "architectures", "*.json")))
     binary = edgenas_binary(args.edgenas)
     ensure_torch()
-    print(f"threads {args.threads}, batch {args.batch}, {args.steps} steps (forward, cross-entropy, backward, SGD)")
-    print(f"{'architecture':22} {'params':>8} {'ours samples/s':>15} {'torch samples/s':>16} {'ratio':>6} {'ours RSS MB':>11}")
+    print(f"threads {args.threads}, batch {args.batch}, {args.steps} steps (forward, cross-entropy, backward, SGD), "
+          f"{args.rounds} interleaved rounds")
+    print(f"{'architecture':22} {'params':>8} {'ours samples/s':>15} {'torch samples/s':>16} {'ratio':>6} "
+          f"{'per-round':>11} {'ours RSS MB':>11}")
     for path in paths:
         arch = json.load(open(path))
-        ours = json.loads(subprocess.check_output(
-            [binary, "bench", "train", "--arch", path, "--batch", str(args.batch), "--steps", str(args.steps),
-             "--threads", str(args.threads), "--json"], text=True))
         counted = json.loads(subprocess.check_output([binary, "count", path, "--json"], text=True))["params"]
         name = os.path.splitext(os.path.basename(path))[0]
         peers = ["oracle", "scripted", "cumsum"] if arch["family"] == "mamba" else ["oracle"]
         for peer in peers:
-            theirs, torch_params = torch_samples_per_second(arch, args.batch, args.steps, args.threads, peer)
-            if torch_params != counted:
-                raise SystemExit(f"{path}: PyTorch network has {torch_params} parameters, edgenas counts {counted}")
+            ours, theirs, memory = [], [], []
+            for _ in range(args.rounds):
+                report = json.loads(subprocess.check_output(
+                    [binary, "bench", "train", "--arch", path, "--batch", str(args.batch), "--steps", str(args.steps),
+                     "--threads", str(args.threads), "--json"], text=True))
+                ours.append(report["train_samples_per_s"])
+                memory.append(report["peak_rss_mb"])
+                rate, torch_params = torch_samples_per_second(arch, args.batch, args.steps, args.threads, peer)
+                if torch_params != counted:
+                    raise SystemExit(f"{path}: PyTorch network has {torch_params} parameters, edgenas counts {counted}")
+                theirs.append(rate)
+            ratios = sorted(a / b for a, b in zip(ours, theirs))
             label = name if len(peers) == 1 else f"{name} ({ {'oracle': 'oracle', 'scripted': 'TorchScript', 'cumsum': 'cumsum'}[peer]})"
-            print(f"{label:22} {counted:8d} {ours['train_samples_per_s']:15.1f} {theirs:16.1f} "
-                  f"{ours['train_samples_per_s'] / theirs:6.2f} {ours['peak_rss_mb']:11.1f}")
+            print(f"{label:22} {counted:8d} {statistics.median(ours):15.1f} {statistics.median(theirs):16.1f} "
+                  f"{statistics.median(ours) / statistics.median(theirs):6.2f} {ratios[0]:5.2f}–{ratios[-1]:<5.2f} "
+                  f"{max(memory):11.1f}", flush=True)
     print("ratio = our samples/s / PyTorch samples/s (higher is better for us)")
 
 

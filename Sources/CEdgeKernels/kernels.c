@@ -7,7 +7,7 @@
 #endif
 
 #if defined(__x86_64__) && defined(__clang__)
-#define EDGENAS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define EDGENAS_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define EDGENAS_CLONES
 #endif
@@ -312,7 +312,11 @@ void edgenas_scale_shift(const float *x, float *y, ptrdiff_t count, float scale,
 EDGENAS_CLONES
 void edgenas_affine2(float *out, const float *g, const float *x, float a, float b, float c,
                      ptrdiff_t count, int accumulate) {
-    if (accumulate) {
+    if (out == g) {
+        // In place (a fused normalisation's last pass): the same pointer in both roles keeps
+        // the loop vectorised, where distinct overlapping pointers would run scalar.
+        for (ptrdiff_t j = 0; j < count; j++) out[j] = a * out[j] + b * x[j] + c;
+    } else if (accumulate) {
         for (ptrdiff_t j = 0; j < count; j++) out[j] += a * g[j] + b * x[j] + c;
     } else {
         for (ptrdiff_t j = 0; j < count; j++) out[j] = a * g[j] + b * x[j] + c;
@@ -496,4 +500,136 @@ void edgenas_channel_shifted_moments(const float *values, ptrdiff_t images, ptrd
     }
     *sum += totalSum;
     *sumOfSquares += totalSquares;
+}
+
+// Layer normalisation, row by row. Mean and variance take two passes over the row (the
+// variance of deviations, which does not cancel for large means); lanes keep the sums
+// vectorised.
+EDGENAS_CLONES
+void edgenas_layer_norm_forward(const float *x, const float *weight, const float *bias, float *y,
+                                ptrdiff_t rows, ptrdiff_t width, float epsilon, float *means, float *inverses) {
+    for (ptrdiff_t row = 0; row < rows; row++) {
+        const float *source = x + row * width;
+        float *out = y + row * width;
+        float sums[LANES] = {0};
+        const ptrdiff_t vectorLength = width - width % LANES;
+        for (ptrdiff_t j = 0; j < vectorLength; j += LANES)
+            for (int l = 0; l < LANES; l++) sums[l] += source[j + l];
+        float total = 0;
+        for (int l = 0; l < LANES; l++) total += sums[l];
+        for (ptrdiff_t j = vectorLength; j < width; j++) total += source[j];
+        const float mean = total / (float)width;
+        float squares[LANES] = {0};
+        for (ptrdiff_t j = 0; j < vectorLength; j += LANES)
+            for (int l = 0; l < LANES; l++) {
+                const float d = source[j + l] - mean;
+                squares[l] += d * d;
+            }
+        float squareTotal = 0;
+        for (int l = 0; l < LANES; l++) squareTotal += squares[l];
+        for (ptrdiff_t j = vectorLength; j < width; j++) {
+            const float d = source[j] - mean;
+            squareTotal += d * d;
+        }
+        const float inverse = 1.0f / sqrtf(squareTotal / (float)width + epsilon);
+        means[row] = mean;
+        inverses[row] = inverse;
+        for (ptrdiff_t j = 0; j < width; j++) out[j] = (source[j] - mean) * inverse * weight[j] + bias[j];
+    }
+}
+
+EDGENAS_CLONES
+void edgenas_layer_norm_backward(const float *x, const float *dy, const float *weight, const float *means,
+                                 const float *inverses, ptrdiff_t rows, ptrdiff_t width, float *weightGradient,
+                                 float *biasGradient, float *dx, int accumulate) {
+    for (ptrdiff_t row = 0; row < rows; row++) {
+        const float *source = x + row * width, *gradient = dy + row * width;
+        const float mean = means[row], inverse = inverses[row];
+        float gradientSum = 0, gradientDot = 0;
+        for (ptrdiff_t j = 0; j < width; j++) {
+            const float normalized = (source[j] - mean) * inverse;
+            const float normalizedGradient = gradient[j] * weight[j];
+            weightGradient[j] += gradient[j] * normalized;
+            biasGradient[j] += gradient[j];
+            gradientSum += normalizedGradient;
+            gradientDot += normalizedGradient * normalized;
+        }
+        if (!dx) continue;
+        const float meanGradient = gradientSum / (float)width, meanGradientDot = gradientDot / (float)width;
+        float *target = dx + row * width;
+        for (ptrdiff_t j = 0; j < width; j++) {
+            const float normalized = (source[j] - mean) * inverse;
+            const float value = inverse * (gradient[j] * weight[j] - meanGradient - normalized * meanGradientDot);
+            target[j] = accumulate ? target[j] + value : value;
+        }
+    }
+}
+
+// Lanes make the maximum and the sum vectorise (a serial float reduction does not).
+EDGENAS_CLONES
+void edgenas_softmax_rows(const float *x, float *y, ptrdiff_t rows, ptrdiff_t width) {
+    const ptrdiff_t vectorLength = width - width % LANES;
+    for (ptrdiff_t row = 0; row < rows; row++) {
+        const float *source = x + row * width;
+        float *out = y + row * width;
+        float maxima[LANES];
+        for (int l = 0; l < LANES; l++) maxima[l] = -INFINITY;
+        for (ptrdiff_t j = 0; j < vectorLength; j += LANES)
+            for (int l = 0; l < LANES; l++) maxima[l] = source[j + l] > maxima[l] ? source[j + l] : maxima[l];
+        float maximum = -INFINITY;
+        for (int l = 0; l < LANES; l++) maximum = maxima[l] > maximum ? maxima[l] : maximum;
+        for (ptrdiff_t j = vectorLength; j < width; j++) maximum = source[j] > maximum ? source[j] : maximum;
+        for (ptrdiff_t j = 0; j < width; j++) out[j] = vector_exp(source[j] - maximum);
+        float sums[LANES] = {0};
+        for (ptrdiff_t j = 0; j < vectorLength; j += LANES)
+            for (int l = 0; l < LANES; l++) sums[l] += out[j + l];
+        float total = 0;
+        for (int l = 0; l < LANES; l++) total += sums[l];
+        for (ptrdiff_t j = vectorLength; j < width; j++) total += out[j];
+        const float inverse = 1.0f / total;
+        for (ptrdiff_t j = 0; j < width; j++) out[j] *= inverse;
+    }
+}
+
+EDGENAS_CLONES
+void edgenas_add_column_sums(const float *values, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t rowStride,
+                             float *sums) {
+    for (ptrdiff_t row = 0; row < rows; row++) {
+        const float *source = values + row * rowStride;
+        for (ptrdiff_t j = 0; j < columns; j++) sums[j] += source[j];
+    }
+}
+
+EDGENAS_CLONES
+void edgenas_scale_shift_activate(const float *x, float *y, ptrdiff_t count, float scale, float shift,
+                                  edgenas_unary function) {
+    // Through a stack piece: an in-place call (y == x) would fail the vectoriser's
+    // run-time overlap check and run scalar.
+    enum { PIECE = 1024 };
+    float pre[PIECE];
+    for (ptrdiff_t start = 0; start < count; start += PIECE) {
+        const ptrdiff_t length = count - start < PIECE ? count - start : PIECE;
+        for (ptrdiff_t j = 0; j < length; j++) pre[j] = x[start + j] * scale + shift;
+        edgenas_unary_forward(function, pre, y + start, length);
+    }
+}
+
+// The pre-activation is recomputed from x in L1-sized pieces instead of being stored by the
+// forward pass: one tensor less to allocate, write and read back per normalisation.
+EDGENAS_CLONES
+void edgenas_channel_activation_backward(edgenas_unary function, const float *x, const float *y, const float *dy,
+                                         float *dpre, ptrdiff_t images, ptrdiff_t imageStride, ptrdiff_t plane,
+                                         float scale, float shift, float mean, double *sum, double *dot) {
+    enum { PIECE = 1024 };
+    float pre[PIECE];
+    for (ptrdiff_t n = 0; n < images; n++) {
+        const ptrdiff_t base = n * imageStride;
+        for (ptrdiff_t start = 0; start < plane; start += PIECE) {
+            const ptrdiff_t length = plane - start < PIECE ? plane - start : PIECE;
+            const ptrdiff_t offset = base + start;
+            for (ptrdiff_t j = 0; j < length; j++) pre[j] = x[offset + j] * scale + shift;
+            edgenas_unary_backward(function, pre, y + offset, dy + offset, dpre + offset, length, 0);
+        }
+        edgenas_channel_sum_and_dot(dpre + base, x + base, 1, 0, plane, mean, sum, dot);
+    }
 }

@@ -56,8 +56,7 @@ final class ConvolutionUnit: Module {
     var children: [(name: String, module: any Module)] { [("conv", convolution), ("bn", normalization)] }
 
     func callAsFunction(_ x: Tensor) -> Tensor {
-        let y = normalization(convolution(x))
-        return activation.map { $0(y) } ?? y
+        normalization(convolution(x), activation: activation)
     }
 }
 

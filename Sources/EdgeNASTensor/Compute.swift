@@ -110,6 +110,66 @@ func parallelWorkers(_ count: Int, minimumPerChunk: Int = 1, maximumWorkers: Int
     return workers
 }
 
+/// Floating-point operations below which a matrix product runs on one worker: splitting
+/// costs a dispatch and a second packing of the shared operand.
+@usableFromInline
+let gemmSplitThreshold = 2_000_000
+
+/// Runs `body` over row blocks of `rows` rows, one block per worker when the work
+/// (`flopsPerRow` each) is big enough to split, else inline. For products whose rows are
+/// independent and that do per-row work of their own around the GEMM (a bias fill, a fresh
+/// gradient buffer): each block calls `gemm(…, parallel: false)` on its rows.
+@inlinable
+func parallelRowBlocks(_ rows: Int, flopsPerRow: Int, _ body: (Range<Int>) -> Void) {
+    if rows * flopsPerRow < gemmSplitThreshold {
+        body(0..<rows)
+    } else {
+        parallelChunks(rows, minimumPerChunk: 16, body)
+    }
+}
+
+/// C += op(A) · op(B) with the depth k split across workers, each summing its share into a
+/// private C (worker 0 into C itself) added together at the end.
+///
+/// For weight gradients (k = the batch's rows, m × n = the weight): splitting m or n instead
+/// would make every worker pack the whole of the other k-long operand.
+func accumulatingGemmSplittingDepth(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                    c: UnsafeMutablePointer<Float>, ldc: Int) {
+    let threads = Compute.threadCount
+    let workers = min(threads, max(1, k / 64))
+    if workers <= 1 || 2 * m * n * k < gemmSplitThreshold {
+        gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+             beta: 1, c: c, ldc: ldc, parallel: false)
+        return
+    }
+    var partials = [Float](unsafeUninitializedCapacity: (workers - 1) * m * n) { _, initialized in
+        initialized = (workers - 1) * m * n
+    }
+    partials.withUnsafeMutableBufferPointer { partialBuffer in
+        let (a, b, c, partial) = (UnsafeSendable(a), UnsafeSendable(b), UnsafeSendable(c),
+                                  UnsafeSendable(partialBuffer.baseAddress))
+        let used = parallelWorkers(k, maximumWorkers: workers) { worker, depth in
+            // Row d of op(A)'s columns: A is k×m when transposed (row d at d·lda), m×k otherwise.
+            let aStart = transposeA ? a.value + depth.lowerBound * lda : a.value + depth.lowerBound
+            let bStart = transposeB ? b.value + depth.lowerBound : b.value + depth.lowerBound * ldb
+            if worker == 0 {
+                gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: depth.count, a: aStart, lda: lda,
+                     b: bStart, ldb: ldb, beta: 1, c: c.value, ldc: ldc, parallel: false)
+            } else {
+                gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: depth.count, a: aStart, lda: lda,
+                     b: bStart, ldb: ldb, beta: 0, c: partial.value! + (worker - 1) * m * n, ldc: n, parallel: false)
+            }
+        }
+        for worker in 1..<used {
+            let source = partialBuffer.baseAddress! + (worker - 1) * m * n
+            for row in 0..<m {
+                cblas_saxpy(Int32(n), 1, source + row * n, 1, c.value + row * ldc, 1)
+            }
+        }
+    }
+}
+
 /// Row-major single-precision GEMM: C = alpha * op(A) * op(B) + beta * C, with op(X) = X or Xᵀ.
 ///
 /// `m`, `n`, `k` are the sizes of op(A) [m×k], op(B) [k×n] and C [m×n]. Splits the larger
@@ -130,7 +190,7 @@ func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Flo
     let workers = parallel ? Compute.threadCount : 1
     let transA = transposeA ? CblasTrans : CblasNoTrans
     let transB = transposeB ? CblasTrans : CblasNoTrans
-    if workers <= 1 || flops < 2_000_000 {
+    if workers <= 1 || flops < gemmSplitThreshold {
         cblas_sgemm(CblasRowMajor, transA, transB, Int32(m), Int32(n), Int32(k), alpha,
                     a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
         return

@@ -175,9 +175,10 @@ public final class BatchNorm: Module {
     }
     public func setOwnTrainingMode(_ training: Bool) { isTraining = training }
 
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    /// Normalises `x`, then applies `activation` in the same pass when given.
+    public func callAsFunction(_ x: Tensor, activation: ActivationFunction? = nil) -> Tensor {
         batchNorm(x, weight: weight, bias: bias, runningMean: runningMean, runningVariance: runningVariance,
-                  training: isTraining, momentum: momentum, epsilon: epsilon)
+                  training: isTraining, momentum: momentum, epsilon: epsilon, activation: activation)
     }
 }
 

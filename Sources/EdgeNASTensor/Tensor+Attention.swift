@@ -1,4 +1,4 @@
-import Foundation
+import CEdgeKernels
 
 /// Softmax along the last axis: y_i = e^{x_i − max x} / Σ_j e^{x_j − max x}.
 public func softmax(_ x: Tensor) -> Tensor {
@@ -6,7 +6,7 @@ public func softmax(_ x: Tensor) -> Tensor {
     let rows = x.count / max(1, width)
     let values = x.storage.withUnsafeBufferPointer { px in
         makeStorage(x.count) { py in
-            for row in 0..<rows { softmaxRow(px.baseAddress! + row * width, into: py + row * width, count: width) }
+            edgenas_softmax_rows(px.baseAddress!, py, rows, width)
         }
     }
     return Tensor(shape: x.shape, storage: values, inputs: [x]) { result in
@@ -23,20 +23,6 @@ public func softmax(_ x: Tensor) -> Tensor {
             }
         }
     }
-}
-
-@inline(__always)
-func softmaxRow(_ source: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, count: Int) {
-    var maximum = -Float.infinity
-    for j in 0..<count { maximum = max(maximum, source[j]) }
-    var total: Float = 0
-    for j in 0..<count {
-        let e = Foundation.exp(source[j] - maximum)
-        out[j] = e
-        total += e
-    }
-    let inverse = 1 / total
-    for j in 0..<count { out[j] *= inverse }
 }
 
 /// Multi-head scaled dot-product self-attention on packed projections.
@@ -68,9 +54,7 @@ public func multiHeadSelfAttention(qkv: Tensor, heads: Int) -> Tensor {
                         gemm(transposeA: false, transposeB: true, m: tokens, n: tokens, k: headSize, alpha: scale,
                              a: base, lda: rowStride, b: base + embed, ldb: rowStride,
                              beta: 0, c: scores, ldc: tokens, parallel: false)
-                        for row in 0..<tokens {
-                            softmaxRow(scores + row * tokens, into: scores + row * tokens, count: tokens)
-                        }
+                        edgenas_softmax_rows(scores, scores, tokens, tokens)
                         gemm(transposeA: false, transposeB: false, m: tokens, n: headSize, k: tokens,
                              a: scores, lda: tokens, b: base + 2 * embed, ldb: rowStride,
                              beta: 0, c: out.value + b * tokens * embed + h * headSize, ldc: embed, parallel: false)

@@ -41,7 +41,7 @@ extension Tensor {
         return output
     }
 
-    private static func preservesSign(_ function: edgenas_unary) -> Bool {
+    static func preservesSign(_ function: edgenas_unary) -> Bool {
         [EDGENAS_RELU, EDGENAS_RELU6, EDGENAS_HARD_SWISH, EDGENAS_SILU, EDGENAS_GELU].contains(function)
     }
 }
@@ -80,18 +80,24 @@ public func log(_ x: Tensor) -> Tensor { x.applying(EDGENAS_LOG) }
 public enum ActivationFunction: String, Sendable, CaseIterable {
     case relu, relu6, hswish, hsigmoid, sigmoid, silu, gelu
 
-    /// Applies the activation to `x`.
-    public func callAsFunction(_ x: Tensor) -> Tensor {
+    /// The engine kernel that computes it.
+    var kernel: edgenas_unary {
         switch self {
-        case .relu: return EdgeNASTensor.relu(x)
-        case .relu6: return EdgeNASTensor.relu6(x)
-        case .hswish: return hardSwish(x)
-        case .hsigmoid: return hardSigmoid(x)
-        case .sigmoid: return EdgeNASTensor.sigmoid(x)
-        case .silu: return EdgeNASTensor.silu(x)
-        case .gelu: return EdgeNASTensor.gelu(x)
+        case .relu: return EDGENAS_RELU
+        case .relu6: return EDGENAS_RELU6
+        case .hswish: return EDGENAS_HARD_SWISH
+        case .hsigmoid: return EDGENAS_HARD_SIGMOID
+        case .sigmoid: return EDGENAS_SIGMOID
+        case .silu: return EDGENAS_SILU
+        case .gelu: return EDGENAS_GELU
         }
     }
+
+    /// Positive exactly where its input is (what NASWOT's activation codes read).
+    var preservesSign: Bool { Tensor.preservesSign(kernel) }
+
+    /// Applies the activation to `x`.
+    public func callAsFunction(_ x: Tensor) -> Tensor { x.applying(kernel) }
 }
 
 // MARK: - Scalar arithmetic
@@ -177,6 +183,12 @@ extension Tensor {
 
     static func broadcastBinary(_ lhs: Tensor, _ rhs: Tensor, _ operation: BinaryOperation) -> Tensor {
         if lhs.shape == rhs.shape { return sameShapeBinary(lhs, rhs, operation) }
+        if let plane = planeSize(of: lhs.shape, perPlane: rhs.shape) {
+            return perPlaneBinary(large: lhs, small: rhs, largeIsLeft: true, plane: plane, operation)
+        }
+        if let plane = planeSize(of: rhs.shape, perPlane: lhs.shape) {
+            return perPlaneBinary(large: rhs, small: lhs, largeIsLeft: false, plane: plane, operation)
+        }
         let plan = BroadcastPlan(lhs.shape, rhs.shape)
         let count = plan.outputShape.reduce(1, *)
         let values = lhs.storage.withUnsafeBufferPointer { a in
@@ -227,46 +239,133 @@ extension Tensor {
         }
     }
 
+    /// The plane size when `small` holds one value per plane of `large`: the same rank, equal
+    /// leading axes and 1 on all trailing ones (a squeeze-excite gate [B, C, 1, 1] on
+    /// [B, C, H, W]); nil otherwise.
+    private static func planeSize(of large: [Int], perPlane small: [Int]) -> Int? {
+        guard large.count == small.count, !large.contains(0) else { return nil }
+        var split = small.count
+        while split > 0 && small[split - 1] == 1 { split -= 1 }
+        guard Array(large[..<split]) == Array(small[..<split]) else { return nil }
+        let plane = large[split...].reduce(1, *)
+        return plane > 1 ? plane : nil
+    }
+
+    /// A binary operation between each plane of `large` and its one value in `small`:
+    /// contiguous loops per plane, split across workers, instead of the general strided walk.
+    private static func perPlaneBinary(large: Tensor, small: Tensor, largeIsLeft: Bool, plane: Int,
+                                       _ operation: BinaryOperation) -> Tensor {
+        let planes = small.count
+        // out = L·S, L + S, L − S (large on the left) or S − L, as L·α + S·β per plane:
+        // multiply has α = S; the others α = ±1 and β = ±1.
+        let largeSign: Float = operation == .subtract && !largeIsLeft ? -1 : 1
+        let smallSign: Float = operation == .subtract && largeIsLeft ? -1 : 1
+        let minimumPlanes = max(1, (1 << 15) / plane)
+        let values = large.storage.withUnsafeBufferPointer { pl in
+            small.storage.withUnsafeBufferPointer { ps in
+                makeStorage(large.count) { out in
+                    let (pl, ps, out) = (UnsafeSendable(pl.baseAddress!), UnsafeSendable(ps.baseAddress!), UnsafeSendable(out))
+                    parallelChunks(planes, minimumPerChunk: minimumPlanes) { block in
+                        for index in block {
+                            let (source, target) = (pl.value + index * plane, out.value + index * plane)
+                            if operation == .multiply {
+                                edgenas_scale_shift(source, target, plane, ps.value[index], 0)
+                            } else {
+                                edgenas_scale_shift(source, target, plane, largeSign, smallSign * ps.value[index])
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(shape: large.shape, storage: values, inputs: largeIsLeft ? [large, small] : [small, large]) { result in
+            result.gradient!.withUnsafeBufferPointer { g in
+                let g = UnsafeSendable(g.baseAddress!)
+                if large.requiresGradient {
+                    large.accumulateGradient { dl in
+                        small.storage.withUnsafeBufferPointer { ps in
+                            let (dl, ps) = (UnsafeSendable(dl), UnsafeSendable(ps.baseAddress!))
+                            parallelChunks(planes, minimumPerChunk: minimumPlanes) { block in
+                                for index in block {
+                                    let factor = operation == .multiply ? ps.value[index] : largeSign
+                                    cblas_saxpy(Int32(plane), factor, g.value + index * plane, 1, dl.value + index * plane, 1)
+                                }
+                            }
+                        }
+                    }
+                }
+                if small.requiresGradient {
+                    small.accumulateGradient { ds in
+                        large.storage.withUnsafeBufferPointer { pl in
+                            let (ds, pl) = (UnsafeSendable(ds), UnsafeSendable(pl.baseAddress!))
+                            parallelChunks(planes, minimumPerChunk: minimumPlanes) { block in
+                                for index in block {
+                                    let planeGradient = g.value + index * plane
+                                    ds.value[index] += operation == .multiply
+                                        ? cblas_sdot(Int32(plane), planeGradient, 1, pl.value + index * plane, 1)
+                                        : smallSign * edgenas_sum(planeGradient, plane)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Same-shape operands (residual sums, gates): plain loops split across workers for
+    /// large tensors.
     private static func sameShapeBinary(_ lhs: Tensor, _ rhs: Tensor, _ operation: BinaryOperation) -> Tensor {
         let count = lhs.count
         let values = lhs.storage.withUnsafeBufferPointer { a in
             rhs.storage.withUnsafeBufferPointer { b in
                 makeStorage(count) { out in
-                    let a = a.baseAddress!, b = b.baseAddress!
-                    switch operation {
-                    case .add: for i in 0..<count { out[i] = a[i] + b[i] }
-                    case .subtract: for i in 0..<count { out[i] = a[i] - b[i] }
-                    case .multiply: for i in 0..<count { out[i] = a[i] * b[i] }
+                    let (a, b, out) = (UnsafeSendable(a.baseAddress!), UnsafeSendable(b.baseAddress!), UnsafeSendable(out))
+                    parallelChunks(count, minimumPerChunk: 1 << 16) { range in
+                        let (a, b, out) = (a.value, b.value, out.value)
+                        switch operation {
+                        case .add: for i in range { out[i] = a[i] + b[i] }
+                        case .subtract: for i in range { out[i] = a[i] - b[i] }
+                        case .multiply: for i in range { out[i] = a[i] * b[i] }
+                        }
                     }
                 }
             }
         }
         return Tensor(shape: lhs.shape, storage: values, inputs: [lhs, rhs]) { result in
             result.gradient!.withUnsafeBufferPointer { g in
-                let g = g.baseAddress!
+                let g = UnsafeSendable(g.baseAddress!)
+                // On first use a sum's input takes the output's gradient array itself: shared
+                // copy-on-write, it is copied only if both inputs add more into theirs later.
                 if lhs.requiresGradient, lhs.gradient == nil, operation != .multiply {
-                    lhs.gradient = Array(UnsafeBufferPointer(start: g, count: count))  // first use: a plain copy
+                    lhs.gradient = result.gradient
                 } else if lhs.requiresGradient {
                     lhs.accumulateGradient { da in
-                        switch operation {
-                        case .add, .subtract: for i in 0..<count { da[i] += g[i] }
-                        case .multiply:
-                            rhs.storage.withUnsafeBufferPointer { b in
-                                for i in 0..<count { da[i] += g[i] * b[i] }
+                        rhs.storage.withUnsafeBufferPointer { b in
+                            let (da, b) = (UnsafeSendable(da), UnsafeSendable(b.baseAddress!))
+                            parallelChunks(count, minimumPerChunk: 1 << 16) { range in
+                                let (da, b, g) = (da.value, b.value, g.value)
+                                switch operation {
+                                case .add, .subtract: for i in range { da[i] += g[i] }
+                                case .multiply: for i in range { da[i] += g[i] * b[i] }
+                                }
                             }
                         }
                     }
                 }
                 if rhs.requiresGradient, rhs.gradient == nil, operation == .add {
-                    rhs.gradient = Array(UnsafeBufferPointer(start: g, count: count))
+                    rhs.gradient = result.gradient
                 } else if rhs.requiresGradient {
                     rhs.accumulateGradient { db in
-                        switch operation {
-                        case .add: for i in 0..<count { db[i] += g[i] }
-                        case .subtract: for i in 0..<count { db[i] -= g[i] }
-                        case .multiply:
-                            lhs.storage.withUnsafeBufferPointer { a in
-                                for i in 0..<count { db[i] += g[i] * a[i] }
+                        lhs.storage.withUnsafeBufferPointer { a in
+                            let (db, a) = (UnsafeSendable(db), UnsafeSendable(a.baseAddress!))
+                            parallelChunks(count, minimumPerChunk: 1 << 16) { range in
+                                let (db, a, g) = (db.value, a.value, g.value)
+                                switch operation {
+                                case .add: for i in range { db[i] += g[i] }
+                                case .subtract: for i in range { db[i] -= g[i] }
+                                case .multiply: for i in range { db[i] += g[i] * a[i] }
+                                }
                             }
                         }
                     }

@@ -1,3 +1,4 @@
+import CEdgeKernels
 // Matrix products on OpenBLAS sgemm.
 
 /// Matrix product over the last two axes.
@@ -23,18 +24,20 @@ public func matmul(_ a: Tensor, _ b: Tensor) -> Tensor {
         return Tensor(shape: Array(a.shape.dropLast()) + [n], storage: values, inputs: [a, b]) { result in
             result.gradient!.withUnsafeBufferPointer { g in
                 if a.requiresGradient {
-                    a.accumulateGradient { da in
+                    a.writeOrAccumulateGradient { da, accumulate in
                         b.storage.withUnsafeBufferPointer { pb in
                             gemm(transposeA: false, transposeB: true, m: rows, n: k, k: n,
-                                 a: g.baseAddress!, lda: n, b: pb.baseAddress!, ldb: n, beta: 1, c: da, ldc: k)
+                                 a: g.baseAddress!, lda: n, b: pb.baseAddress!, ldb: n, beta: accumulate ? 1 : 0,
+                                 c: da, ldc: k)
                         }
                     }
                 }
                 if b.requiresGradient {
                     b.accumulateGradient { db in
                         a.storage.withUnsafeBufferPointer { pa in
-                            gemm(transposeA: true, transposeB: false, m: k, n: n, k: rows,
-                                 a: pa.baseAddress!, lda: k, b: g.baseAddress!, ldb: n, beta: 1, c: db, ldc: n)
+                            accumulatingGemmSplittingDepth(transposeA: true, transposeB: false, m: k, n: n, k: rows,
+                                                           a: pa.baseAddress!, lda: k, b: g.baseAddress!, ldb: n,
+                                                           c: db, ldc: n)
                         }
                     }
                 }
@@ -101,17 +104,24 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
     if let bias { precondition(bias.shape == [outFeatures], "linear: bias \(bias.shape) vs weight \(weight.shape)") }
     let rows = x.count / inFeatures
+    // Rows are independent: each worker fills its rows' bias and multiplies them, so the
+    // bias fill runs in parallel with the product instead of before it.
     let values = x.storage.withUnsafeBufferPointer { px in
         weight.storage.withUnsafeBufferPointer { pw in
             makeStorage(rows * outFeatures) { py in
-                if let bias {
-                    bias.storage.withUnsafeBufferPointer { pb in
-                        for row in 0..<rows { (py + row * outFeatures).update(from: pb.baseAddress!, count: outFeatures) }
+                let (px, pw, py) = (UnsafeSendable(px.baseAddress!), UnsafeSendable(pw.baseAddress!), UnsafeSendable(py))
+                withStoragePointer(bias) { pb in
+                    let pb = UnsafeSendable(pb)
+                    parallelRowBlocks(rows, flopsPerRow: 2 * inFeatures * outFeatures) { block in
+                        let out = py.value + block.lowerBound * outFeatures
+                        if let biasValues = pb.value {
+                            for row in 0..<block.count { (out + row * outFeatures).update(from: biasValues, count: outFeatures) }
+                        }
+                        gemm(transposeA: false, transposeB: true, m: block.count, n: outFeatures, k: inFeatures,
+                             a: px.value + block.lowerBound * inFeatures, lda: inFeatures, b: pw.value, ldb: inFeatures,
+                             beta: pb.value == nil ? 0 : 1, c: out, ldc: outFeatures, parallel: false)
                     }
                 }
-                gemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures,
-                     a: px.baseAddress!, lda: inFeatures, b: pw.baseAddress!, ldb: inFeatures,
-                     beta: bias == nil ? 0 : 1, c: py, ldc: outFeatures)
             }
         }
     }
@@ -120,29 +130,46 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
         result.gradient!.withUnsafeBufferPointer { g in
             let g = g.baseAddress!
             if x.requiresGradient {
-                x.accumulateGradient { dx in
+                // dX = dY · W, written straight into a fresh buffer (no zero fill, no read).
+                x.writeOrAccumulateGradient { dx, accumulate in
                     weight.storage.withUnsafeBufferPointer { pw in
-                        gemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
-                             a: g, lda: outFeatures, b: pw.baseAddress!, ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
+                        let (g, pw, dx) = (UnsafeSendable(g), UnsafeSendable(pw.baseAddress!), UnsafeSendable(dx))
+                        parallelRowBlocks(rows, flopsPerRow: 2 * inFeatures * outFeatures) { block in
+                            gemm(transposeA: false, transposeB: false, m: block.count, n: inFeatures, k: outFeatures,
+                                 a: g.value + block.lowerBound * outFeatures, lda: outFeatures, b: pw.value, ldb: inFeatures,
+                                 beta: accumulate ? 1 : 0, c: dx.value + block.lowerBound * inFeatures, ldc: inFeatures,
+                                 parallel: false)
+                        }
                     }
                 }
             }
             if weight.requiresGradient {
                 weight.accumulateGradient { dw in
                     x.storage.withUnsafeBufferPointer { px in
-                        gemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows,
-                             a: g, lda: outFeatures, b: px.baseAddress!, ldb: inFeatures, beta: 1, c: dw, ldc: inFeatures)
+                        accumulatingGemmSplittingDepth(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures,
+                                                       k: rows, a: g, lda: outFeatures, b: px.baseAddress!, ldb: inFeatures,
+                                                       c: dw, ldc: inFeatures)
                     }
                 }
             }
             if let bias, bias.requiresGradient {
-                bias.accumulateGradient { db in
-                    for row in 0..<rows {
-                        let gradientRow = g + row * outFeatures
-                        for j in 0..<outFeatures { db[j] += gradientRow[j] }
-                    }
-                }
+                bias.accumulateGradient { db in addColumnSums(g, rows: rows, columns: outFeatures, into: db) }
             }
         }
     }
+}
+
+/// sums[j] += Σ_row values[row, j] of a row-major [rows, columns] matrix, split over
+/// column blocks for large inputs (each worker owns its columns' sums).
+func addColumnSums(_ values: UnsafePointer<Float>, rows: Int, columns: Int, into sums: UnsafeMutablePointer<Float>) {
+    let (values, sums) = (UnsafeSendable(values), UnsafeSendable(sums))
+    parallelChunks(columns, minimumPerChunk: max(16, (1 << 16) / max(1, rows))) { block in
+        edgenas_add_column_sums(values.value + block.lowerBound, rows, block.count, columns, sums.value + block.lowerBound)
+    }
+}
+
+/// Calls `body` with a pointer to `tensor`'s values, or with nil when there is no tensor.
+func withStoragePointer<Result>(_ tensor: Tensor?, _ body: (UnsafePointer<Float>?) -> Result) -> Result {
+    guard let tensor else { return body(nil) }
+    return tensor.storage.withUnsafeBufferPointer { body($0.baseAddress) }
 }

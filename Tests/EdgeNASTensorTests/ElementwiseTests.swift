@@ -130,6 +130,13 @@ extension TensorEngineTests {
             BroadcastCase(lhs: [2, 3, 4], rhs: [2, 3, 4], operation: .multiply),
             BroadcastCase(lhs: [2, 3, 2, 2], rhs: [2, 3, 1, 1], operation: .multiply),
             BroadcastCase(lhs: [2, 3, 1, 1], rhs: [2, 3, 2, 2], operation: .multiply),
+            // One value per plane (the per-plane path), each operation in both orientations.
+            BroadcastCase(lhs: [2, 3, 2, 2], rhs: [2, 3, 1, 1], operation: .add),
+            BroadcastCase(lhs: [2, 3, 1, 1], rhs: [2, 3, 2, 2], operation: .add),
+            BroadcastCase(lhs: [2, 3, 2, 2], rhs: [2, 3, 1, 1], operation: .subtract),
+            BroadcastCase(lhs: [2, 3, 1, 1], rhs: [2, 3, 2, 2], operation: .subtract),
+            BroadcastCase(lhs: [2, 1, 1], rhs: [2, 3, 4], operation: .multiply),
+            BroadcastCase(lhs: [1, 1, 1], rhs: [2, 3, 4], operation: .subtract),
             BroadcastCase(lhs: [2, 3, 4], rhs: [3, 4], operation: .add),
             BroadcastCase(lhs: [4, 3], rhs: [3], operation: .add),
             BroadcastCase(lhs: [4, 3], rhs: [3], operation: .subtract),

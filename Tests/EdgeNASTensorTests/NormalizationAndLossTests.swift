@@ -19,6 +19,35 @@ extension TensorEngineTests {
             }
         }
 
+        /// The fused normalisation + activation gives the values and gradients of the two
+        /// operations one after the other, in training and inference, also when x's gradient
+        /// already holds values (x feeds two branches) and for activations that need y.
+        @Test(arguments: [ActivationFunction.relu6, .hswish, .gelu, .sigmoid], [true, false])
+        func batchNormWithActivationMatchesTheActivationAfterIt(activation: ActivationFunction, training: Bool) {
+            func run(fused: Bool) -> [[Float]] {
+                let x = randomTensor([4, 3, 5, 5], seed: 88, low: -3, high: 3)
+                let weight = randomTensor([3], seed: 89, low: 0.5, high: 1.5)
+                let bias = randomTensor([3], seed: 90)
+                let statistics = (mean: randomTensor([3], seed: 91, requiresGradient: false),
+                                  variance: randomTensor([3], seed: 92, low: 0.5, high: 2, requiresGradient: false))
+                let y = fused
+                    ? batchNorm(x, weight: weight, bias: bias, runningMean: statistics.mean,
+                                runningVariance: statistics.variance, training: training, activation: activation)
+                    : activation(batchNorm(x, weight: weight, bias: bias, runningMean: statistics.mean,
+                                           runningVariance: statistics.variance, training: training))
+                let g = randomTensor(y.shape, seed: 93, requiresGradient: false)
+                ((y * g).sum() + (x * x).sum()).backward()
+                return [y.storage, x.gradient ?? [], weight.gradient ?? [], bias.gradient ?? [],
+                        statistics.mean.storage, statistics.variance.storage]
+            }
+            let (fused, separate) = (run(fused: true), run(fused: false))
+            let labels = ["output", "x gradient", "weight gradient", "bias gradient", "running mean", "running variance"]
+            for (label, (one, two)) in zip(labels, zip(fused, separate)) {
+                #expect(!one.isEmpty, "\(label) missing")
+                expectClose(one, two, atol: 1e-5, rtol: 1e-5, "\(activation) training \(training) \(label), seeds 88–93")
+            }
+        }
+
         @Test func batchNormTrainingNormalizesEachChannelAndUpdatesRunningStatistics() {
             let x = randomTensor([4, 2, 3, 3], seed: 86, low: -2, high: 3, requiresGradient: false)
             let runningMean = Tensor.zeros([2])

@@ -53,6 +53,21 @@ extension TensorEngineTests {
                           runningVariance: Tensor.full([8], 1), training: true)
             },
             Scenario(name: "gelu over 140 000 values", inputShapes: [[140_000]]) { gelu($0[0]) },
+            Scenario(name: "batchNorm + hswish fused, 128 planes of 64", inputShapes: [[16, 8, 8, 8], [8], [8]]) {
+                batchNorm($0[0], weight: $0[1], bias: $0[2], runningMean: Tensor.zeros([8]),
+                          runningVariance: Tensor.full([8], 1), training: true, activation: .hswish)
+            },
+            Scenario(name: "layerNorm, 512 rows of 64 (rows split)", inputShapes: [[512, 64], [64], [64]]) {
+                layerNorm($0[0], weight: $0[1], bias: $0[2])
+            },
+            Scenario(name: "linear [1024, 64] → 96 (weight gradient split over rows)",
+                     inputShapes: [[1024, 64], [96, 64], [96]]) {
+                linear($0[0], weight: $0[1], bias: $0[2])
+            },
+            Scenario(name: "residual sum over 140 000 values", inputShapes: [[140_000], [140_000]]) { $0[0] + $0[1] },
+            Scenario(name: "per-plane gate [16, 64, 8, 8] ⊙ [16, 64, 1, 1]", inputShapes: [[16, 64, 8, 8], [16, 64, 1, 1]]) {
+                $0[0] * $0[1]
+            },
         ]
 
         /// Output and every input gradient of L = Σ y ⊙ R at `threads` workers.

@@ -54,7 +54,8 @@ void edgenas_unary_backward(edgenas_unary function, const float *x, const float 
 /// y[j] = x[j] · scale + shift.
 void edgenas_scale_shift(const float *x, float *y, ptrdiff_t count, float scale, float shift);
 
-/// out[j] (+= when `accumulate`, else =) a · g[j] + b · x[j] + c.
+/// out[j] (+= when `accumulate`, else =) a · g[j] + b · x[j] + c; `out` may be `g`
+/// (then out[j] = a · out[j] + b · x[j] + c, whatever `accumulate`).
 void edgenas_affine2(float *out, const float *g, const float *x, float a, float b, float c,
                      ptrdiff_t count, int accumulate);
 
@@ -92,5 +93,38 @@ void edgenas_selective_scan_backward(int tokens, int channels, int states, const
 /// the same sizes (often 10-30 MiB). Asks glibc to keep such blocks in the heap instead of
 /// mapping and unmapping each (which zero-fills fresh pages every step). No-op elsewhere.
 void edgenas_keep_large_blocks_in_heap(void);
+
+
+/// Layer normalisation of `rows` rows of `width`: y = (x − μ)·inv·weight + bias with the
+/// row mean μ and inv = 1/√(biased variance + ε); writes μ and inv of each row.
+void edgenas_layer_norm_forward(const float *x, const float *weight, const float *bias, float *y,
+                                ptrdiff_t rows, ptrdiff_t width, float epsilon, float *means, float *inverses);
+
+/// The backward of `edgenas_layer_norm_forward` for `rows` rows: adds into weightGradient
+/// and biasGradient [width]; dx (+= when `accumulate`, else =) unless `dx` is NULL.
+void edgenas_layer_norm_backward(const float *x, const float *dy, const float *weight, const float *means,
+                                 const float *inverses, ptrdiff_t rows, ptrdiff_t width, float *weightGradient,
+                                 float *biasGradient, float *dx, int accumulate);
+
+/// Softmax of each of `rows` rows of `width` (y may be x): e^{x − max} / Σ e^{x − max}.
+void edgenas_softmax_rows(const float *x, float *y, ptrdiff_t rows, ptrdiff_t width);
+
+
+/// sums[j] += Σ_row values[row · rowStride + j] for j in [0, columns).
+void edgenas_add_column_sums(const float *values, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t rowStride,
+                             float *sums);
+
+
+/// y[j] = f(x[j] · scale + shift): a normalisation's per-channel affine map and its
+/// activation in one pass over a cache-resident plane.
+void edgenas_scale_shift_activate(const float *x, float *y, ptrdiff_t count, float scale, float shift,
+                                  edgenas_unary function);
+
+/// The activation's backward inside a fused normalisation, for one channel over `images`
+/// planes (image stride `imageStride`): dpre = dy · f'(x · scale + shift) given y = f(…),
+/// and sum += Σ dpre, dot += Σ dpre · (x − mean) (the batch-norm sums).
+void edgenas_channel_activation_backward(edgenas_unary function, const float *x, const float *y, const float *dy,
+                                         float *dpre, ptrdiff_t images, ptrdiff_t imageStride, ptrdiff_t plane,
+                                         float scale, float shift, float mean, double *sum, double *dot);
 
 #endif
