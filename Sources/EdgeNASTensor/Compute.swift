@@ -78,14 +78,41 @@ func parallelChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>)
         body(0..<count)
         return
     }
+    forkJoin(workers) { worker in
+        let start = count * worker / workers
+        let end = count * (worker + 1) / workers
+        if start < end { body(start..<end) }
+    }
+}
+
+/// Runs `body(0) … body(iterations − 1)` side by side, each single-threaded (a kernel's
+/// workers do not split their share again), and returns when all have finished.
+///
+/// On the kernel worker pool, whose threads spin between the forks of a step instead of
+/// being woken for each; through Dispatch when the pool is busy with another run's kernel.
+@usableFromInline
+func forkJoin(_ iterations: Int, _ body: (Int) -> Void) {
     withoutActuallyEscaping(body) { escapableBody in
-        let box = UnsafeSendable(escapableBody)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let start = count * worker / workers
-            let end = count * (worker + 1) / workers
-            if start < end { Compute.asKernelWorker { box.value(start..<end) } }
+        let job = PoolJob(escapableBody)
+        let ranOnPool = withExtendedLifetime(job) {
+            edgenas_pool_run(iterations, { context, index in
+                let job = Unmanaged<PoolJob>.fromOpaque(context!).takeUnretainedValue()
+                Compute.asKernelWorker { job.body(index) }
+            }, Unmanaged.passUnretained(job).toOpaque()) != 0
+        }
+        if !ranOnPool {
+            DispatchQueue.concurrentPerform(iterations: iterations) { index in
+                Compute.asKernelWorker { job.body(index) }
+            }
         }
     }
+}
+
+/// A fork's body, handed to the pool's threads as an opaque pointer.
+@usableFromInline
+final class PoolJob: @unchecked Sendable {
+    let body: (Int) -> Void
+    init(_ body: @escaping (Int) -> Void) { self.body = body }
 }
 
 /// Like `parallelChunks`, but each worker also gets its index (for per-worker scratch).
@@ -99,13 +126,8 @@ func parallelWorkers(_ count: Int, minimumPerChunk: Int = 1, maximumWorkers: Int
         body(0, 0..<count)
         return 1
     }
-    withoutActuallyEscaping(body) { escapableBody in
-        let box = UnsafeSendable(escapableBody)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let start = count * worker / workers
-            let end = count * (worker + 1) / workers
-            Compute.asKernelWorker { box.value(worker, start..<end) }
-        }
+    forkJoin(workers) { worker in
+        body(worker, count * worker / workers..<count * (worker + 1) / workers)
     }
     return workers
 }

@@ -127,4 +127,15 @@ void edgenas_channel_activation_backward(edgenas_unary function, const float *x,
                                          float *dpre, ptrdiff_t images, ptrdiff_t imageStride, ptrdiff_t plane,
                                          float scale, float shift, float mean, double *sum, double *dot);
 
+
+/// One iteration of a pool job: `index` in [0, iterations).
+typedef void (*edgenas_pool_body)(void *context, long index);
+
+/// Runs body(context, i) for every i in [0, iterations) on the calling thread and the
+/// kernel worker pool (one thread per further processor, spinning briefly between jobs
+/// instead of sleeping), and returns 1 when all have finished. Returns 0 without running
+/// anything when the pool is busy with another caller's job or the machine has one
+/// processor: the caller then runs the iterations another way.
+int edgenas_pool_run(long iterations, edgenas_pool_body body, void *context);
+
 #endif
