@@ -45,6 +45,76 @@ typedef float edgenas_v8_unaligned __attribute__((vector_size(32), aligned(4)));
 #define LOAD8(p) (*(const edgenas_v8_unaligned *)(p))
 #define HSUM8(v) ((((v)[0] + (v)[1]) + ((v)[2] + (v)[3])) + (((v)[4] + (v)[5]) + ((v)[6] + (v)[7])))
 
+typedef float edgenas_v4 __attribute__((vector_size(16)));
+typedef float edgenas_v4_unaligned __attribute__((vector_size(16), aligned(4)));
+#define LOAD4(p) (*(const edgenas_v4_unaligned *)(p))
+#define STORE8(p, v) (*(edgenas_v8_unaligned *)(p) = (v))
+#define STORE4(p, v) (*(edgenas_v4_unaligned *)(p) = (v))
+
+// Copies n floats between distinct buffers. Plane rows are 7–56 floats: a vector loop with
+// a scalar tail spends most of its time in the tail, so the last vector is instead placed
+// flush with the end of the row, overlapping the one before (it rewrites equal values).
+#define COPY_SPAN(to, from, n)                                                                \
+    do {                                                                                      \
+        float *to_ = (to);                                                                    \
+        const float *from_ = (from);                                                          \
+        const ptrdiff_t n_ = (n);                                                             \
+        if (n_ >= 8) {                                                                        \
+            ptrdiff_t j_ = 0;                                                                 \
+            for (; j_ + 8 <= n_; j_ += 8) STORE8(to_ + j_, LOAD8(from_ + j_));                \
+            if (j_ < n_) STORE8(to_ + n_ - 8, LOAD8(from_ + n_ - 8));                         \
+        } else if (n_ >= 4) {                                                                 \
+            STORE4(to_, LOAD4(from_));                                                        \
+            STORE4(to_ + n_ - 4, LOAD4(from_ + n_ - 4));                                      \
+        } else {                                                                              \
+            for (ptrdiff_t j_ = 0; j_ < n_; j_++) to_[j_] = from_[j_];                        \
+        }                                                                                     \
+    } while (0)
+
+// Splits `pairs` column pairs of `source` into even and odd columns (a stride-2 row's two
+// column phases), four pairs per vector, the last vector flush with the end as above.
+#define DEINTERLEAVE_PAIRS(even, odd, source, pairs)                                          \
+    do {                                                                                      \
+        float *even_ = (even), *odd_ = (odd);                                                 \
+        const float *source_ = (source);                                                      \
+        const int pairs_ = (pairs);                                                           \
+        if (pairs_ >= 4) {                                                                    \
+            for (int m_ = 0;; m_ += 4) {                                                      \
+                if (m_ + 4 > pairs_) m_ = pairs_ - 4;                                         \
+                const edgenas_v8 v_ = LOAD8(source_ + 2 * m_);                                \
+                STORE4(even_ + m_, __builtin_shufflevector(v_, v_, 0, 2, 4, 6));              \
+                STORE4(odd_ + m_, __builtin_shufflevector(v_, v_, 1, 3, 5, 7));               \
+                if (m_ + 4 >= pairs_) break;                                                  \
+            }                                                                                 \
+        } else {                                                                              \
+            for (int m_ = 0; m_ < pairs_; m_++) {                                             \
+                even_[m_] = source_[2 * m_];                                                  \
+                odd_[m_] = source_[2 * m_ + 1];                                               \
+            }                                                                                 \
+        }                                                                                     \
+    } while (0)
+
+// The inverse: interleaves even and odd columns back into `pairs` pairs of `target`.
+#define INTERLEAVE_PAIRS(target, even, odd, pairs)                                            \
+    do {                                                                                      \
+        float *target_ = (target);                                                            \
+        const float *even_ = (even), *odd_ = (odd);                                           \
+        const int pairs_ = (pairs);                                                           \
+        if (pairs_ >= 4) {                                                                    \
+            for (int m_ = 0;; m_ += 4) {                                                      \
+                if (m_ + 4 > pairs_) m_ = pairs_ - 4;                                         \
+                const edgenas_v4 e_ = LOAD4(even_ + m_), o_ = LOAD4(odd_ + m_);               \
+                STORE8(target_ + 2 * m_, __builtin_shufflevector(e_, o_, 0, 4, 1, 5, 2, 6, 3, 7)); \
+                if (m_ + 4 >= pairs_) break;                                                  \
+            }                                                                                 \
+        } else {                                                                              \
+            for (int m_ = 0; m_ < pairs_; m_++) {                                             \
+                target_[2 * m_] = even_[m_];                                                  \
+                target_[2 * m_ + 1] = odd_[m_];                                               \
+            }                                                                                 \
+        }                                                                                     \
+    } while (0)
+
 EDGENAS_CLONES
 void edgenas_tap_dot(float *sums, const float *gradient, const float *in,
                      const ptrdiff_t *offsets, int taps, ptrdiff_t count) {
@@ -91,7 +161,7 @@ void edgenas_polyphase_scatter(const float *plane, int height, int width, int pa
         // One phase: the padded plane itself, row stride phaseWidth.
         float *target = phases + planeOffset + (ptrdiff_t)padding * phaseWidth + padding;
         for (int row = 0; row < height; row++)
-            for (int j = 0; j < width; j++) target[(ptrdiff_t)row * phaseWidth + j] = plane[(ptrdiff_t)row * width + j];
+            COPY_SPAN(target + (ptrdiff_t)row * phaseWidth, plane + (ptrdiff_t)row * width, width);
         return;
     }
     for (int row = 0; row < height; row++) {
@@ -103,10 +173,7 @@ void edgenas_polyphase_scatter(const float *plane, int height, int width, int pa
             float *evenTarget = rowBase + (padding & 1) * phaseSpan + padding / 2;
             float *oddTarget = rowBase + ((padding + 1) & 1) * phaseSpan + (padding + 1) / 2;
             const int pairs = width / 2;
-            for (int m = 0; m < pairs; m++) {
-                evenTarget[m] = source[2 * m];
-                oddTarget[m] = source[2 * m + 1];
-            }
+            DEINTERLEAVE_PAIRS(evenTarget, oddTarget, source, pairs);
             if (width & 1) evenTarget[pairs] = source[width - 1];
             continue;
         }
@@ -132,7 +199,7 @@ void edgenas_polyphase_gather(const float *phases, int height, int width, int pa
                 for (int j = 0; j < width; j++) plane[(ptrdiff_t)row * width + j] += source[(ptrdiff_t)row * phaseWidth + j];
         } else {
             for (int row = 0; row < height; row++)
-                for (int j = 0; j < width; j++) plane[(ptrdiff_t)row * width + j] = source[(ptrdiff_t)row * phaseWidth + j];
+                COPY_SPAN(plane + (ptrdiff_t)row * width, source + (ptrdiff_t)row * phaseWidth, width);
         }
         return;
     }
@@ -151,10 +218,7 @@ void edgenas_polyphase_gather(const float *phases, int height, int width, int pa
                 }
                 if (width & 1) target[width - 1] += evenSource[pairs];
             } else {
-                for (int m = 0; m < pairs; m++) {
-                    target[2 * m] = evenSource[m];
-                    target[2 * m + 1] = oddSource[m];
-                }
+                INTERLEAVE_PAIRS(target, evenSource, oddSource, pairs);
                 if (width & 1) target[width - 1] = evenSource[pairs];
             }
             continue;
@@ -329,9 +393,8 @@ void edgenas_copy_rows(float *destination, ptrdiff_t destinationImageStride, ptr
                        int images, int rows, int width) {
     for (int image = 0; image < images; image++) {
         for (int row = 0; row < rows; row++) {
-            float *to = destination + image * destinationImageStride + row * destinationRowStride;
-            const float *from = source + image * sourceImageStride + row * sourceRowStride;
-            for (int j = 0; j < width; j++) to[j] = from[j];
+            COPY_SPAN(destination + image * destinationImageStride + row * destinationRowStride,
+                      source + image * sourceImageStride + row * sourceRowStride, width);
         }
     }
 }

@@ -78,6 +78,13 @@ extension TensorEngineTests {
                             stride: 2, padding: 0, groups: 2),
             ConvolutionCase(name: "depthwise 7x7 stride 2 on a 3x3 map", inChannels: 2, outChannels: 2, height: 3, width: 3,
                             kernel: 7, stride: 2, padding: 3, groups: 2),
+            // Rows longer than one vector that it does not divide (the last copy overlaps).
+            ConvolutionCase(name: "depthwise k3 on 11 columns", batch: 2, inChannels: 2, outChannels: 2, height: 3,
+                            width: 11, kernel: 3, padding: 1, groups: 2),
+            ConvolutionCase(name: "depthwise k5 stride 2 on 13 columns", inChannels: 2, outChannels: 2, height: 4,
+                            width: 13, kernel: 5, stride: 2, padding: 2, groups: 2),
+            ConvolutionCase(name: "depthwise k3 stride 2 on 18 columns", batch: 2, inChannels: 2, outChannels: 2, height: 3,
+                            width: 18, kernel: 3, stride: 2, padding: 1, groups: 2, hasBias: true),
         ]
 
         /// Kernels wider than the image plus its padding on one side, so that whole kernel

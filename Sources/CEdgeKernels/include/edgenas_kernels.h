@@ -29,8 +29,8 @@ void edgenas_polyphase_gather(const float *phases, int height, int width, int pa
                               ptrdiff_t phaseSpan, int phaseWidth, ptrdiff_t planeOffset, float *plane,
                               int accumulate);
 
-/// Copies `images` × `rows` rows of `width` floats between two strided layouts (plain
-/// loops: rows are often shorter than a memcpy call is worth).
+/// Copies `images` × `rows` rows of `width` floats between two strided layouts of distinct
+/// buffers (inline vector copies: rows are often shorter than a memcpy call is worth).
 void edgenas_copy_rows(float *destination, ptrdiff_t destinationImageStride, ptrdiff_t destinationRowStride,
                        const float *source, ptrdiff_t sourceImageStride, ptrdiff_t sourceRowStride,
                        int images, int rows, int width);
