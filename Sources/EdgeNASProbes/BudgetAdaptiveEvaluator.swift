@@ -263,13 +263,13 @@ public struct BudgetAdaptiveEvaluator {
         let allEpochs = Set(1...epochs)
         let totalRuns = 4 * candidates.count
         var completed = 0
-        // runs[volume][candidate] = results by epoch
-        var runs: [Int: [[Int: ProbeResult]]] = [:]
+        // trajectories[volume][candidate] = results by epoch
+        var trajectories: [Int: [[Int: ProbeResult]]] = [:]
         let pilot = suite.effectiveDataVolume(pilotDataVolume)
         /// Each candidate's run at one volume, in candidate order, with progress as runs finish.
         func runEach(stage: (Int) -> String, _ run: (Architecture) throws -> [Int: ProbeResult]) throws -> [[Int: ProbeResult]] {
             var results = [[Int: ProbeResult]?](repeating: nil, count: candidates.count)
-            try self.runs.forEach(candidates.count, prepare: { index in
+            try runs.forEach(candidates.count, prepare: { index in
                 progress(CalibrationProgress(completedRuns: completed, totalRuns: totalRuns, stage: stage(index)))
             }, work: { index, _ in try run(candidates[index]) }, finish: { index, result in
                 results[index] = result
@@ -277,11 +277,11 @@ public struct BudgetAdaptiveEvaluator {
             })
             return results.map { $0! }
         }
-        runs[pilot] = try runEach(stage: { "pilot \($0 + 1)/\(candidates.count)" }) {
+        trajectories[pilot] = try runEach(stage: { "pilot \($0 + 1)/\(candidates.count)" }) {
             try suite.evaluateTrajectory($0, dataVolume: pilot, epochs: epochs, scoredEpochs: allEpochs, seed: seed)
         }
-        let pilotCost = Self.fitMeasuredCost(runs: runs)
-        let pilotSeconds = Date().timeIntervalSince(start) * Double(self.runs.runners)
+        let pilotCost = Self.fitMeasuredCost(trajectories: trajectories)
+        let pilotSeconds = Date().timeIntervalSince(start) * Double(runs.runners)
         // The pilot trajectories measured what calibration really costs on these candidates.
         // When even the smallest anchors (pilot + 1 and + 2 batches) would overrun the share
         // by more than 20 %, calibration stops here and (D, E) comes from the measured cost:
@@ -309,7 +309,7 @@ public struct BudgetAdaptiveEvaluator {
         let top = max(suite.effectiveDataVolume(Int(frontier / 2)), pilot + 2 * batch)
         let middle = min(max(suite.effectiveDataVolume(Int((Double(pilot) * Double(top)).squareRoot())), pilot + batch), top - batch)
         for volume in [middle, top] {
-            runs[volume] = try runEach(stage: { "anchors D \(volume), candidate \($0 + 1)/\(candidates.count)" }) {
+            trajectories[volume] = try runEach(stage: { "anchors D \(volume), candidate \($0 + 1)/\(candidates.count)" }) {
                 try suite.evaluateTrajectory($0, dataVolume: volume, epochs: epochs, scoredEpochs: allEpochs, seed: seed)
             }
         }
@@ -318,9 +318,9 @@ public struct BudgetAdaptiveEvaluator {
         }.map { $0[epochs]! }
         progress(CalibrationProgress(completedRuns: completed, totalRuns: totalRuns, stage: "fitting"))
         var anchors: [BudgetAnchor] = []
-        for volume in runs.keys.sorted() {
+        for volume in trajectories.keys.sorted() {
             for epoch in 1...epochs {
-                let results = runs[volume]!.map { $0[epoch]! }
+                let results = trajectories[volume]!.map { $0[epoch]! }
                 anchors.append(BudgetAnchor(dataVolume: volume, epochs: epoch,
                                             reliability: Self.reliability(results, reference: references),
                                             seconds: SampleStatistics.mean(results.map(\.seconds))))
@@ -402,10 +402,10 @@ public struct BudgetAdaptiveEvaluator {
     }
 
     /// seconds ≈ perSampleEpoch·D·E + fixed over every run and epoch so far.
-    static func fitMeasuredCost(runs: [Int: [[Int: ProbeResult]]]) -> (perSampleEpoch: Double, fixed: Double) {
+    static func fitMeasuredCost(trajectories: [Int: [[Int: ProbeResult]]]) -> (perSampleEpoch: Double, fixed: Double) {
         var design: [[Double]] = [], targets: [Double] = []
-        for (volume, trajectories) in runs {
-            for trajectory in trajectories {
+        for (volume, candidateTrajectories) in trajectories {
+            for trajectory in candidateTrajectories {
                 for (epoch, result) in trajectory {
                     design.append([Double(volume * epoch), 1])
                     targets.append(result.seconds)
