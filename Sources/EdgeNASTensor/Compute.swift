@@ -139,8 +139,8 @@ let gemmSplitThreshold = 2_000_000
 
 /// Runs `body` over row blocks of `rows` rows, one block per worker when the work
 /// (`flopsPerRow` each) is big enough to split, else inline. For products whose rows are
-/// independent and that do per-row work of their own around the GEMM (a bias fill, a fresh
-/// gradient buffer): each block calls `gemm(…, parallel: false)` on its rows.
+/// independent and that do per-row work of their own around the GEMM (a linear layer's bias
+/// fill): each block calls `gemm(…, parallel: false)` on its rows.
 @inlinable
 func parallelRowBlocks(_ rows: Int, flopsPerRow: Int, _ body: (Range<Int>) -> Void) {
     if rows * flopsPerRow < gemmSplitThreshold {

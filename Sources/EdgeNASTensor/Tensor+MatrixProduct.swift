@@ -133,13 +133,9 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
                 // dX = dY · W, written straight into a fresh buffer (no zero fill, no read).
                 x.writeOrAccumulateGradient { dx, accumulate in
                     weight.storage.withUnsafeBufferPointer { pw in
-                        let (g, pw, dx) = (UnsafeSendable(g), UnsafeSendable(pw.baseAddress!), UnsafeSendable(dx))
-                        parallelRowBlocks(rows, flopsPerRow: 2 * inFeatures * outFeatures) { block in
-                            gemm(transposeA: false, transposeB: false, m: block.count, n: inFeatures, k: outFeatures,
-                                 a: g.value + block.lowerBound * outFeatures, lda: outFeatures, b: pw.value, ldb: inFeatures,
-                                 beta: accumulate ? 1 : 0, c: dx.value + block.lowerBound * inFeatures, ldc: inFeatures,
-                                 parallel: false)
-                        }
+                        gemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
+                             a: g, lda: outFeatures, b: pw.baseAddress!, ldb: inFeatures, beta: accumulate ? 1 : 0,
+                             c: dx, ldc: inFeatures)
                     }
                 }
             }

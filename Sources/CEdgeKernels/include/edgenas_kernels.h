@@ -94,7 +94,6 @@ void edgenas_selective_scan_backward(int tokens, int channels, int states, const
 /// mapping and unmapping each (which zero-fills fresh pages every step). No-op elsewhere.
 void edgenas_keep_large_blocks_in_heap(void);
 
-
 /// Layer normalisation of `rows` rows of `width`: y = (x − μ)·inv·weight + bias with the
 /// row mean μ and inv = 1/√(biased variance + ε); writes μ and inv of each row.
 void edgenas_layer_norm_forward(const float *x, const float *weight, const float *bias, float *y,
@@ -109,11 +108,9 @@ void edgenas_layer_norm_backward(const float *x, const float *dy, const float *w
 /// Softmax of each of `rows` rows of `width` (y may be x): e^{x − max} / Σ e^{x − max}.
 void edgenas_softmax_rows(const float *x, float *y, ptrdiff_t rows, ptrdiff_t width);
 
-
 /// sums[j] += Σ_row values[row · rowStride + j] for j in [0, columns).
 void edgenas_add_column_sums(const float *values, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t rowStride,
                              float *sums);
-
 
 /// y[j] = f(x[j] · scale + shift): a normalisation's per-channel affine map and its
 /// activation in one pass over a cache-resident plane.
@@ -126,7 +123,6 @@ void edgenas_scale_shift_activate(const float *x, float *y, ptrdiff_t count, flo
 void edgenas_channel_activation_backward(edgenas_unary function, const float *x, const float *y, const float *dy,
                                          float *dpre, ptrdiff_t images, ptrdiff_t imageStride, ptrdiff_t plane,
                                          float scale, float shift, float mean, double *sum, double *dot);
-
 
 /// One iteration of a pool job: `index` in [0, iterations).
 typedef void (*edgenas_pool_body)(void *context, long index);
