@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(name: "EdgeNASSelectionTests", dependencies: ["EdgeNASSelection", "EdgeNASCore", "EdgeNASData", "EdgeNASProbes"], exclude: ["Fixtures"]),
         .testTarget(name: "EdgeNASProbesTests", dependencies: ["EdgeNASProbes", "EdgeNASData", "TestSupport"]),
         // Runs the built CLI as a process, as users and scripts do.
-        .testTarget(name: "edgenasTests", dependencies: ["edgenas", "TestSupport", "EdgeNASData"]),
+        .testTarget(name: "edgenasTests", dependencies: ["edgenas", "TestSupport", "EdgeNASData", "EdgeNASTensor"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import EdgeNASTensor
 
 @main
 struct EdgeNASCommand: ParsableCommand {
@@ -22,6 +23,8 @@ struct EdgeNASCommand: ParsableCommand {
     /// `CommandFailure(unmapped:)`): ArgumentParser reports only its own errors, which would
     /// otherwise turn anything else into exit status 1.
     static func main() {
+        // OpenBLAS may have loaded kernels older than this processor (see BLASKernelChoice).
+        BLASKernelChoice.restartWithBetterKernelsIfNeeded()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -14,9 +14,10 @@ func edgenasBinary() throws -> URL {
 /// seconds, `interruptWhen` as soon as the standard error written so far satisfies it.
 /// `workingDirectory` is where relative paths (such as the default exports/) resolve;
 /// `unprivileged` runs it as user nobody when the tests run as root, so that permissions
-/// apply as they do for a user.
+/// apply as they do for a user; `environment` sets (or, with nil, removes) variables of the
+/// test's own environment.
 func runEdgenas(_ arguments: [String], interruptAfter: Double? = nil, interruptWhen: (@Sendable (String) -> Bool)? = nil,
-                workingDirectory: URL? = nil, unprivileged: Bool = false)
+                workingDirectory: URL? = nil, unprivileged: Bool = false, environment: [String: String?] = [:])
     throws -> (status: Int32, standardOutput: String, standardError: String) {
     let process = Process()
     if unprivileged && geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") {
@@ -27,6 +28,11 @@ func runEdgenas(_ arguments: [String], interruptAfter: Double? = nil, interruptW
         process.arguments = arguments
     }
     if let workingDirectory { process.currentDirectoryURL = workingDirectory }
+    if !environment.isEmpty {
+        var variables = ProcessInfo.processInfo.environment
+        for (name, value) in environment { variables[name] = value }
+        process.environment = variables
+    }
     let output = Pipe(), error = Pipe()
     process.standardOutput = output
     process.standardError = error

@@ -1,3 +1,4 @@
+import EdgeNASTensor
 import Foundation
 import Testing
 import TestSupport
@@ -109,6 +110,27 @@ import TestSupport
         for command in ["demo", "count", "sample", "train", "export", "bench"] {
             #expect(result.standardOutput.contains(command), "help lacks \(command)")
         }
+    }
+
+    /// The kernel family `bench ops` reports OpenBLAS running (its matrix products only).
+    private func blasCore(environment: [String: String?]) throws -> String {
+        let result = try runEdgenas(["bench", "ops", "--filter", "1024x1024", "--seconds", "0.01", "--threads", "1", "--json"],
+                                    environment: environment)
+        #expect(result.status == 0, "\(result.standardError)")
+        let report = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
+        return try #require(report?["blas_core"] as? String, "\(result.standardOutput)")
+    }
+
+    /// OpenBLAS older than the processor loads its oldest kernels (Prescott's SSE3 on an
+    /// AVX-512 Xeon, 4× slower): the program starts again on the family the processor can run.
+    @Test func matrixProductsRunOnTheKernelsTheProcessorSupports() throws {
+        let core = try blasCore(environment: ["OPENBLAS_CORETYPE": nil])
+        #expect(BLASKernelChoice.betterCore(than: core, processorLevel: BLASKernelChoice.processorLevel) == nil,
+                "OpenBLAS runs \(core) on a processor of vector level \(BLASKernelChoice.processorLevel)")
+    }
+
+    @Test func aKernelFamilyTheUserForcesIsKept() throws {
+        #expect(try blasCore(environment: ["OPENBLAS_CORETYPE": "Prescott"]) == "Prescott")
     }
 }
 

@@ -89,6 +89,10 @@ void edgenas_selective_scan_backward(int tokens, int channels, int states, const
                                      float *dv, float *dDelta, float *dB, float *dC, float *dA, float *dD,
                                      float *carry);
 
+/// The x86-64 vector instruction level of this processor: 4 with AVX-512 (F, CD, BW, DQ,
+/// VL), 3 with AVX2 and FMA, 2 with AVX, 1 with SSE3, 0 otherwise or on other processors.
+int edgenas_cpu_vector_level(void);
+
 /// Activations and gradients of a training step are freed and re-allocated every step at
 /// the same sizes (often 10-30 MiB). Asks glibc to keep such blocks in the heap instead of
 /// mapping and unmapping each (which zero-fills fresh pages every step). No-op elsewhere.
