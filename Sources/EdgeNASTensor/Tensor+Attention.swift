@@ -13,12 +13,7 @@ public func softmax(_ x: Tensor) -> Tensor {
         x.accumulateGradient { dx in
             result.storage.withUnsafeBufferPointer { y in
                 result.gradient!.withUnsafeBufferPointer { g in
-                    for row in 0..<rows {
-                        let offset = row * width
-                        var dot: Float = 0
-                        for j in 0..<width { dot += g[offset + j] * y[offset + j] }
-                        for j in 0..<width { dx[offset + j] += y[offset + j] * (g[offset + j] - dot) }
-                    }
+                    edgenas_softmax_backward_rows(y.baseAddress!, g.baseAddress!, dx, rows, width, 1, 1)
                 }
             }
         }
@@ -41,7 +36,10 @@ public func multiHeadSelfAttention(qkv: Tensor, heads: Int) -> Tensor {
     let scale = 1 / Float(headSize).squareRoot()
     let rowStride = 3 * embed
     let pairCount = batch * heads
-    var probabilities = [Float](repeating: 0, count: pairCount * tokens * tokens)
+    // Every entry is written by the score product below.
+    var probabilities = [Float](unsafeUninitializedCapacity: pairCount * tokens * tokens) { _, initialized in
+        initialized = pairCount * tokens * tokens
+    }
     let values = qkv.storage.withUnsafeBufferPointer { pqkv in
         probabilities.withUnsafeMutableBufferPointer { pp in
             makeStorage(batch * tokens * embed) { out in
@@ -89,12 +87,8 @@ public func multiHeadSelfAttention(qkv: Tensor, heads: Int) -> Tensor {
                                          a: outputGradient, lda: embed, b: base + 2 * embed, ldb: rowStride,
                                          beta: 0, c: scoreGradient, ldc: tokens, parallel: false)
                                     // dS = P ⊙ (dP − Σ_j dP⊙P) · scale
-                                    for row in 0..<tokens {
-                                        let p = probability + row * tokens, d = scoreGradient + row * tokens
-                                        var dot: Float = 0
-                                        for j in 0..<tokens { dot += p[j] * d[j] }
-                                        for j in 0..<tokens { d[j] = p[j] * (d[j] - dot) * scale }
-                                    }
+                                    edgenas_softmax_backward_rows(probability, scoreGradient, scoreGradient,
+                                                                  tokens, tokens, scale, 0)
                                     // dQ += dS · K, dK += dSᵀ · Q
                                     gemm(transposeA: false, transposeB: false, m: tokens, n: headSize, k: tokens,
                                          a: scoreGradient, lda: tokens, b: base + embed, ldb: rowStride,

@@ -119,7 +119,8 @@ extension TensorEngineTests {
             #expect(runningMean.storage == [0.5, -1] && runningVariance.storage == [4, 0.25])
         }
 
-        @Test(arguments: [[2, 3, 6], [4, 5]])
+        // 37 features: two 16-lane blocks and a tail, as in the kernels' vector paths.
+        @Test(arguments: [[2, 3, 6], [4, 5], [3, 37]])
         func layerNormGradientMatchesCentralDifferences(inputShape: [Int]) {
             let width = inputShape.last!
             let x = randomTensor(inputShape, seed: 91, low: -2, high: 2)
@@ -141,7 +142,7 @@ extension TensorEngineTests {
             }
         }
 
-        @Test(arguments: [[3, 5], [2, 2, 4]])
+        @Test(arguments: [[3, 5], [2, 2, 4], [2, 37]])
         func softmaxGradientMatchesCentralDifferences(inputShape: [Int]) {
             let x = randomTensor(inputShape, seed: 95, low: -3, high: 3)
             expectGradientsMatch("softmax \(inputShape) seed 95", inputs: [x]) { softmax($0[0]) }
@@ -164,6 +165,14 @@ extension TensorEngineTests {
             let qkv = randomTensor([2, 3, 24], seed: 101, low: -1.5, high: 1.5)
             expectGradientsMatch("multiHeadSelfAttention heads \(heads) seed 101", inputs: [qkv]) {
                 multiHeadSelfAttention(qkv: $0[0], heads: heads)
+            }
+        }
+
+        /// 19 tokens: score rows longer than one 16-lane vector, softmax'ed in place.
+        @Test func attentionOverManyTokensMatchesCentralDifferences() {
+            let qkv = randomTensor([1, 19, 12], seed: 102, low: -1.5, high: 1.5)
+            expectGradientsMatch("multiHeadSelfAttention 19 tokens seed 102", inputs: [qkv]) {
+                multiHeadSelfAttention(qkv: $0[0], heads: 2)
             }
         }
 

@@ -112,6 +112,12 @@ void edgenas_layer_norm_backward(const float *x, const float *dy, const float *w
 /// Softmax of each of `rows` rows of `width` (y may be x): e^{x − max} / Σ e^{x − max}.
 void edgenas_softmax_rows(const float *x, float *y, ptrdiff_t rows, ptrdiff_t width);
 
+/// Softmax's backward pass over `rows` rows of `width`, from the probabilities `y` and the
+/// output gradient `dy`: dx = scale · y ⊙ (dy − Σ_j dy_j·y_j), added to dx when `accumulate`
+/// is non-zero. `dx` may be `dy` (in place).
+void edgenas_softmax_backward_rows(const float *y, const float *dy, float *dx, ptrdiff_t rows, ptrdiff_t width,
+                                   float scale, int accumulate);
+
 /// sums[j] += Σ_row values[row · rowStride + j] for j in [0, columns).
 void edgenas_add_column_sums(const float *values, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t rowStride,
                              float *sums);
