@@ -12,6 +12,15 @@
 #define EDGENAS_CLONES
 #endif
 
+// Marks a loop whose iterations touch each index of their buffers only at that index
+// (in-place updates included), so that the compiler vectorises it without the run-time
+// overlap checks that send in-place calls down the scalar path.
+#if defined(__clang__)
+#define ELEMENTWISE_LOOP _Pragma("clang loop vectorize(assume_safety)")
+#else
+#define ELEMENTWISE_LOOP
+#endif
+
 // Outputs are produced in blocks that stay in registers across all taps: one store per
 // output instead of one load+store per tap.
 enum { BLOCK = 32, LANES = 16 };
@@ -256,12 +265,6 @@ void edgenas_keep_large_blocks_in_heap(void) {
 
 static inline float clamp_unit(float x, float low, float high) { return x < low ? low : (x > high ? high : x); }
 
-static inline float stable_sigmoid(float x) {
-    if (x >= 0) return 1.0f / (1.0f + expf(-x));
-    const float e = expf(x);
-    return e / (1.0f + e);
-}
-
 // e^x for x in about [-87, 88], relative error ~2e-7, written with plain arithmetic so that
 // loops calling it vectorise (libm's expf is a scalar call): x = n·ln2 + r, e^r by a
 // degree-6 polynomial, 2^n through the exponent bits.
@@ -280,6 +283,30 @@ static inline float vector_exp(float x) {
     float scale;
     __builtin_memcpy(&scale, &bits, sizeof scale);
     return p * scale;
+}
+
+// 1/(1 + e^{−x}) from e^{−|x|}, which never overflows; plain arithmetic, so that loops of
+// it vectorise (libm's expf made SiLU and softplus gradients scalar calls).
+static inline float stable_sigmoid(float x) {
+    const float e = vector_exp(x < 0 ? x : -x);
+    const float r = 1.0f / (1.0f + e);
+    return x >= 0 ? r : e * r;
+}
+
+// log(1 + e^x) = max(x, 0) + log1p(u) with u = e^{−|x|} ≤ 1, and log1p(u) = 2·atanh(s) with
+// s = u / (2 + u) ≤ 1/3: the atanh series in s² ≤ 1/9 reaches float precision in seven
+// terms and, unlike log(1 + u), stays exact for tiny u. Vectorises (log1pf and expf do not).
+static inline float vector_softplus(float x) {
+    const float u = vector_exp(x < 0 ? x : -x);
+    const float t = u / (2.0f + u), t2 = t * t;
+    float series = 1.0f / 13;
+    series = series * t2 + 1.0f / 11;
+    series = series * t2 + 1.0f / 9;
+    series = series * t2 + 1.0f / 7;
+    series = series * t2 + 1.0f / 5;
+    series = series * t2 + 1.0f / 3;
+    series = series * t2 + 1.0f;
+    return (x > 0 ? x : 0.0f) + 2.0f * t * series;
 }
 
 // erf(x/√2) given e^{-x²/2} (shared with the GELU derivative): Abramowitz & Stegun 7.1.26,
@@ -315,7 +342,7 @@ void edgenas_unary_forward(edgenas_unary function, const float *x, float *y, ptr
         }
         break;
     case EDGENAS_SOFTPLUS:
-        for (ptrdiff_t j = 0; j < count; j++) y[j] = x[j] > 20.0f ? x[j] : log1pf(expf(x[j]));
+        for (ptrdiff_t j = 0; j < count; j++) y[j] = vector_softplus(x[j]);
         break;
     case EDGENAS_EXP: for (ptrdiff_t j = 0; j < count; j++) y[j] = expf(x[j]); break;
     case EDGENAS_LOG: for (ptrdiff_t j = 0; j < count; j++) y[j] = logf(x[j]); break;
@@ -424,13 +451,16 @@ void edgenas_selective_scan_forward(int tokens, int channels, int states, const 
             const float *as = a + s * E;
             const float *hp = previous ? previous + s * E : NULL;
             float *hs = current + s * E;
+            // Without a history hp is hs: the state is updated in place.
             if (hp) {
+                ELEMENTWISE_LOOP
                 for (ptrdiff_t e = 0; e < E; e++) {
                     const float value = vector_exp(dt[e] * as[e]) * hp[e] + input[e] * bs;
                     hs[e] = value;
                     yt[e] += value * cs;
                 }
             } else {
+                ELEMENTWISE_LOOP
                 for (ptrdiff_t e = 0; e < E; e++) {
                     const float value = input[e] * bs;
                     hs[e] = value;
@@ -440,6 +470,30 @@ void edgenas_selective_scan_forward(int tokens, int channels, int states, const 
         }
     }
 }
+
+// One channel e of the backward scan at token t and state s: dL/dh_t from the later token
+// and the output, then its shares of ΔA, Δ and v, and of the dC and dB sums DC and DB.
+#define SCAN_GRADIENT_STEP(e, DC, DB)                                                           \
+    do {                                                                                        \
+        const float decay = vector_exp(dt[e] * as[e]);                                          \
+        const float gradient = gh[e] + gy[e] * cs;             /* dL/dh_t */                    \
+        const float decayGradient = gradient * hps[e] * decay; /* dL/d(Δ·A) */                  \
+        DC += gy[e] * hts[e];                                                                   \
+        ddt[e] += decayGradient * as[e] + gradient * vt[e] * bs;                                \
+        das[e] += decayGradient * dt[e];                                                        \
+        dvt[e] += gradient * dt[e] * bs;                                                        \
+        DB += gradient * dt[e] * vt[e];                                                         \
+        gh[e] = gradient * decay;                                                               \
+    } while (0)
+// The same at the first token, where h_0 = 0 and nothing flows through the decay.
+#define FIRST_SCAN_GRADIENT_STEP(e, DC, DB)                                                     \
+    do {                                                                                        \
+        const float gradient = gh[e] + gy[e] * cs;                                              \
+        DC += gy[e] * hts[e];                                                                   \
+        ddt[e] += gradient * vt[e] * bs;                                                        \
+        dvt[e] += gradient * dt[e] * bs;                                                        \
+        DB += gradient * dt[e] * vt[e];                                                         \
+    } while (0)
 
 EDGENAS_CLONES
 void edgenas_selective_scan_backward(int tokens, int channels, int states, const float *v, const float *delta,
@@ -461,29 +515,27 @@ void edgenas_selective_scan_backward(int tokens, int channels, int states, const
         for (ptrdiff_t s = 0; s < S; s++) {
             const float bs = bt[s], cs = ct[s];
             const float *as = a + s * E, *hts = ht + s * E;
+            const float *hps = hp ? hp + s * E : NULL;
             float *gh = carry + s * E, *das = dA + s * E;
+            // The sums over channels for dC and dB run in lanes (serial float sums kept the
+            // whole loop scalar), the remainder channels one by one.
+            float dcs[LANES] = {0}, dbs[LANES] = {0};
             float dc = 0.0f, db = 0.0f;
-            if (hp) {
-                const float *hps = hp + s * E;
-                for (ptrdiff_t e = 0; e < E; e++) {
-                    const float decay = vector_exp(dt[e] * as[e]);
-                    const float gradient = gh[e] + gy[e] * cs;  // dL/dh_t
-                    const float decayGradient = gradient * hps[e] * decay;  // dL/d(Δ·A)
-                    dc += gy[e] * hts[e];
-                    ddt[e] += decayGradient * as[e] + gradient * vt[e] * bs;
-                    das[e] += decayGradient * dt[e];
-                    dvt[e] += gradient * dt[e] * bs;
-                    db += gradient * dt[e] * vt[e];
-                    gh[e] = gradient * decay;
-                }
+            const ptrdiff_t vectorLength = E - E % LANES;
+            if (hps) {
+                for (ptrdiff_t e0 = 0; e0 < vectorLength; e0 += LANES)
+                    ELEMENTWISE_LOOP
+                    for (int l = 0; l < LANES; l++) SCAN_GRADIENT_STEP(e0 + l, dcs[l], dbs[l]);
+                for (ptrdiff_t e = vectorLength; e < E; e++) SCAN_GRADIENT_STEP(e, dc, db);
             } else {  // the first token: h_0 = 0, so nothing flows through the decay
-                for (ptrdiff_t e = 0; e < E; e++) {
-                    const float gradient = gh[e] + gy[e] * cs;
-                    dc += gy[e] * hts[e];
-                    ddt[e] += gradient * vt[e] * bs;
-                    dvt[e] += gradient * dt[e] * bs;
-                    db += gradient * dt[e] * vt[e];
-                }
+                for (ptrdiff_t e0 = 0; e0 < vectorLength; e0 += LANES)
+                    ELEMENTWISE_LOOP
+                    for (int l = 0; l < LANES; l++) FIRST_SCAN_GRADIENT_STEP(e0 + l, dcs[l], dbs[l]);
+                for (ptrdiff_t e = vectorLength; e < E; e++) FIRST_SCAN_GRADIENT_STEP(e, dc, db);
+            }
+            for (int l = 0; l < LANES; l++) {
+                dc += dcs[l];
+                db += dbs[l];
             }
             dC[t * S + s] += dc;
             dB[t * S + s] += db;
