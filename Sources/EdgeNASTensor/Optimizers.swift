@@ -1,3 +1,4 @@
+import CEdgeKernels
 import Foundation
 
 /// Updates parameters from their gradients.
@@ -100,18 +101,14 @@ public final class AdamW: Optimizer {
         let (lr, b1, b2, eps) = (learningRate, beta1, beta2, epsilon)
         for index in parameters.indices {
             let parameter = parameters[index]
-            guard let gradient = parameter.gradient else { continue }
+            guard let gradient = parameter.gradient, parameter.count > 0 else { continue }
             let decayFactor = 1 - lr * (decays[index] ? weightDecay : 0)
             firstMoments[index].withUnsafeMutableBufferPointer { m in
                 secondMoments[index].withUnsafeMutableBufferPointer { v in
                     parameter.storage.withUnsafeMutableBufferPointer { w in
                         gradient.withUnsafeBufferPointer { g in
-                            for j in 0..<w.count {
-                                m[j] = b1 * m[j] + (1 - b1) * g[j]
-                                v[j] = b2 * v[j] + (1 - b2) * g[j] * g[j]
-                                let update = (m[j] / correction1) / ((v[j] / correction2).squareRoot() + eps)
-                                w[j] = w[j] * decayFactor - lr * update
-                            }
+                            edgenas_adamw_update(w.baseAddress!, g.baseAddress!, m.baseAddress!, v.baseAddress!, w.count,
+                                                 lr, b1, b2, eps, correction1, correction2, decayFactor)
                         }
                     }
                 }

@@ -118,6 +118,12 @@ void edgenas_softmax_rows(const float *x, float *y, ptrdiff_t rows, ptrdiff_t wi
 void edgenas_softmax_backward_rows(const float *y, const float *dy, float *dx, ptrdiff_t rows, ptrdiff_t width,
                                    float scale, int accumulate);
 
+/// One AdamW step of `count` parameters: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²,
+/// w ← w·decayFactor − lr · (m / correction1) / (√(v / correction2) + ε).
+void edgenas_adamw_update(float *w, const float *g, float *m, float *v, ptrdiff_t count, float learningRate,
+                          float beta1, float beta2, float epsilon, float correction1, float correction2,
+                          float decayFactor);
+
 /// sums[j] += Σ_row values[row · rowStride + j] for j in [0, columns).
 void edgenas_add_column_sums(const float *values, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t rowStride,
                              float *sums);
