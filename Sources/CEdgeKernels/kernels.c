@@ -758,6 +758,7 @@ EDGENAS_CLONES
 void edgenas_adamw_update(float *w, const float *g, float *m, float *v, ptrdiff_t count, float learningRate,
                           float beta1, float beta2, float epsilon, float correction1, float correction2,
                           float decayFactor) {
+    ELEMENTWISE_LOOP
     for (ptrdiff_t j = 0; j < count; j++) {
         m[j] = beta1 * m[j] + (1 - beta1) * g[j];
         v[j] = beta2 * v[j] + (1 - beta2) * g[j] * g[j];
