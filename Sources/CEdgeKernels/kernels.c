@@ -768,6 +768,45 @@ void edgenas_adamw_update(float *w, const float *g, float *m, float *v, ptrdiff_
 }
 
 EDGENAS_CLONES
+void edgenas_causal_conv1d_forward(const float *x, const float *weights, const float *bias, float *y, int tokens,
+                                   int channels, int k) {
+    for (int t = 0; t < tokens; t++) {
+        float *out = y + (ptrdiff_t)t * channels;
+        for (int e = 0; e < channels; e++) out[e] = bias[e];
+        for (int j = 0; j < k; j++) {
+            const int source = t + j - (k - 1);
+            if (source < 0) continue;
+            const float *in = x + (ptrdiff_t)source * channels, *w = weights + (ptrdiff_t)j * channels;
+            for (int e = 0; e < channels; e++) out[e] += w[e] * in[e];
+        }
+    }
+}
+
+EDGENAS_CLONES
+void edgenas_causal_conv1d_backward(const float *x, const float *weights, const float *dy, float *dx,
+                                    float *weightGradient, float *biasGradient, int tokens, int channels, int k) {
+    for (int t = 0; t < tokens; t++) {
+        const float *gradient = dy + (ptrdiff_t)t * channels;
+        if (biasGradient)
+            for (int e = 0; e < channels; e++) biasGradient[e] += gradient[e];
+        for (int j = 0; j < k; j++) {
+            const int source = t + j - (k - 1);
+            if (source < 0) continue;
+            if (dx) {
+                float *target = dx + (ptrdiff_t)source * channels;
+                const float *w = weights + (ptrdiff_t)j * channels;
+                for (int e = 0; e < channels; e++) target[e] += w[e] * gradient[e];
+            }
+            if (weightGradient) {
+                float *target = weightGradient + (ptrdiff_t)j * channels;
+                const float *in = x + (ptrdiff_t)source * channels;
+                for (int e = 0; e < channels; e++) target[e] += gradient[e] * in[e];
+            }
+        }
+    }
+}
+
+EDGENAS_CLONES
 void edgenas_add_column_sums(const float *values, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t rowStride,
                              float *sums) {
     for (ptrdiff_t row = 0; row < rows; row++) {

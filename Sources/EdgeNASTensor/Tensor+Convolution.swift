@@ -487,23 +487,20 @@ public func causalDepthwiseConv1d(_ x: Tensor, weight: Tensor, bias: Tensor) -> 
                  "causalDepthwiseConv1d: input \(x.shape), weight \(weight.shape), bias \(bias.shape)")
     let (batch, tokens, channels) = (x.shape[0], x.shape[1], x.shape[2])
     let k = weight.shape[1]
-    // Weights transposed to [k, E] so that the inner loop runs over contiguous channels.
+    let sampleSize = tokens * channels
+    // Weights transposed to [k, E] so that the kernels' inner loops run over contiguous channels.
     let transposedWeight: [Float] = (0..<(k * channels)).map { index in weight.storage[(index % channels) * k + index / channels] }
+    // Samples are independent: each worker convolves whole samples.
     let values = x.storage.withUnsafeBufferPointer { px in
         bias.storage.withUnsafeBufferPointer { pb in
             transposedWeight.withUnsafeBufferPointer { pw in
                 makeStorage(x.count) { py in
-                    for b in 0..<batch {
-                        for t in 0..<tokens {
-                            let out = py + (b * tokens + t) * channels
-                            out.update(from: pb.baseAddress!, count: channels)
-                            for j in 0..<k {
-                                let source = t + j - (k - 1)
-                                if source < 0 { continue }
-                                let input = px.baseAddress! + (b * tokens + source) * channels
-                                let w = pw.baseAddress! + j * channels
-                                for e in 0..<channels { out[e] += w[e] * input[e] }
-                            }
+                    let (px, pb, pw, py) = (UnsafeSendable(px.baseAddress!), UnsafeSendable(pb.baseAddress!),
+                                            UnsafeSendable(pw.baseAddress!), UnsafeSendable(py))
+                    parallelChunks(batch) { samples in
+                        for b in samples {
+                            edgenas_causal_conv1d_forward(px.value + b * sampleSize, pw.value, pb.value,
+                                                          py.value + b * sampleSize, Int32(tokens), Int32(channels), Int32(k))
                         }
                     }
                 }
@@ -512,52 +509,52 @@ public func causalDepthwiseConv1d(_ x: Tensor, weight: Tensor, bias: Tensor) -> 
     }
     return Tensor(shape: x.shape, storage: values, inputs: [x, weight, bias]) { result in
         result.gradient!.withUnsafeBufferPointer { g in
-            let g = g.baseAddress!
+            let g = UnsafeSendable(g.baseAddress!)
             if x.requiresGradient {
                 x.accumulateGradient { dx in
                     transposedWeight.withUnsafeBufferPointer { pw in
-                        for b in 0..<batch {
-                            for t in 0..<tokens {
-                                let gradientRow = g + (b * tokens + t) * channels
-                                for j in 0..<k {
-                                    let source = t + j - (k - 1)
-                                    if source < 0 { continue }
-                                    let target = dx + (b * tokens + source) * channels
-                                    let w = pw.baseAddress! + j * channels
-                                    for e in 0..<channels { target[e] += w[e] * gradientRow[e] }
-                                }
+                        let (dx, pw) = (UnsafeSendable(dx), UnsafeSendable(pw.baseAddress!))
+                        parallelChunks(batch) { samples in
+                            for b in samples {
+                                edgenas_causal_conv1d_backward(nil, pw.value, g.value + b * sampleSize, dx.value + b * sampleSize,
+                                                               nil, nil, Int32(tokens), Int32(channels), Int32(k))
                             }
                         }
                     }
                 }
             }
+            guard weight.requiresGradient || bias.requiresGradient else { return }
+            // Weight ([k, E], transposed) and bias gradients: one partial sum per worker, added
+            // together afterwards.
+            let partialSize = (k + 1) * channels
+            let maximumWorkers = Compute.threadCount
+            var partials = [Float](repeating: 0, count: maximumWorkers * partialSize)
+            let used = x.storage.withUnsafeBufferPointer { px in
+                partials.withUnsafeMutableBufferPointer { pp in
+                    let (px, pp) = (UnsafeSendable(px.baseAddress!), UnsafeSendable(pp.baseAddress!))
+                    return parallelWorkers(batch, maximumWorkers: maximumWorkers) { worker, samples in
+                        let partial = pp.value + worker * partialSize
+                        for b in samples {
+                            edgenas_causal_conv1d_backward(px.value + b * sampleSize, nil, g.value + b * sampleSize, nil,
+                                                           partial, partial + k * channels,
+                                                           Int32(tokens), Int32(channels), Int32(k))
+                        }
+                    }
+                }
+            }
+            for worker in 1..<max(1, used) {
+                for j in 0..<partialSize { partials[j] += partials[worker * partialSize + j] }
+            }
             if weight.requiresGradient {
                 weight.accumulateGradient { dw in
-                    x.storage.withUnsafeBufferPointer { px in
-                        var transposedGradient = [Float](repeating: 0, count: k * channels)
-                        for b in 0..<batch {
-                            for t in 0..<tokens {
-                                let gradientRow = g + (b * tokens + t) * channels
-                                for j in 0..<k {
-                                    let source = t + j - (k - 1)
-                                    if source < 0 { continue }
-                                    let input = px.baseAddress! + (b * tokens + source) * channels
-                                    for e in 0..<channels { transposedGradient[j * channels + e] += gradientRow[e] * input[e] }
-                                }
-                            }
-                        }
-                        for e in 0..<channels {
-                            for j in 0..<k { dw[e * k + j] += transposedGradient[j * channels + e] }
-                        }
+                    for e in 0..<channels {
+                        for j in 0..<k { dw[e * k + j] += partials[j * channels + e] }
                     }
                 }
             }
             if bias.requiresGradient {
                 bias.accumulateGradient { db in
-                    for row in 0..<(batch * tokens) {
-                        let gradientRow = g + row * channels
-                        for e in 0..<channels { db[e] += gradientRow[e] }
-                    }
+                    for e in 0..<channels { db[e] += partials[k * channels + e] }
                 }
             }
         }

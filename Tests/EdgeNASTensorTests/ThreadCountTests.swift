@@ -68,6 +68,10 @@ extension TensorEngineTests {
             Scenario(name: "per-plane gate [16, 64, 8, 8] ⊙ [16, 64, 1, 1]", inputShapes: [[16, 64, 8, 8], [16, 64, 1, 1]]) {
                 $0[0] * $0[1]
             },
+            Scenario(name: "causal depthwise conv1d, batch 5 (samples split, per-worker weight sums)",
+                     inputShapes: [[5, 9, 20], [20, 4], [20]]) {
+                causalDepthwiseConv1d($0[0], weight: $0[1], bias: $0[2])
+            },
         ]
 
         /// Output and every input gradient of L = Σ y ⊙ R at `threads` workers.

@@ -124,6 +124,17 @@ void edgenas_adamw_update(float *w, const float *g, float *m, float *v, ptrdiff_
                           float beta1, float beta2, float epsilon, float correction1, float correction2,
                           float decayFactor);
 
+/// One sample's depthwise causal convolution over tokens: y[t, e] = bias[e] +
+/// Σ_{j<k} weights[j, e] · x[t + j − (k − 1), e], rows of `channels` values (weights stored
+/// tap-major, [k, channels]).
+void edgenas_causal_conv1d_forward(const float *x, const float *weights, const float *bias, float *y, int tokens,
+                                   int channels, int k);
+
+/// Its backward pass for one sample, adding to whichever of dx (needs `weights`), the
+/// tap-major weight gradient and the bias gradient (both need `x`) is not NULL.
+void edgenas_causal_conv1d_backward(const float *x, const float *weights, const float *dy, float *dx,
+                                    float *weightGradient, float *biasGradient, int tokens, int channels, int k);
+
 /// sums[j] += Σ_row values[row · rowStride + j] for j in [0, columns).
 void edgenas_add_column_sums(const float *values, ptrdiff_t rows, ptrdiff_t columns, ptrdiff_t rowStride,
                              float *sums);
