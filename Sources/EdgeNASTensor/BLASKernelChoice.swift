@@ -14,13 +14,15 @@ import Glibc
 /// only as it loads, before any of our code runs, so the program has to start again with
 /// it set.
 public enum BLASKernelChoice {
-    /// The vector instruction level of OpenBLAS's x86-64 kernel families (what each needs
-    /// of the processor, as `edgenas_cpu_vector_level` counts it). Families missing here,
-    /// other vendors' tuned ones among them, are never overridden.
+    /// The vector instruction level of OpenBLAS's Intel x86-64 kernel families (what each
+    /// needs of the processor, as `edgenas_cpu_vector_level` counts it). Families missing
+    /// here are never overridden: AMD's (OpenBLAS's Zen family is tuned for those
+    /// processors, and this was not measured against SkylakeX's on an AVX-512 Zen) and other
+    /// architectures'.
     static let levelOfCore: [String: Int] = [
         "Prescott": 1, "Core2": 1, "Penryn": 1, "Dunnington": 1, "Nehalem": 1, "Atom": 1,
         "Sandybridge": 2,
-        "Haswell": 3, "Zen": 3,
+        "Haswell": 3,
         "SkylakeX": 4, "Cooperlake": 4, "SapphireRapids": 4,
     ]
 
