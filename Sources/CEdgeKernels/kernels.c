@@ -257,10 +257,9 @@ float edgenas_sum(const float *values, ptrdiff_t count) {
 
 void edgenas_keep_large_blocks_in_heap(void) {
 #if defined(__GLIBC__)
-    // 32 MiB is the largest threshold glibc accepts on 64-bit systems, and blocks above it
-    // would still be mapped afresh every step (a third of a batch-256 step went to the
-    // kernel zeroing their pages): no mapped blocks at all, the heap serves every size.
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    // No mapped blocks at all, rather than a higher threshold: glibc caps the threshold at
+    // 32 MiB, and blocks above it were still mapped afresh every step (a third of a
+    // batch-256 step went to the kernel zeroing their pages).
     mallopt(M_MMAP_MAX, 0);
     mallopt(M_TRIM_THRESHOLD, 512 << 20);
 #endif
@@ -714,12 +713,9 @@ void edgenas_softmax_rows(const float *x, float *y, ptrdiff_t rows, ptrdiff_t wi
         float maximum = -INFINITY;
         for (int l = 0; l < LANES; l++) maximum = maxima[l] > maximum ? maxima[l] : maximum;
         for (ptrdiff_t j = vectorLength; j < width; j++) maximum = source[j] > maximum ? source[j] : maximum;
-        if (out == source) {
-            // In place (attention's scores): one pointer keeps the loop vectorised.
-            for (ptrdiff_t j = 0; j < width; j++) out[j] = vector_exp(out[j] - maximum);
-        } else {
-            for (ptrdiff_t j = 0; j < width; j++) out[j] = vector_exp(source[j] - maximum);
-        }
+        // Often in place (attention's scores).
+        ELEMENTWISE_LOOP
+        for (ptrdiff_t j = 0; j < width; j++) out[j] = vector_exp(source[j] - maximum);
         float sums[LANES] = {0};
         for (ptrdiff_t j = 0; j < vectorLength; j += LANES)
             for (int l = 0; l < LANES; l++) sums[l] += out[j + l];
@@ -745,12 +741,11 @@ void edgenas_softmax_backward_rows(const float *y, const float *dy, float *dx, p
         float dot = 0;
         for (int l = 0; l < LANES; l++) dot += dots[l];
         for (ptrdiff_t j = vectorLength; j < width; j++) dot += p[j] * g[j];
-        if (out == g) {
-            // In place: one pointer in both roles keeps the loop vectorised.
-            for (ptrdiff_t j = 0; j < width; j++) out[j] = p[j] * (out[j] - dot) * scale;
-        } else if (accumulate) {
+        if (accumulate) {
+            ELEMENTWISE_LOOP
             for (ptrdiff_t j = 0; j < width; j++) out[j] += p[j] * (g[j] - dot) * scale;
         } else {
+            ELEMENTWISE_LOOP  // often in place (attention)
             for (ptrdiff_t j = 0; j < width; j++) out[j] = p[j] * (g[j] - dot) * scale;
         }
     }

@@ -94,8 +94,8 @@ void edgenas_selective_scan_backward(int tokens, int channels, int states, const
 int edgenas_cpu_vector_level(void);
 
 /// Activations and gradients of a training step are freed and re-allocated every step at
-/// the same sizes (often 10-30 MiB). Asks glibc to keep such blocks in the heap instead of
-/// mapping and unmapping each (which zero-fills fresh pages every step). No-op elsewhere.
+/// the same sizes (10–100 MiB). Asks glibc to serve every block from the heap, never
+/// mapping and unmapping one (which zero-fills fresh pages every step). No-op elsewhere.
 void edgenas_keep_large_blocks_in_heap(void);
 
 /// Layer normalisation of `rows` rows of `width`: y = (x − μ)·inv·weight + bias with the
@@ -114,7 +114,7 @@ void edgenas_softmax_rows(const float *x, float *y, ptrdiff_t rows, ptrdiff_t wi
 
 /// Softmax's backward pass over `rows` rows of `width`, from the probabilities `y` and the
 /// output gradient `dy`: dx = scale · y ⊙ (dy − Σ_j dy_j·y_j), added to dx when `accumulate`
-/// is non-zero. `dx` may be `dy` (in place).
+/// is non-zero. `dx` may be `dy` (in place) when `accumulate` is 0.
 void edgenas_softmax_backward_rows(const float *y, const float *dy, float *dx, ptrdiff_t rows, ptrdiff_t width,
                                    float scale, int accumulate);
 
