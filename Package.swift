@@ -29,7 +29,8 @@ let package = Package(
         // Hot vector kernels in C: built with an AVX2+FMA clone on x86-64 (Swift code is
         // compiled for baseline x86-64), always optimised so that debug test runs stay fast;
         // no errno from libm, which no kernel reads and which keeps sqrtf out of vector loops.
-        .target(name: "CEdgeKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+        .target(name: "CEdgeKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])],
+                linkerSettings: [.linkedLibrary("dl")]),
         // Tensors with reverse-mode autodiff on OpenBLAS; the only importer of COpenBLAS.
         .target(name: "EdgeNASTensor", dependencies: ["EdgeNASCore", "COpenBLAS", "CEdgeKernels"]),
         // PNG and JPEG through libpng and libjpeg-turbo, behind C functions (libjpeg reports

@@ -12,6 +12,7 @@ readonly APT_PACKAGES=(
     libsqlite3-dev        # latency lookup tables
     libpng-dev            # image-folder datasets: PNG
     libjpeg62-turbo-dev   # image-folder datasets: JPEG
+    libdnnl2              # oneDNN: bf16 matrix products (--matmul-precision bf16), loaded at run time
 )
 readonly ONNX_VERSION=1.23.2
 readonly ONNXRUNTIME_VERSION=1.32.0

@@ -36,10 +36,26 @@ public enum Compute {
     }
 
     /// Runs one kernel worker's share on a pool thread, single-threaded (a kernel's workers
-    /// do not split their share again, whatever the pool thread last ran).
+    /// do not split their share again, whatever the pool thread last ran), with the
+    /// matrix precision of the run that forked it.
     @usableFromInline
-    static func asKernelWorker(_ body: () -> Void) {
-        $scopedThreadCount.withValue(1) { body() }
+    static func asKernelWorker(precision: MatrixPrecision, _ body: () -> Void) {
+        $scopedThreadCount.withValue(1) { $scopedMatrixPrecision.withValue(precision) { body() } }
+    }
+
+    /// The precision bound by the innermost `withMatrixPrecision` on this thread or task.
+    @TaskLocal static var scopedMatrixPrecision: MatrixPrecision = .float32
+
+    /// The inputs' precision of the engine's large matrix products here: float32 unless the
+    /// caller chose bfloat16 with ``withMatrixPrecision(_:_:)``.
+    public static var matrixPrecision: MatrixPrecision { scopedMatrixPrecision }
+
+    /// Runs `body` with the engine's large matrix products at `precision`. Throws, before
+    /// running anything, when bfloat16 is asked for and this machine cannot run it at speed.
+    public static func withMatrixPrecision<Result>(_ precision: MatrixPrecision,
+                                                   _ body: () throws -> Result) throws -> Result {
+        if precision == .bfloat16, let reason = MatrixPrecision.bfloat16Unavailability { throw reason }
+        return try $scopedMatrixPrecision.withValue(precision) { try body() }
     }
 
     /// The processor count of this machine (read once: glibc reads it from /sys on every call).
@@ -93,16 +109,16 @@ func parallelChunks(_ count: Int, minimumPerChunk: Int = 1, _ body: (Range<Int>)
 @usableFromInline
 func forkJoin(_ iterations: Int, _ body: (Int) -> Void) {
     withoutActuallyEscaping(body) { escapableBody in
-        let job = PoolJob(escapableBody)
+        let job = PoolJob(escapableBody, precision: Compute.matrixPrecision)
         let ranOnPool = withExtendedLifetime(job) {
             edgenas_pool_run(iterations, { context, index in
                 let job = Unmanaged<PoolJob>.fromOpaque(context!).takeUnretainedValue()
-                Compute.asKernelWorker { job.body(index) }
+                Compute.asKernelWorker(precision: job.precision) { job.body(index) }
             }, Unmanaged.passUnretained(job).toOpaque()) != 0
         }
         if !ranOnPool {
             DispatchQueue.concurrentPerform(iterations: iterations) { index in
-                Compute.asKernelWorker { job.body(index) }
+                Compute.asKernelWorker(precision: job.precision) { job.body(index) }
             }
         }
     }
@@ -112,7 +128,12 @@ func forkJoin(_ iterations: Int, _ body: (Int) -> Void) {
 @usableFromInline
 final class PoolJob: @unchecked Sendable {
     let body: (Int) -> Void
-    init(_ body: @escaping (Int) -> Void) { self.body = body }
+    /// The forking run's setting, re-bound on the workers (task-locals do not cross threads).
+    let precision: MatrixPrecision
+    init(_ body: @escaping (Int) -> Void, precision: MatrixPrecision) {
+        self.body = body
+        self.precision = precision
+    }
 }
 
 /// Like `parallelChunks`, but each worker also gets its index (for per-worker scratch).
@@ -210,11 +231,9 @@ func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Flo
     }
     let flops = 2 * m * n * k
     let workers = parallel ? Compute.threadCount : 1
-    let transA = transposeA ? CblasTrans : CblasNoTrans
-    let transB = transposeB ? CblasTrans : CblasNoTrans
     if workers <= 1 || flops < gemmSplitThreshold {
-        cblas_sgemm(CblasRowMajor, transA, transB, Int32(m), Int32(n), Int32(k), alpha,
-                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        singleThreadedProduct(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                              a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         return
     }
     let splitRows = m >= n
@@ -223,14 +242,14 @@ func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Flo
         if splitRows {
             // Rows of op(A): row r starts at r*lda when not transposed, at column r when transposed.
             let aStart = transposeA ? a.value + range.lowerBound : a.value + range.lowerBound * lda
-            cblas_sgemm(CblasRowMajor, transA, transB, Int32(range.count), Int32(n), Int32(k), alpha,
-                        aStart, Int32(lda), b.value, Int32(ldb), beta,
-                        c.value + range.lowerBound * ldc, Int32(ldc))
+            singleThreadedProduct(transposeA: transposeA, transposeB: transposeB, m: range.count, n: n, k: k,
+                                  alpha: alpha, a: aStart, lda: lda, b: b.value, ldb: ldb, beta: beta,
+                                  c: c.value + range.lowerBound * ldc, ldc: ldc)
         } else {
             let bStart = transposeB ? b.value + range.lowerBound * ldb : b.value + range.lowerBound
-            cblas_sgemm(CblasRowMajor, transA, transB, Int32(m), Int32(range.count), Int32(k), alpha,
-                        a.value, Int32(lda), bStart, Int32(ldb), beta,
-                        c.value + range.lowerBound, Int32(ldc))
+            singleThreadedProduct(transposeA: transposeA, transposeB: transposeB, m: m, n: range.count, k: k,
+                                  alpha: alpha, a: a.value, lda: lda, b: bStart, ldb: ldb, beta: beta,
+                                  c: c.value + range.lowerBound, ldc: ldc)
         }
     }
 }

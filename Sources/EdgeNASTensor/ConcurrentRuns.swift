@@ -54,8 +54,11 @@ public struct ConcurrentRuns: Sendable, Equatable {
             try withoutActuallyEscaping(work) { work in
                 try withoutActuallyEscaping(finish) { finish in
                     let body = UnsafeSendable((prepare, work, finish))
+                    // Task-locals do not cross into Dispatch's threads: the caller's matrix
+                    // precision is bound again on each runner.
+                    let precision = Compute.matrixPrecision
                     DispatchQueue.concurrentPerform(iterations: min(runners, count)) { _ in
-                        asOneRun {
+                        Compute.$scopedMatrixPrecision.withValue(precision) { asOneRun {
                             while true {
                                 let claimed: (Int, Setting)? = shared.serialized {
                                     guard shared.failure == nil, shared.next < count else { return nil }
@@ -74,7 +77,7 @@ public struct ConcurrentRuns: Sendable, Equatable {
                                     shared.serialized { shared.record(index, error) }
                                 }
                             }
-                        }
+                        } }
                     }
                     if let failure = shared.failure { throw failure.error }
                 }

@@ -93,6 +93,27 @@ void edgenas_selective_scan_backward(int tokens, int channels, int states, const
 /// VL), 3 with AVX2 and FMA, 2 with AVX, 1 with SSE3, 0 otherwise or on other processors.
 int edgenas_cpu_vector_level(void);
 
+/// Whether matrix products with bfloat16 inputs can run here (``edgenas_bf16_support``).
+enum {
+    EDGENAS_BF16_NOT_CHECKED = -1,
+    EDGENAS_BF16_AVAILABLE = 0,
+    /// The processor lacks AVX512_BF16 (oneDNN would run reference code, slower than float32).
+    EDGENAS_BF16_NO_PROCESSOR_SUPPORT = 1,
+    /// oneDNN (libdnnl.so.2, Debian's libdnnl2) is not installed or lacks the product.
+    EDGENAS_BF16_NO_LIBRARY = 2,
+};
+
+/// Checks the processor and loads oneDNN, once per process; returns one of the values above.
+int edgenas_bf16_support(void);
+
+/// Row-major C = alpha·op(A)·op(B) + beta·C with A and B rounded to bfloat16 (nearest even)
+/// and products summed in float32, single-threaded, as cblas_sgemm's arguments. Returns 1,
+/// or 0 when bfloat16 products are unavailable or scratch could not be allocated (C is
+/// then untouched).
+int edgenas_gemm_bf16(int transposeA, int transposeB, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha,
+                      const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c,
+                      ptrdiff_t ldc);
+
 /// Activations and gradients of a training step are freed and re-allocated every step at
 /// the same sizes (10–100 MiB). Asks glibc to serve every block from the heap, never
 /// mapping and unmapping one (which zero-fills fresh pages every step). No-op elsewhere.
