@@ -114,6 +114,7 @@ struct BenchOps: ParsableCommand {
     )
 
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var precisionOptions: PrecisionOptions
 
     @Option(help: "Minimum measuring time per operation, in seconds.")
     var seconds: Double = 0.5
@@ -128,7 +129,7 @@ struct BenchOps: ParsableCommand {
         guard seconds > 0 else { throw ValidationError("--seconds must be positive, got \(seconds)") }
     }
 
-    func run() throws { try threadOptions.scoped(execute) }
+    func run() throws { try precisionOptions.scoped { try threadOptions.scoped(execute) } }
 
     private func execute() throws {
         let peak = measureSgemmPeak(minimumSeconds: seconds)
@@ -216,6 +217,7 @@ struct BenchTrain: ParsableCommand {
     var steps: Int = 30
 
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var precisionOptions: PrecisionOptions
 
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -225,7 +227,7 @@ struct BenchTrain: ParsableCommand {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1, got \(steps)") }
     }
 
-    func run() throws { try threadOptions.scoped(execute) }
+    func run() throws { try precisionOptions.scoped { try threadOptions.scoped(execute) } }
 
     private func execute() throws {
         let architecture = try loadArchitecture(arch)
@@ -249,10 +251,12 @@ struct BenchTrain: ParsableCommand {
         let samplesPerSecond = Double(batch * steps) / seconds
         let peakMegabytes = peakResidentMegabytes()
         if json {
-            print(String(format: "{\"train_samples_per_s\": %.2f, \"peak_rss_mb\": %.1f}", samplesPerSecond, peakMegabytes))
+            print(String(format: "{\"train_samples_per_s\": %.2f, \"peak_rss_mb\": %.1f, \"matmul_precision\": \"%@\"}",
+                         samplesPerSecond, peakMegabytes, Compute.matrixPrecision.rawValue))
         } else {
-            print(String(format: "%@: %.1f samples/s (batch %d, %d steps, %d threads), peak RSS %.1f MB",
-                         architecture.id, samplesPerSecond, batch, steps, Compute.threadCount, peakMegabytes))
+            print(String(format: "%@: %.1f samples/s (batch %d, %d steps, %d threads, %@ matrix products), peak RSS %.1f MB",
+                         architecture.id, samplesPerSecond, batch, steps, Compute.threadCount,
+                         Compute.matrixPrecision.rawValue, peakMegabytes))
         }
     }
 }
@@ -269,7 +273,10 @@ func peakResidentMegabytes() -> Double {
 func measureSgemmPeak(minimumSeconds: Double) -> Double {
     let size = 1024
     let a = Tensor.full([size, size], 0.5), b = Tensor.full([size, size], 0.25)
-    let milliseconds = medianMilliseconds(minimumSeconds: minimumSeconds) { _ = matmul(a, b) }
+    // The float32 peak whatever precision the command runs at: it is the yardstick.
+    let milliseconds = (try? Compute.withMatrixPrecision(.float32) {
+        medianMilliseconds(minimumSeconds: minimumSeconds) { _ = matmul(a, b) }
+    })!
     return 2 * Double(size * size * size) / (milliseconds * 1e6)
 }
 

@@ -20,6 +20,7 @@ struct ProbeBenchmarkReport: Codable {
     var architectureID: String
     var family: String
     var threads: Int
+    var matmulPrecision: String
     var dataVolume: Int
     var epochs: Int
     var batchSize: Int
@@ -74,6 +75,7 @@ struct BenchProbes: ParsableCommand {
     var images: String?
 
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var precisionOptions: PrecisionOptions
 
     @Flag(help: "Print one JSON object.")
     var json = false
@@ -84,7 +86,7 @@ struct BenchProbes: ParsableCommand {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
     }
 
-    func run() throws { try threadOptions.scoped(execute) }
+    func run() throws { try precisionOptions.scoped { try threadOptions.scoped(execute) } }
 
     private func execute() throws {
         let architecture = try loadArchitecture(arch)
@@ -112,7 +114,8 @@ struct BenchProbes: ParsableCommand {
         let peak = measureSgemmPeak(minimumSeconds: 0.5)
         let gflops = flops / median / 1e9
         let report = ProbeBenchmarkReport(
-            architectureID: architecture.id, family: architecture.family.rawValue, threads: Compute.threadCount, dataVolume: volume,
+            architectureID: architecture.id, family: architecture.family.rawValue, threads: Compute.threadCount,
+            matmulPrecision: Compute.matrixPrecision.rawValue, dataVolume: volume,
             epochs: epochs, batchSize: configuration.batchSize, evaluationCount: configuration.evaluationCount,
             resolution: configuration.resolution, learningRate: configuration.learningRate, weightDecay: configuration.weightDecay,
             maximumGradientNorm: configuration.maximumGradientNorm,
@@ -133,9 +136,10 @@ struct BenchProbes: ParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
-        print(String(format: "%@ (%@): six probes at D %d, E %d, batch %d, %d threads: median %.2f s (%.2f–%.2f s over %d), "
-                     + "%.2f GFLOP/s, %.0f%% of the sgemm peak (%.1f GFLOP/s)",
-                     architecture.id, architecture.family.rawValue, volume, epochs, configuration.batchSize, report.threads, median,
+        print(String(format: "%@ (%@): six probes at D %d, E %d, batch %d, %d threads, %@ matrix products: median %.2f s "
+                     + "(%.2f–%.2f s over %d), %.2f GFLOP/s, %.0f%% of the float32 sgemm peak (%.1f GFLOP/s)",
+                     architecture.id, architecture.family.rawValue, volume, epochs, configuration.batchSize, report.threads,
+                     report.matmulPrecision, median,
                      seconds.min()!, seconds.max()!, seconds.count, gflops, report.fractionOfSgemmPeak * 100, peak))
     }
 

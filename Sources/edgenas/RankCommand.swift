@@ -106,6 +106,7 @@ struct Rank: ParsableCommand {
     var json = false
 
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var precisionOptions: PrecisionOptions
 
     @Option(help: "Candidates probed side by side, each on --threads threads (default: one per core, one thread each).")
     var parallel: Int?
@@ -154,7 +155,7 @@ struct Rank: ParsableCommand {
     /// The probes' side-by-side runs; everything else (proxies, the final stage) uses all their threads.
     private var runs: ConcurrentRuns { threadOptions.runs(parallel: parallel) }
 
-    func run() throws { try Compute.withThreads(runs.totalThreads, execute) }
+    func run() throws { try precisionOptions.scoped { try Compute.withThreads(runs.totalThreads, execute) } }
 
     private func execute() throws {
         let started = Date()

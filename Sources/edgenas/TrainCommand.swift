@@ -114,6 +114,7 @@ struct Train: ParsableCommand {
     var seed: UInt64 = 0
 
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup var precisionOptions: PrecisionOptions
 
     @Option(help: "Train on only the first N training images (quick checks).")
     var limit: Int?
@@ -145,7 +146,7 @@ struct Train: ParsableCommand {
         }
     }
 
-    func run() throws { try threadOptions.scoped(execute) }
+    func run() throws { try precisionOptions.scoped { try threadOptions.scoped(execute) } }
 
     private func execute() throws {
         let architecture = try file.load()

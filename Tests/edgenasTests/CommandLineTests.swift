@@ -132,6 +132,23 @@ import TestSupport
     @Test func aKernelFamilyTheUserForcesIsKept() throws {
         #expect(try blasCore(environment: ["OPENBLAS_CORETYPE": "Prescott"]) == "Prescott")
     }
+
+    /// `--matmul-precision bf16` trains where the machine runs bfloat16 products at speed, and
+    /// is refused as bad input (exit 64, with the reason) where it does not.
+    @Test func bfloat16MatrixProductsRunOrAreRefusedWithTheReason() throws {
+        let directory = try makeTemporaryDirectory("bf16")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (_, architecture) = try FakeMNIST.writeTrainingInputs(into: directory)
+        let result = try runEdgenas(["bench", "train", "--arch", architecture.path, "--batch", "8", "--steps", "1",
+                                     "--threads", "1", "--matmul-precision", "bf16", "--json"])
+        if let reason = MatrixPrecision.bfloat16Unavailability {
+            #expect(result.status == 64)
+            #expect(result.standardError.contains(reason.description), "\(result.standardError)")
+        } else {
+            #expect(result.status == 0, "\(result.standardError)")
+            #expect(result.standardOutput.contains("\"matmul_precision\": \"bf16\""), "\(result.standardOutput)")
+        }
+    }
 }
 
 /// A tiny MNIST-format dataset written to disk (raw IDX files), for end-to-end CLI runs.
