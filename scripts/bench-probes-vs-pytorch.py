@@ -19,6 +19,11 @@ spread of the per-round ratios.
 PyTorch is a benchmark peer only: this script installs it (pip) when it is missing; the
 project's setup and CI never do.
 
+With --matmul-precision bf16 our side rounds its large matrix products' inputs to
+bfloat16 (edgenas --matmul-precision bf16, processors with AVX512_BF16 only), and PyTorch
+runs twice per round: in float32, and under torch.autocast("cpu", bfloat16), the
+like-for-like peer; the table gives the ratio to each.
+
     python3 scripts/bench-probes-vs-pytorch.py [--threads 1] [--data-volume 256] [--epochs 2] [--rounds 3] [ARCH.json ...]
 """
 import argparse
@@ -65,7 +70,7 @@ def peer_network(arch):
     return model, features
 
 
-def torch_probe_seconds(arch, spec):
+def torch_probe_seconds(arch, spec, autocast=False):
     """Wall time of the six probes of `spec` (the edgenas JSON) in PyTorch."""
     import torch
     import torch.nn as nn
@@ -95,7 +100,8 @@ def torch_probe_seconds(arch, spec):
             for first in range(0, volume - 1, batch):
                 index = order[first:first + batch]
                 optimizer.zero_grad()
-                outputs = head(network(images[index]))
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                    outputs = head(network(images[index])).float()
                 if probe["loss"] == "cross_entropy":
                     groups = outputs.shape[1] // probe["classes"]
                     rows = (index.unsqueeze(1) * groups + torch.arange(groups)).reshape(-1)
@@ -105,7 +111,7 @@ def torch_probe_seconds(arch, spec):
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(parameters, spec["maximum_gradient_norm"])
                 optimizer.step()
-        with torch.no_grad():
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
             for first in range(0, scored, 2 * batch):
                 head(network(held_out[first:first + 2 * batch]))
         seconds += time.perf_counter() - start
@@ -120,30 +126,43 @@ def main():
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--edgenas", default=None, help="path to the edgenas binary (default: release build)")
+    parser.add_argument("--matmul-precision", choices=["fp32", "bf16"], default="fp32",
+                        help="ours with bfloat16 matrix products (bf16), also compared with PyTorch under "
+                             "torch.autocast(bfloat16), the like-for-like peer")
     args = parser.parse_args()
+    bf16 = args.matmul_precision == "bf16"
 
     paths = args.architectures or sorted(glob.glob(os.path.join(ROOT, "benchmarks", "architectures", "*.json")))
     binary = edgenas_binary(args.edgenas)
     ensure_torch()
-    print(f"six probes, D {args.data_volume}, E {args.epochs}, {args.threads} thread(s), {args.rounds} interleaved rounds")
-    print(f"{'architecture':16} {'ours s':>8} {'torch s':>8} {'ratio':>6} {'ratio range':>12} {'ours GFLOP/s':>12} {'of peak':>8}")
+    print(f"six probes, D {args.data_volume}, E {args.epochs}, {args.threads} thread(s), {args.rounds} interleaved rounds, "
+          f"our matrix products in {args.matmul_precision}")
+    print(f"{'architecture':16} {'ours s':>8} {'torch s':>8} {'ratio':>6} {'ratio range':>12} {'ours GFLOP/s':>12} {'of peak':>8}"
+          + (f" {'torch bf16 s':>12} {'ratio':>6} {'ratio range':>12}" if bf16 else ""))
     for path in paths:
         arch = json.load(open(path))
-        ours, theirs, reports = [], [], []
+        ours, theirs, theirs_bf16, reports = [], [], [], []
         for _ in range(args.rounds):
             report = json.loads(subprocess.check_output(
                 [binary, "bench", "probes", "--arch", path, "--data-volume", str(args.data_volume), "--epochs", str(args.epochs),
-                 "--threads", str(args.threads), "--repeats", "1", "--json"], text=True))
+                 "--threads", str(args.threads), "--repeats", "1", "--matmul-precision", args.matmul_precision, "--json"],
+                text=True))
             reports.append(report)
             ours.append(report["median_seconds"])
             theirs.append(torch_probe_seconds(arch, report))
-        ratios = sorted(t / o for o, t in zip(ours, theirs))
+            if bf16:
+                theirs_bf16.append(torch_probe_seconds(arch, report, autocast=True))
         name = os.path.splitext(os.path.basename(path))[0]
         gflops = statistics.median(r["gflops_per_second"] for r in reports)
         peak = statistics.median(r["fraction_of_sgemm_peak"] for r in reports)
-        print(f"{name:16} {statistics.median(ours):8.2f} {statistics.median(theirs):8.2f} "
-              f"{statistics.median(theirs) / statistics.median(ours):6.2f} {ratios[0]:5.2f}–{ratios[-1]:<5.2f} "
-              f"{gflops:12.2f} {peak * 100:7.0f}%")
+        line = f"{name:16} {statistics.median(ours):8.2f}"
+        for peer_seconds in [theirs] + ([theirs_bf16] if bf16 else []):
+            ratios = sorted(t / o for o, t in zip(ours, peer_seconds))
+            line += (f" {statistics.median(peer_seconds):8.2f} {statistics.median(peer_seconds) / statistics.median(ours):6.2f}"
+                     f" {ratios[0]:5.2f}–{ratios[-1]:<5.2f}")
+            if peer_seconds is theirs:
+                line += f" {gflops:12.2f} {peak * 100:7.0f}%"
+        print(line, flush=True)
     print("ratio = PyTorch seconds / our seconds (higher is better for us); range: per-round ratios")
 
 

@@ -19,6 +19,11 @@ tokens), the same loop under torch.jit.script, and the closed cumulative-sum for
 PyTorch is a benchmark peer only: this script installs it (pip) when it is missing; the
 project's setup and CI never do.
 
+With --matmul-precision bf16 our side rounds its large matrix products' inputs to
+bfloat16 (edgenas --matmul-precision bf16, processors with AVX512_BF16 only), and PyTorch
+runs twice per round: in float32, and under torch.autocast("cpu", bfloat16), the
+like-for-like peer; the table gives the ratio to each.
+
 The two sides alternate --rounds times, so that the machine's drift falls on both; the
 table gives the median samples/s of each, the ratio of medians and the spread of the
 per-round ratios.
@@ -171,7 +176,7 @@ def mamba_network(arch, peer):
     return model
 
 
-def torch_samples_per_second(arch, batch, steps, threads, peer="oracle"):
+def torch_samples_per_second(arch, batch, steps, threads, peer="oracle", autocast=False):
     import torch
     import torch.nn.functional as F
     torch.set_num_threads(threads)
@@ -184,7 +189,9 @@ def torch_samples_per_second(arch, batch, steps, threads, peer="oracle"):
 
     def step():
         optimizer.zero_grad()
-        F.cross_entropy(model(images), labels).backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            loss = F.cross_entropy(model(images), labels)
+        loss.backward()
         optimizer.step()
 
     for _ in range(3):
@@ -203,37 +210,48 @@ def main():
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--edgenas", default=None, help="path to the edgenas binary (default: release build)")
+    parser.add_argument("--matmul-precision", choices=["fp32", "bf16"], default="fp32",
+                        help="ours with bfloat16 matrix products (bf16), also compared with PyTorch under "
+                             "torch.autocast(bfloat16), the like-for-like peer")
     args = parser.parse_args()
+    bf16 = args.matmul_precision == "bf16"
 
     paths = args.architectures or sorted(glob.glob(os.path.join(ROOT, "benchmarks", "architectures", "*.json")))
     binary = edgenas_binary(args.edgenas)
     ensure_torch()
     print(f"threads {args.threads}, batch {args.batch}, {args.steps} steps (forward, cross-entropy, backward, SGD), "
-          f"{args.rounds} interleaved rounds")
+          f"{args.rounds} interleaved rounds, our matrix products in {args.matmul_precision}")
     print(f"{'architecture':22} {'params':>8} {'ours samples/s':>15} {'torch samples/s':>16} {'ratio':>6} "
-          f"{'per-round':>11} {'ours RSS MB':>11}")
+          f"{'per-round':>11} {'ours RSS MB':>11}" + (f" {'torch bf16 s/s':>15} {'ratio':>6} {'per-round':>11}" if bf16 else ""))
     for path in paths:
         arch = json.load(open(path))
         counted = json.loads(subprocess.check_output([binary, "count", path, "--json"], text=True))["params"]
         name = os.path.splitext(os.path.basename(path))[0]
         peers = ["oracle", "scripted", "cumsum"] if arch["family"] == "mamba" else ["oracle"]
         for peer in peers:
-            ours, theirs, memory = [], [], []
+            ours, theirs, theirs_bf16, memory = [], [], [], []
             for _ in range(args.rounds):
                 report = json.loads(subprocess.check_output(
                     [binary, "bench", "train", "--arch", path, "--batch", str(args.batch), "--steps", str(args.steps),
-                     "--threads", str(args.threads), "--json"], text=True))
+                     "--threads", str(args.threads), "--matmul-precision", args.matmul_precision, "--json"], text=True))
                 ours.append(report["train_samples_per_s"])
                 memory.append(report["peak_rss_mb"])
                 rate, torch_params = torch_samples_per_second(arch, args.batch, args.steps, args.threads, peer)
                 if torch_params != counted:
                     raise SystemExit(f"{path}: PyTorch network has {torch_params} parameters, edgenas counts {counted}")
                 theirs.append(rate)
-            ratios = sorted(a / b for a, b in zip(ours, theirs))
+                if bf16:
+                    theirs_bf16.append(torch_samples_per_second(arch, args.batch, args.steps, args.threads, peer,
+                                                                autocast=True)[0])
             label = name if len(peers) == 1 else f"{name} ({ {'oracle': 'oracle', 'scripted': 'TorchScript', 'cumsum': 'cumsum'}[peer]})"
-            print(f"{label:22} {counted:8d} {statistics.median(ours):15.1f} {statistics.median(theirs):16.1f} "
-                  f"{statistics.median(ours) / statistics.median(theirs):6.2f} {ratios[0]:5.2f}–{ratios[-1]:<5.2f} "
-                  f"{max(memory):11.1f}", flush=True)
+            line = f"{label:22} {counted:8d} {statistics.median(ours):15.1f}"
+            for peer_rates in [theirs] + ([theirs_bf16] if bf16 else []):
+                ratios = sorted(a / b for a, b in zip(ours, peer_rates))
+                line += (f" {statistics.median(peer_rates):16.1f} {statistics.median(ours) / statistics.median(peer_rates):6.2f}"
+                         f" {ratios[0]:5.2f}–{ratios[-1]:<5.2f}")
+                if peer_rates is theirs:
+                    line += f" {max(memory):11.1f}"
+            print(line, flush=True)
     print("ratio = our samples/s / PyTorch samples/s (higher is better for us)")
 
 
