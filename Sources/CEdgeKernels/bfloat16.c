@@ -44,7 +44,9 @@ static void load(void) {
         support = EDGENAS_BF16_NO_PROCESSOR_SUPPORT;
         return;
     }
-    void *library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
+    // EDGENAS_ONEDNN_LIB names another build of the library, as ORT_LIB does for ONNX Runtime.
+    const char *path = getenv("EDGENAS_ONEDNN_LIB");
+    void *library = dlopen(path && *path ? path : "libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
     if (!library) {
         support = EDGENAS_BF16_NO_LIBRARY;
         return;

@@ -37,8 +37,8 @@ public enum MatrixPrecisionError: Error, Equatable, CustomStringConvertible {
             return "bf16 matrix products need a processor with AVX512_BF16 (this one lacks it, or its "
                 + "hypervisor hides it); use --matmul-precision fp32"
         case .oneDNNMissing:
-            return "bf16 matrix products need oneDNN (libdnnl.so.2, Debian's libdnnl2), which is not "
-                + "installed: run scripts/setup.sh, or use --matmul-precision fp32"
+            return "bf16 matrix products need oneDNN (libdnnl.so.2, Debian's libdnnl2, or the library "
+                + "EDGENAS_ONEDNN_LIB names), which did not load: run scripts/setup.sh, or use --matmul-precision fp32"
         }
     }
 }

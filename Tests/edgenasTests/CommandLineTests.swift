@@ -149,6 +149,21 @@ import TestSupport
             #expect(result.standardOutput.contains("\"matmul_precision\": \"bf16\""), "\(result.standardOutput)")
         }
     }
+
+    /// Without the library (here: a path that does not exist), bf16 is refused before any
+    /// work, whatever the processor: exit 64 with a reason that says what to do.
+    @Test func bfloat16WithoutItsLibraryIsRefused() throws {
+        let directory = try makeTemporaryDirectory("bf16-missing")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (_, architecture) = try FakeMNIST.writeTrainingInputs(into: directory)
+        let result = try runEdgenas(["bench", "train", "--arch", architecture.path, "--batch", "8", "--steps", "1",
+                                     "--threads", "1", "--matmul-precision", "bf16"],
+                                    environment: ["EDGENAS_ONEDNN_LIB": directory.appendingPathComponent("missing.so").path])
+        #expect(result.status == 64)
+        let reasons = [MatrixPrecisionError.processorLacksBFloat16, .oneDNNMissing].map(\.description)
+        #expect(reasons.contains { result.standardError.contains($0) }, "\(result.standardError)")
+        #expect(result.standardOutput.isEmpty, "nothing ran: \(result.standardOutput)")
+    }
 }
 
 /// A tiny MNIST-format dataset written to disk (raw IDX files), for end-to-end CLI runs.

@@ -99,7 +99,7 @@ enum {
     EDGENAS_BF16_AVAILABLE = 0,
     /// The processor lacks AVX512_BF16 (oneDNN would run reference code, slower than float32).
     EDGENAS_BF16_NO_PROCESSOR_SUPPORT = 1,
-    /// oneDNN (libdnnl.so.2, Debian's libdnnl2) is not installed or lacks the product.
+    /// oneDNN (libdnnl.so.2, Debian's libdnnl2, or $EDGENAS_ONEDNN_LIB) did not load or lacks the product.
     EDGENAS_BF16_NO_LIBRARY = 2,
 };
 
