@@ -30,12 +30,15 @@ public struct SearchRequest: Sendable {
     public var trainEpochs: Int?
     /// Where the winner is exported, as an absolute path.
     public var exportPath: String?
+    /// "fp32" or "bf16".
+    public var matmulPrecision: String?
 
     public init(space: SearchSpaceUnion? = nil, deviceID: String? = nil, maxParams: Int? = nil, maxFLOPs: Int? = nil,
                 maxLatencyMilliseconds: Double? = nil, maxLatencyQuantile: Double? = nil, budgetSeconds: Double? = nil,
                 candidateCount: Int? = nil, strategy: SearchStrategyKind? = nil, seed: UInt64? = nil, scorer: String? = nil,
                 population: Int? = nil, tournament: Int? = nil, finalStageShare: Double? = nil, capacityPriorWeight: Double? = nil,
-                attemptsPerCandidate: Int? = nil, imagesPath: String? = nil, trainEpochs: Int? = nil, exportPath: String? = nil) {
+                attemptsPerCandidate: Int? = nil, imagesPath: String? = nil, trainEpochs: Int? = nil, exportPath: String? = nil,
+                matmulPrecision: String? = nil) {
         self.space = space
         self.deviceID = deviceID
         self.maxParams = maxParams
@@ -55,6 +58,7 @@ public struct SearchRequest: Sendable {
         self.imagesPath = imagesPath
         self.trainEpochs = trainEpochs
         self.exportPath = exportPath
+        self.matmulPrecision = matmulPrecision
     }
 
     /// `path` made absolute against the current directory and standardised, so that a run
@@ -78,6 +82,7 @@ extension SearchSettings {
         public static let tournament = 3
         public static let attemptsPerCandidate = 2000
         public static let trainEpochs = 0
+        public static let matmulPrecision = "fp32"
     }
 
     /// A new run's settings: everything `request` gives, defaults for the rest.
@@ -109,6 +114,7 @@ extension SearchSettings {
         self.imagesPath = request.imagesPath ?? imagesPath
         trainEpochs = request.trainEpochs ?? Defaults.trainEpochs
         self.exportPath = request.exportPath ?? exportPath
+        matmulPrecision = request.matmulPrecision ?? Defaults.matmulPrecision
     }
 
     /// Each option of `request` that differs from what this run stored, as
@@ -153,6 +159,8 @@ extension SearchSettings {
         check("--images", stored: imagesPath, given: request.imagesPath)
         check("--train-epochs", stored: trainEpochs, given: request.trainEpochs)
         check("--export", stored: exportPath, given: request.exportPath)
+        // Older runs did not record it, and scored in fp32.
+        check("--matmul-precision", stored: matmulPrecision ?? Defaults.matmulPrecision, given: request.matmulPrecision)
         return found
     }
 
@@ -166,6 +174,7 @@ extension SearchSettings {
         settings.imagesPath = imagesPath ?? request.imagesPath ?? defaultImagesPath
         settings.trainEpochs = trainEpochs ?? request.trainEpochs ?? Defaults.trainEpochs
         settings.exportPath = exportPath ?? request.exportPath ?? legacyExportPath
+        settings.matmulPrecision = matmulPrecision ?? Defaults.matmulPrecision
         return settings
     }
 
@@ -180,6 +189,6 @@ extension SearchSettings {
             tournament: other.strategy == .evolution ? other.tournament : nil,
             finalStageShare: other.finalStageShare, capacityPriorWeight: other.capacityPriorWeight,
             attemptsPerCandidate: other.attemptsPerCandidate, imagesPath: other.imagesPath, trainEpochs: other.trainEpochs,
-            exportPath: other.exportPath))
+            exportPath: other.exportPath, matmulPrecision: other.matmulPrecision))
     }
 }

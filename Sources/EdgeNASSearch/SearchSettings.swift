@@ -49,6 +49,9 @@ public struct SearchSettings: Codable, Sendable, Equatable {
     public var trainEpochs: Int?
     /// Where the winner is exported (absolute path).
     public var exportPath: String?
+    /// `--matmul-precision` of the engine's large matrix products ("fp32" or "bf16"): every
+    /// candidate of a run is scored at one. Runs of older versions scored in fp32.
+    public var matmulPrecision: String?
 
     public init(spaceName: String, spaceJSON: String, deviceID: String?, constraints: SearchConstraints,
                 budgetSeconds: Double, candidateCount: Int, strategy: SearchStrategyKind, seed: UInt64,

@@ -45,6 +45,21 @@ struct SearchRequestTests {
         #expect(proxy.conflicts(with: SearchRequest(finalStageShare: 0.5, capacityPriorWeight: 3)).isEmpty)
     }
 
+    /// A run's scores share one matrix precision: resuming at another is a conflict, and a
+    /// run from before the option existed scored in fp32.
+    @Test func theMatrixPrecisionIsPartOfTheRun() {
+        let float32 = Self.newRun(SearchRequest(space: tinySpace))
+        #expect(float32.matmulPrecision == "fp32")
+        #expect(float32.conflicts(with: SearchRequest(matmulPrecision: "fp32")).isEmpty)
+        let bfloat16 = Self.newRun(SearchRequest(space: tinySpace, matmulPrecision: "bf16"))
+        #expect(bfloat16.conflicts(with: SearchRequest(matmulPrecision: "fp32")) == ["--matmul-precision (the run has bf16, given fp32)"])
+        #expect(bfloat16.differences(from: float32) == ["--matmul-precision (the run has bf16, given fp32)"])
+        var legacy = float32
+        legacy.matmulPrecision = nil
+        #expect(legacy.conflicts(with: SearchRequest(matmulPrecision: "bf16")) == ["--matmul-precision (the run has fp32, given bf16)"])
+        #expect(legacy.completed(from: SearchRequest(), imagesPath: "/d", legacyExportPath: "/e.onnx").matmulPrecision == "fp32")
+    }
+
     @Test func aRunFromAnOlderVersionAdoptsWhatItDidNotRecord() {
         // As decoded from a run database written before these fields existed.
         var legacy = Self.newRun(SearchRequest(space: tinySpace))

@@ -1,3 +1,4 @@
+import EdgeNASTensor
 import Foundation
 import Testing
 
@@ -60,6 +61,27 @@ import Testing
         #expect(line == "error: --resume: the run in \(run) was started with other options: --candidates (the run has 4, "
                 + "given 6); --scorer (the run has params, given flops); --train-epochs (the run has 0, given 2). Resume with "
                 + "the run's own options (or leave them out), or start a new run with another --out")
+    }
+
+    /// A run's scores share one precision: a resume without the option keeps the run's, one
+    /// with another is refused. Where bf16 cannot run, asking for it is refused up front and
+    /// creates no run.
+    @Test func aRunKeepsTheMatrixPrecisionItStartedWith() throws {
+        let inputs = try SearchCommandTests.inputs()
+        defer { try? FileManager.default.removeItem(at: inputs.folder) }
+        let run = inputs.folder.appendingPathComponent("runs/bf16").path
+        let first = try Self.search(inputs, run, ["--space", inputs.space, "--scorer", "params", "--candidates", "3",
+                                                  "--matmul-precision", "bf16"])
+        if let reason = MatrixPrecision.bfloat16Unavailability {
+            #expect(first.status == 64 && first.standardError.contains(reason.description), "\(first.standardError)")
+            #expect(!FileManager.default.fileExists(atPath: run))
+            return
+        }
+        #expect(first.status == 0, "\(first.standardError)")
+        #expect(try Self.search(inputs, run, ["--resume"]).status == 0)
+        let changed = try Self.search(inputs, run, ["--resume", "--matmul-precision", "fp32"])
+        #expect(changed.status == 64)
+        #expect(changed.standardError.contains("--matmul-precision (the run has bf16, given fp32)"), "\(changed.standardError)")
     }
 
     @Test func aSearchThatFailedBeforeScoringLeavesNothingThatBlocksTheCorrectedCommand() throws {
