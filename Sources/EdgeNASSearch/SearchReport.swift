@@ -118,6 +118,7 @@ public struct SearchReport {
             + (settings.effectiveFinalStageShare > 0 ? String(format: " (final stage on the task: %.0f%% of the budget)", settings.effectiveFinalStageShare * 100) : "")
             + " |")
         lines.append("| seed | \(settings.seed) |")
+        lines.append("| matrix products | \(settings.matmulPrecision ?? SearchSettings.Defaults.matmulPrecision) |")
         if let sampling {
             lines.append("| sampling | \(sampling.attempts) draws, \(sampling.rejected) rejected by the limits or as repeats |")
         }

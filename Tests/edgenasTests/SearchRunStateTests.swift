@@ -78,6 +78,7 @@ import Testing
             return
         }
         #expect(first.status == 0, "\(first.standardError)")
+        #expect(try String(contentsOfFile: "\(run)/report.md", encoding: .utf8).contains("| matrix products | bf16 |"))
         #expect(try Self.search(inputs, run, ["--resume"]).status == 0)
         let changed = try Self.search(inputs, run, ["--resume", "--matmul-precision", "fp32"])
         #expect(changed.status == 64)
