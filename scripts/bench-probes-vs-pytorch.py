@@ -36,7 +36,7 @@ import subprocess
 import sys
 import time
 
-from benchpeer import ROOT, edgenas_binary, ensure_torch
+from benchpeer import ROOT, edgenas_binary, ensure_torch, ratio_columns
 
 
 _bench_train = None
@@ -155,14 +155,9 @@ def main():
         name = os.path.splitext(os.path.basename(path))[0]
         gflops = statistics.median(r["gflops_per_second"] for r in reports)
         peak = statistics.median(r["fraction_of_sgemm_peak"] for r in reports)
-        line = f"{name:16} {statistics.median(ours):8.2f}"
-        for peer_seconds in [theirs] + ([theirs_bf16] if bf16 else []):
-            ratios = sorted(t / o for o, t in zip(ours, peer_seconds))
-            line += (f" {statistics.median(peer_seconds):8.2f} {statistics.median(peer_seconds) / statistics.median(ours):6.2f}"
-                     f" {ratios[0]:5.2f}–{ratios[-1]:<5.2f}")
-            if peer_seconds is theirs:
-                line += f" {gflops:12.2f} {peak * 100:7.0f}%"
-        print(line, flush=True)
+        columns = ratio_columns(ours, [theirs] + ([theirs_bf16] if bf16 else []), ours_over_peer=False, value_format="8.2f")
+        print(f"{name:16} {statistics.median(ours):8.2f}{columns[0]} {gflops:12.2f} {peak * 100:7.0f}%" + "".join(columns[1:]),
+              flush=True)
     print("ratio = PyTorch seconds / our seconds (higher is better for us); range: per-round ratios")
 
 

@@ -38,7 +38,7 @@ import statistics
 import subprocess
 import time
 
-from benchpeer import ROOT, edgenas_binary, ensure_torch
+from benchpeer import ROOT, edgenas_binary, ensure_torch, ratio_columns
 
 
 
@@ -244,14 +244,9 @@ def main():
                     theirs_bf16.append(torch_samples_per_second(arch, args.batch, args.steps, args.threads, peer,
                                                                 autocast=True)[0])
             label = name if len(peers) == 1 else f"{name} ({ {'oracle': 'oracle', 'scripted': 'TorchScript', 'cumsum': 'cumsum'}[peer]})"
-            line = f"{label:22} {counted:8d} {statistics.median(ours):15.1f}"
-            for peer_rates in [theirs] + ([theirs_bf16] if bf16 else []):
-                ratios = sorted(a / b for a, b in zip(ours, peer_rates))
-                line += (f" {statistics.median(peer_rates):16.1f} {statistics.median(ours) / statistics.median(peer_rates):6.2f}"
-                         f" {ratios[0]:5.2f}–{ratios[-1]:<5.2f}")
-                if peer_rates is theirs:
-                    line += f" {max(memory):11.1f}"
-            print(line, flush=True)
+            columns = ratio_columns(ours, [theirs] + ([theirs_bf16] if bf16 else []), ours_over_peer=True, value_format="16.1f")
+            print(f"{label:22} {counted:8d} {statistics.median(ours):15.1f}{columns[0]} {max(memory):11.1f}"
+                  + "".join(columns[1:]), flush=True)
     print("ratio = our samples/s / PyTorch samples/s (higher is better for us)")
 
 

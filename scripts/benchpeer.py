@@ -27,3 +27,20 @@ def ensure_torch():
     except ImportError:
         print("installing PyTorch for the comparison (once, several minutes)...", file=sys.stderr)
         subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", "torch"])
+
+
+def ratio_columns(ours, peers, ours_over_peer, value_format):
+    """One table column group per peer: its median, the ratio of medians and the spread of
+    the per-round ratios. `ours` and each peer hold one value per round; the ratio is
+    ours / peer when higher values are better (rates), peer / ours when lower are (seconds)."""
+    import statistics
+
+    def ratio(our, their):
+        return our / their if ours_over_peer else their / our
+
+    columns = []
+    for values in peers:
+        per_round = sorted(ratio(o, t) for o, t in zip(ours, values))
+        columns.append(f" {statistics.median(values):{value_format}} {ratio(statistics.median(ours), statistics.median(values)):6.2f}"
+                       f" {per_round[0]:5.2f}–{per_round[-1]:<5.2f}")
+    return columns
