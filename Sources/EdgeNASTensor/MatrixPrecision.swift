@@ -31,14 +31,21 @@ public enum MatrixPrecisionError: Error, Equatable, CustomStringConvertible {
     case processorLacksBFloat16
     case oneDNNMissing
 
-    public var description: String {
+    /// What is missing, without advice.
+    public var reason: String {
         switch self {
         case .processorLacksBFloat16:
-            return "bf16 matrix products need a processor with AVX512_BF16 (this one lacks it, or its "
-                + "hypervisor hides it); use --matmul-precision fp32"
+            return "bf16 matrix products need a processor with AVX512_BF16 (this one lacks it, or its hypervisor hides it)"
         case .oneDNNMissing:
             return "bf16 matrix products need oneDNN (libdnnl.so.2, Debian's libdnnl2, or the library "
-                + "EDGENAS_ONEDNN_LIB names), which did not load: run scripts/setup.sh, or use --matmul-precision fp32"
+                + "EDGENAS_ONEDNN_LIB names), which did not load"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .processorLacksBFloat16: return reason + "; use --matmul-precision fp32"
+        case .oneDNNMissing: return reason + ": run scripts/setup.sh, or use --matmul-precision fp32"
         }
     }
 }

@@ -205,7 +205,14 @@ struct Search: ParsableCommand {
     }
 
     func run() throws {
-        try precisionOptions.scoped(try runPrecision()) { try Compute.withThreads(runs.totalThreads, execute) }
+        let precision = try runPrecision()
+        if resume, precisionOptions.matmulPrecision == nil, precision == .bfloat16,
+           let missing = MatrixPrecision.bfloat16Unavailability {
+            // Advice to pass fp32 would only meet the run's own settings.
+            throw CommandFailure.badInput("--resume: the run in \(out) scores with bf16 matrix products: \(missing.reason). "
+                                          + "Resume it where they run, or start a new run with another --out")
+        }
+        try precisionOptions.scoped(precision) { try Compute.withThreads(runs.totalThreads, execute) }
     }
 
     /// The precision the run scores at: a resumed run's own (its scores must not mix two; a

@@ -83,6 +83,13 @@ import Testing
         let changed = try Self.search(inputs, run, ["--resume", "--matmul-precision", "fp32"])
         #expect(changed.status == 64)
         #expect(changed.standardError.contains("--matmul-precision (the run has bf16, given fp32)"), "\(changed.standardError)")
+        // Where bf16 cannot run (here: without its library), the run says it needs bf16.
+        let elsewhere = try runEdgenas(["search", "--out", run, "--images", inputs.images, "--resume"],
+                                       workingDirectory: inputs.folder,
+                                       environment: ["EDGENAS_ONEDNN_LIB": inputs.folder.appendingPathComponent("missing.so").path])
+        #expect(elsewhere.status == 64)
+        #expect(elsewhere.standardError.contains("scores with bf16 matrix products: \(MatrixPrecisionError.oneDNNMissing.reason)"),
+                "\(elsewhere.standardError)")
     }
 
     @Test func aSearchThatFailedBeforeScoringLeavesNothingThatBlocksTheCorrectedCommand() throws {
