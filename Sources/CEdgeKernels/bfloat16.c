@@ -3,18 +3,12 @@
 // and only processors with AVX512_BF16 run it at speed (elsewhere oneDNN falls back to
 // reference code, slower than OpenBLAS's float32 kernels), so only those may use it.
 #include "edgenas_kernels.h"
+#include "kernel_support.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
-
-#if defined(__x86_64__) && defined(__clang__)
-#define EDGENAS_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define EDGENAS_CLONES
-#endif
 
 typedef int (*bf16_gemm_function)(char transa, char transb, int64_t m, int64_t n, int64_t k, float alpha,
                                   const uint16_t *a, int64_t lda, const uint16_t *b, int64_t ldb, float beta,
@@ -26,21 +20,8 @@ static set_threads_function set_openmp_threads;
 static int support = EDGENAS_BF16_NOT_CHECKED;
 static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 
-static int processor_has_avx512_bf16(void) {
-#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-    unsigned int eax, ebx, ecx, edx;
-    __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(0));
-    if (eax < 7) return 0;
-    // Leaf 7, sub-leaf 1: EAX bit 5 is AVX512_BF16; AVX-512 itself must be usable too.
-    __asm__ volatile("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(7), "c"(1));
-    return (eax & (1u << 5)) != 0 && edgenas_cpu_vector_level() >= 4;
-#else
-    return 0;
-#endif
-}
-
 static void load(void) {
-    if (!processor_has_avx512_bf16()) {
+    if (!edgenas_cpu_has_avx512_bf16()) {
         support = EDGENAS_BF16_NO_PROCESSOR_SUPPORT;
         return;
     }

@@ -1,4 +1,5 @@
 #include "edgenas_kernels.h"
+#include "kernel_support.h"
 
 int edgenas_cpu_vector_level(void) {
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
@@ -12,4 +13,13 @@ int edgenas_cpu_vector_level(void) {
     if (__builtin_cpu_supports("sse3")) return 1;
 #endif
     return 0;
+}
+
+int edgenas_cpu_has_avx512_bf16(void) {
+#if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") && edgenas_cpu_vector_level() >= 4;
+#else
+    return 0;
+#endif
 }

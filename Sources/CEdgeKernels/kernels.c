@@ -1,24 +1,10 @@
 #include "edgenas_kernels.h"
+#include "kernel_support.h"
 
 #include <math.h>
 #include <stdlib.h>  // defines __GLIBC__ on glibc systems
 #if defined(__GLIBC__)
 #include <malloc.h>
-#endif
-
-#if defined(__x86_64__) && defined(__clang__)
-#define EDGENAS_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define EDGENAS_CLONES
-#endif
-
-// Marks a loop whose iterations touch each index of their buffers only at that index
-// (in-place updates included), so that the compiler vectorises it without the run-time
-// overlap checks that send in-place calls down the scalar path.
-#if defined(__clang__)
-#define ELEMENTWISE_LOOP _Pragma("clang loop vectorize(assume_safety)")
-#else
-#define ELEMENTWISE_LOOP
 #endif
 
 // Outputs are produced in blocks that stay in registers across all taps: one store per

@@ -205,7 +205,7 @@ struct Search: ParsableCommand {
     }
 
     func run() throws {
-        let precision = try runPrecision()
+        let precision = runPrecision()
         if resume, precisionOptions.matmulPrecision == nil, precision == .bfloat16,
            let missing = MatrixPrecision.bfloat16Unavailability {
             // Advice to pass fp32 would only meet the run's own settings.
@@ -217,19 +217,20 @@ struct Search: ParsableCommand {
 
     /// The precision the run scores at: a resumed run's own (its scores must not mix two; a
     /// conflicting option is reported by the settings check), else the option's.
-    private func runPrecision() throws -> MatrixPrecision? {
+    private func runPrecision() -> MatrixPrecision? {
         guard resume else { return precisionOptions.matmulPrecision }
-        let databasePath = URL(fileURLWithPath: out, isDirectory: true).appendingPathComponent(SearchDatabase.fileName).path
         // A database that does not open is reported by the run itself.
         guard let stored = try? SearchDatabase(path: databasePath, create: false)
             .decodedSetting("settings", as: SearchSettings.self) else { return precisionOptions.matmulPrecision }
         return MatrixPrecision(rawValue: stored.matmulPrecision ?? SearchSettings.Defaults.matmulPrecision)
     }
 
+    /// The run folder (--out) and its database.
+    private var folder: URL { URL(fileURLWithPath: out, isDirectory: true) }
+    private var databasePath: String { folder.appendingPathComponent(SearchDatabase.fileName).path }
+
     private func execute() throws {
-        let folder = URL(fileURLWithPath: out, isDirectory: true)
         let runName = folder.lastPathComponent
-        let databasePath = folder.appendingPathComponent(SearchDatabase.fileName).path
         let clock = ContinuousClock()
         let request = try makeRequest()
         try outputFailure { try OutputPath.checkFolder(out, option: "--out", create: false) }
