@@ -20,6 +20,9 @@ let package = Package(
         // System libraries: the only places that name a C library.
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // PostgreSQL's C client (Debian libpq-dev): a C library builds in seconds, where
+        // PostgresNIO and SwiftNIO add minutes to every CI build.
+        .systemLibrary(name: "CLibPQ", path: "Sources/CLibPQ"),
 
         // The vocabulary: architectures, spaces, sampling, Params/FLOPs. Foundation (+ Yams for YAML spaces).
         .target(
@@ -77,11 +80,14 @@ let package = Package(
         // The selection pipeline: capacity prior, probes within a budget, successive halving on
         // the user's task, the final order, and selection quality (tau, regret).
         .target(name: "EdgeNASSelection", dependencies: ["EdgeNASCore", "EdgeNASTensor", "EdgeNASData", "EdgeNASModels", "EdgeNASProbes"]),
-        // Constrained search: sampling under limits, strategies, resumable run state, reports.
+        // One PostgreSQL connection through libpq: parameters as text, reconnection; the only importer of CLibPQ.
+        .target(name: "EdgeNASPostgres", dependencies: ["CLibPQ"]),
+        // Constrained search: sampling under limits, strategies, run stores (SQLite, PostgreSQL)
+        // shared by workers through claims, reports.
         .target(
             name: "EdgeNASSearch",
             dependencies: [
-                "EdgeNASCore", "EdgeNASTensor", "EdgeNASData", "EdgeNASLatency", "EdgeNASProbes", "EdgeNASSelection",
+                "EdgeNASCore", "EdgeNASTensor", "EdgeNASData", "EdgeNASLatency", "EdgeNASProbes", "EdgeNASSelection", "EdgeNASPostgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

@@ -13,6 +13,11 @@ readonly APT_PACKAGES=(
     libpng-dev            # image-folder datasets: PNG
     libjpeg62-turbo-dev   # image-folder datasets: JPEG
     libdnnl2              # oneDNN: bf16 matrix products (--matmul-precision bf16), loaded at run time
+    libpq-dev             # PostgreSQL's C client: run stores shared by workers (--store postgresql://...)
+)
+# Only for the test suite (scripts/setup.sh --for-tests): the servers its store and worker tests start.
+readonly TEST_APT_PACKAGES=(
+    postgresql            # a throw-away cluster on loopback (scripts/postgres-test-server.sh)
 )
 readonly ONNX_VERSION=1.23.2
 readonly ONNXRUNTIME_VERSION=1.32.0
@@ -54,7 +59,9 @@ install_system_packages() {
     command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
         || fail "dpkg and apt-get not found: EdgeNAS's setup expects Debian 12"
     local missing=()
-    for package in "${APT_PACKAGES[@]}"; do
+    local wanted=("${APT_PACKAGES[@]}")
+    [[ $FOR_TESTS == 1 ]] && wanted+=("${TEST_APT_PACKAGES[@]}")
+    for package in "${wanted[@]}"; do
         is_installed "$package" || missing+=("$package")
     done
     [[ ${#missing[@]} -eq 0 ]] && return 0
@@ -116,6 +123,13 @@ check_swift() {
         fail "EdgeNAS needs Swift 6.x, found: $(head -n 1 <<<"$version")"
     fi
 }
+
+FOR_TESTS=0
+case "${1:-}" in
+    --for-tests) FOR_TESTS=1 ;;
+    "") ;;
+    *) fail "unknown option $1 (the only one is --for-tests: also install what the test suite's servers need)" ;;
+esac
 
 install_system_packages
 install_python_packages

@@ -7,11 +7,12 @@ import GRDB
 /// the run folder: the settings, the scoring plan, each candidate with its costs and (once
 /// scored) its raw scores, and the time spent per phase. Every change is its own transaction,
 /// so an interrupted run loses at most the candidate being scored.
-public final class SearchDatabase: Sendable {
+public final class SearchDatabase: RunStore, Sendable {
     public static let fileName = "search.sqlite"
     static let applicationID: Int32 = 0x4544_4e53  // "EDNS", marks the file as an EdgeNAS run
 
     public let path: String
+    public var location: String { path }
     private let queue: DatabaseQueue
 
     /// A stored candidate; `evaluation` is nil until it has been scored.
@@ -61,6 +62,10 @@ public final class SearchDatabase: Sendable {
             configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             queue = try DatabaseQueue(path: path, configuration: configuration)
             try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode=WAL") }
+            if try queue.read({ db in try Self.migrator.hasBeenSuperseded(db) }) {
+                throw SearchError.runDatabase("\(path): this run was made by a newer EdgeNAS (its schema has migrations this "
+                    + "version does not know); use that version, or start a new run")
+            }
             try Self.migrator.migrate(queue)
         } catch let error as DatabaseError {
             if error.resultCode == .SQLITE_FULL || (error.resultCode == .SQLITE_IOERR && OutputPath.isOutOfSpace(at: path)) {
@@ -93,39 +98,13 @@ public final class SearchDatabase: Sendable {
         }
     }
 
+    /// The shared migrations (``RunStoreSchema``); the first also marks the file as an EdgeNAS run.
     private static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1: settings, plan, candidates, phases") { db in
-            try db.execute(sql: "PRAGMA application_id = \(Self.applicationID)")
-            try db.create(table: "setting") { table in
-                table.primaryKey("key", .text)
-                table.column("value", .text).notNull()
-            }
-            try db.create(table: "candidate") { table in
-                table.primaryKey("position", .integer)
-                table.column("id", .text).notNull().unique()
-                table.column("architectureJSON", .text).notNull()
-                table.column("params", .integer).notNull()
-                table.column("flops", .integer).notNull()
-                table.column("predictedLatencyMilliseconds", .double)
-                table.column("origin", .text).notNull()
-                table.column("evaluationJSON", .text)
-            }
-            try db.create(table: "phase") { table in
-                table.primaryKey("name", .text)
-                table.column("seconds", .double).notNull()
-            }
-        }
-        migrator.registerMigration("v2: final-stage rungs") { db in
-            try db.create(table: "rung_plan") { table in
-                table.primaryKey("rung", .integer)
-                table.column("planJSON", .text).notNull()
-            }
-            try db.create(table: "rung_result") { table in
-                table.column("rung", .integer).notNull()
-                table.column("candidateID", .text).notNull()
-                table.column("resultJSON", .text).notNull()
-                table.primaryKey(["rung", "candidateID"])
+        for (index, migration) in RunStoreSchema.migrations(.sqlite).enumerated() {
+            migrator.registerMigration(migration.name) { db in
+                if index == 0 { try db.execute(sql: "PRAGMA application_id = \(Self.applicationID)") }
+                for statement in migration.statements { try db.execute(sql: statement) }
             }
         }
         return migrator
@@ -162,21 +141,6 @@ public final class SearchDatabase: Sendable {
 
     // MARK: The run as a whole
 
-    /// How many candidates are stored and how many of them are scored.
-    public func progress() throws -> (stored: Int, scored: Int) {
-        try read { db in
-            (try Int.fetchOne(db, sql: "SELECT count(*) FROM candidate") ?? 0,
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM candidate WHERE evaluationJSON IS NOT NULL") ?? 0)
-        }
-    }
-
-    /// Whether the run did anything worth keeping: a scored candidate or a scoring plan
-    /// (calibration can take minutes). A run without either can be started afresh.
-    public func holdsWork() throws -> Bool {
-        let plan = try setting("plan")
-        return try plan != nil || progress().scored > 0
-    }
-
     /// Closes the database; nothing can be read or written through it afterwards.
     public func close() throws {
         try queue.close()
@@ -202,27 +166,10 @@ public final class SearchDatabase: Sendable {
         }
     }
 
-    public func decodedSetting<Value: Decodable>(_ key: String, as type: Value.Type) throws -> Value? {
-        guard let text = try setting(key) else { return nil }
-        return try JSONDecoder().decode(Value.self, from: Data(text.utf8))
-    }
-
-    public func setEncodedSetting<Value: Encodable>(_ key: String, _ value: Value) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try setSetting(key, String(decoding: try encoder.encode(value), as: UTF8.self))
-    }
-
     // MARK: Candidates
 
     public func candidates() throws -> [CandidateRecord] {
         try read { db in try CandidateRecord.order(Column("position")).fetchAll(db) }
-    }
-
-    /// Stores a new candidate at the next position and returns its record.
-    @discardableResult
-    public func append(_ candidate: FeasibleCandidate, origin: String) throws -> CandidateRecord {
-        try append([candidate], origin: origin)[0]
     }
 
     /// Stores new candidates at the next positions, in one transaction, and returns their records.
@@ -245,9 +192,7 @@ public final class SearchDatabase: Sendable {
     /// Stores a candidate's scores; returns them as stored (the record's `evaluationJSON`).
     @discardableResult
     public func recordEvaluation(_ evaluation: CandidateEvaluation, forCandidate id: String) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let json = String(decoding: try encoder.encode(evaluation), as: UTF8.self)
+        let json = try RunStoreSchema.encoded(evaluation)
         try write { db in
             try db.execute(sql: "UPDATE candidate SET evaluationJSON = ? WHERE id = ?", arguments: [json, id])
         }
@@ -256,17 +201,15 @@ public final class SearchDatabase: Sendable {
 
     // MARK: Final-stage rungs
 
-    private static func encoded<Value: Encodable>(_ value: Value) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
-    }
-
-    /// Every stored result of the final stage, rung by rung.
     public func rungResults() throws -> [RungResult] {
-        try queue.read { db in
-            try String.fetchAll(db, sql: "SELECT resultJSON FROM rung_result ORDER BY rung, rowid")
-        }.map { try JSONDecoder().decode(RungResult.self, from: Data($0.utf8)) }
+        let (results, plans) = try read { db in
+            (try String.fetchAll(db, sql: "SELECT resultJSON FROM rung_result"),
+             try String.fetchAll(db, sql: "SELECT planJSON FROM rung_plan"))
+        }
+        let decoder = JSONDecoder()
+        let planByRung = Dictionary(try plans.map { try decoder.decode(RungPlan.self, from: Data($0.utf8)) }.map { ($0.rung, $0) },
+                                    uniquingKeysWith: { first, _ in first })
+        return RunStoreSchema.ordered(try results.map { try decoder.decode(RungResult.self, from: Data($0.utf8)) }, plans: planByRung)
     }
 
     // MARK: Phases
@@ -279,11 +222,10 @@ public final class SearchDatabase: Sendable {
         }
     }
 
-    /// Seconds spent per phase, in the order the phases first ran.
     public func phaseTimes() throws -> [(name: String, seconds: Double)] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT name, seconds FROM phase ORDER BY rowid").map { ($0["name"], $0["seconds"]) }
-        }
+            try Row.fetchAll(db, sql: "SELECT name, seconds FROM phase").map { ($0["name"], $0["seconds"]) }
+        }.sorted { SearchPhase.sortsBefore($0.name, $1.name) }
     }
 }
 
@@ -294,7 +236,7 @@ extension SearchDatabase: RungStore {
     }
 
     public func saveRungPlan(_ plan: RungPlan) throws {
-        let json = try Self.encoded(plan)
+        let json = try RunStoreSchema.encoded(plan)
         try queue.write { db in try db.execute(sql: "INSERT INTO rung_plan (rung, planJSON) VALUES (?, ?)", arguments: [plan.rung, json]) }
     }
 
@@ -307,10 +249,68 @@ extension SearchDatabase: RungStore {
 
     /// The primary key (rung, candidate) refuses a second result for one unit.
     public func saveRungResult(_ result: RungResult) throws {
-        let json = try Self.encoded(result)
+        let json = try RunStoreSchema.encoded(result)
         try queue.write { db in
             try db.execute(sql: "INSERT INTO rung_result (rung, candidateID, resultJSON) VALUES (?, ?, ?)",
                            arguments: [result.rung, result.candidateID, json])
         }
     }
+}
+
+// MARK: Claims
+
+extension SearchDatabase {
+    /// Runs the shared claim protocol in one IMMEDIATE transaction: the write lock is taken
+    /// at BEGIN, so two processes never both read a unit as free (a deferred transaction
+    /// would fail with SQLITE_BUSY on its upgrade instead of waiting).
+    private func claimTransaction<Value>(_ body: (ClaimLedger) throws -> Value) throws -> Value {
+        do {
+            return try queue.writeWithoutTransaction { db in
+                var value: Value?
+                try db.inTransaction(.immediate) {
+                    value = try body(ClaimLedger(statements: ClaimStatements(dialect: .sqlite), execute: { sql, arguments in
+                        let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
+                        return rows.map { row in (0..<row.count).map { Self.text(row[$0] as DatabaseValue) } }
+                    }))
+                    return .commit
+                }
+                return value!
+            }
+        } catch let error as DatabaseError { throw storageError(error) }
+    }
+
+    private static func text(_ value: DatabaseValue) -> String? {
+        switch value.storage {
+        case .null: return nil
+        case let .int64(number): return String(number)
+        case let .double(number): return String(number)
+        case let .string(text): return text
+        case let .blob(data): return String(decoding: data, as: UTF8.self)
+        }
+    }
+
+    public func registerUnits(_ units: [WorkUnit]) throws { try claimTransaction { try $0.register(units) } }
+
+    public func claimNextScoring(worker: String, policy: ClaimPolicy) throws -> Claim? {
+        try claimTransaction { try $0.claimNextScoring(worker: worker, policy: policy) }
+    }
+
+    public func claim(_ unit: WorkUnit, worker: String, policy: ClaimPolicy) throws -> ClaimOutcome {
+        try claimTransaction { try $0.claim(unit, worker: worker, policy: policy) }
+    }
+
+    public func heartbeat(_ claim: Claim) throws -> Bool { try claimTransaction { try $0.heartbeat(claim) } }
+
+    public func completeScoring(_ claim: Claim, candidateID: String, evaluation: CandidateEvaluation) throws -> Bool {
+        let json = try RunStoreSchema.encoded(evaluation)
+        return try claimTransaction { try $0.completeScoring(claim, candidateID: candidateID, evaluationJSON: json) }
+    }
+
+    public func finish(_ claim: Claim) throws -> Bool { try claimTransaction { try $0.finish(claim) } }
+
+    public func release(_ claim: Claim, reason: String, policy: ClaimPolicy) throws {
+        try claimTransaction { try $0.release(claim, reason: reason, policy: policy) }
+    }
+
+    public func unitStates() throws -> [UnitState] { try claimTransaction { try $0.states() } }
 }

@@ -17,6 +17,8 @@ public enum SearchEvent: Sendable {
     case scored(done: Int, total: Int, latestID: String, best: LeaderboardEntry?)
     /// The final stage on the task made progress.
     case finalStage(FinalStageEvent)
+    /// A worker on a shared store claimed, lost or gave back a unit, or is waiting.
+    case worker(WorkerEvent)
 }
 
 /// The phases of a search, as stored in its database and shown in its report.
@@ -27,8 +29,19 @@ public enum SearchPhase {
     public static let finalStage = "final stage"
     /// Training (when asked), export and timing of the winner: outside the budget.
     public static let export = "export"
+    /// Scoring by workers sharing a store: the sum of their seconds, which --budget does not
+    /// bound (each worker scores at the plan's fidelity; more workers finish sooner).
+    public static let workerScore = "score (worker-seconds)"
     /// The phases that --budget pays for.
     public static let budgeted: Set<String> = [plan, score, finalStage]
+    /// The order phases are listed in.
+    public static let order = [sample, plan, score, workerScore, finalStage, export]
+
+    /// Known phases in ``order``, then any other by name.
+    static func sortsBefore(_ a: String, _ b: String) -> Bool {
+        let ia = order.firstIndex(of: a) ?? order.count, ib = order.firstIndex(of: b) ?? order.count
+        return ia != ib ? ia < ib : a < b
+    }
 }
 
 /// Runs a search from its database: draws the candidates, plans the scoring, scores what is
@@ -37,19 +50,19 @@ public enum SearchPhase {
 public final class SearchRunner {
     public let space: SearchSpaceUnion
     public let settings: SearchSettings
-    public let database: SearchDatabase
+    public let store: RunStore
     public let scorer: CandidateScorer
     private var sampler: ConstrainedSampler
-    private let events: (SearchEvent) -> Void
+    let events: (SearchEvent) -> Void
     /// Polled between candidates; true ends the run with ``SearchError/interrupted(scored:total:)``.
-    private let shouldStop: () -> Bool
-    private let clock = ContinuousClock()
+    let shouldStop: () -> Bool
+    let clock = ContinuousClock()
     /// Trains the final stage's candidates; nil when the scorer has no final stage.
-    private let task: TaskTrainer?
+    let task: TaskTrainer?
     /// Candidates scored side by side (the final stage trains one at a time).
-    private let runs: ConcurrentRuns
+    let runs: ConcurrentRuns
 
-    public init(space: SearchSpaceUnion, settings: SearchSettings, database: SearchDatabase, costModel: CostModel,
+    public init(space: SearchSpaceUnion, settings: SearchSettings, store: RunStore, costModel: CostModel,
                 scorer: CandidateScorer, task: TaskTrainer? = nil, attemptsPerCandidate: Int = 2000, runs: ConcurrentRuns = .sequential,
                 events: @escaping (SearchEvent) -> Void = { _ in }, shouldStop: @escaping () -> Bool = { false }) {
         self.runs = runs
@@ -57,7 +70,7 @@ public final class SearchRunner {
         self.task = task
         self.space = space
         self.settings = settings
-        self.database = database
+        self.store = store
         self.scorer = scorer
         self.sampler = ConstrainedSampler(constraints: settings.constraints, costModel: costModel,
                                           attemptsPerCandidate: attemptsPerCandidate)
@@ -81,23 +94,24 @@ public final class SearchRunner {
     /// The ranking of everything scored so far, in the selection pipeline's order when the
     /// scorer is the pipeline or the task stage.
     public func leaderboard() throws -> Leaderboard {
-        let board = try Leaderboard(records: try database.candidates(), scorer: scorer)
+        let board = try Leaderboard(records: try store.candidates(), scorer: scorer)
         guard let mode = settings.selectionMode, mode != .probes else { return board }
-        return try board.ranked(mode: mode, rungResults: try database.rungResults(), priorWeight: finalStageSettings.capacityPriorWeight)
+        return try board.ranked(mode: mode, rungResults: try store.rungResults(), priorWeight: finalStageSettings.capacityPriorWeight)
     }
 
-    private var finalStageSettings: FinalStageSettings {
+    var finalStageSettings: FinalStageSettings {
         FinalStageSettings(capacityPriorWeight: settings.capacityPriorWeight ?? FinalStageSettings().capacityPriorWeight, seed: settings.seed)
     }
 
     /// Seconds of the budget already spent on planning, scoring and the final stage, over every resumption.
     private func spentSeconds(phases: Set<String>) throws -> Double {
-        try database.phaseTimes().filter { phases.contains($0.name) }.reduce(0) { $0 + $1.seconds }
+        try store.phaseTimes().filter { phases.contains($0.name) }.reduce(0) { $0 + $1.seconds }
     }
 
     /// Successive halving on the task, entered in the prior's order, with whatever budget
-    /// the earlier phases left; each unit is stored as it finishes, so a resumed run retrains nothing.
-    private func runFinalStage() throws {
+    /// the earlier phases left (`budgetSeconds` when given); each unit is stored as it
+    /// finishes, so a resumed run retrains nothing.
+    func runFinalStage(budgetSeconds: Double? = nil) throws {
         guard let task else { return }
         let board = try leaderboard()
         let candidates = try board.entries.map { entry in
@@ -105,8 +119,8 @@ public final class SearchRunner {
         }
         let priorValues = CapacityPrior.values(candidates.map(\.architecture))
         let prior = Dictionary(uniqueKeysWithValues: zip(candidates.map(\.id), priorValues))
-        let left = settings.budgetSeconds - (try spentSeconds(phases: SearchPhase.budgeted))
-        let halving = SuccessiveHalving(settings: finalStageSettings, trainer: task, store: database,
+        let left = try budgetSeconds ?? (settings.budgetSeconds - spentSeconds(phases: SearchPhase.budgeted))
+        let halving = SuccessiveHalving(settings: finalStageSettings, trainer: task, store: store,
                                         events: { [events] in events(.finalStage($0)) }, shouldStop: shouldStop)
         do {
             // As the leaderboard ranks it (``Leaderboard/ranked``: the pipeline has a family score).
@@ -123,8 +137,8 @@ public final class SearchRunner {
 
     /// Draws the first `count` candidates of the seeded stream; candidates already in the
     /// database were drawn from the same stream, so a resumed run appends only the rest.
-    private func drawInitialCandidates(count: Int) throws {
-        let stored = try database.candidates()
+    func drawInitialCandidates(count: Int) throws {
+        let stored = try store.candidates()
         guard stored.count < count else { return }
         var generator = SeededGenerator(seed: settings.seed)
         var drawn: [FeasibleCandidate] = []
@@ -135,24 +149,24 @@ public final class SearchRunner {
             drawn.append(candidate)
             events(.sampled(found: drawn.count, needed: count, attempts: sampler.attempts, rejected: sampler.rejected))
         }
-        try database.append(Array(drawn.dropFirst(stored.count)), origin: "sampled")
+        try store.append(Array(drawn.dropFirst(stored.count)), origin: "sampled")
     }
 
     /// The part of the budget for planning and scoring; the final stage gets the rest.
     private var scoringBudgetSeconds: Double { settings.budgetSeconds * (1 - settings.effectiveFinalStageShare) }
 
-    private func planScoring() throws {
-        if let stored = try database.decodedSetting("plan", as: ScoringPlan.self) {
+    func planScoring() throws {
+        if let stored = try store.decodedSetting("plan", as: ScoringPlan.self) {
             try scorer.adopt(stored)
             events(.planned(stored))
             return
         }
-        let calibration = try database.candidates().map { try $0.architecture() }
+        let calibration = try store.candidates().map { try $0.architecture() }
         let plan = try scorer.plan(
             calibrationCandidates: calibration, totalBudgetSeconds: scoringBudgetSeconds,
             candidateCount: settings.candidateCount, progress: { [events] in events(.planning($0)) })
         if let plan {
-            try database.setEncodedSetting("plan", plan)
+            try store.setEncodedSetting("plan", plan)
             events(.planned(plan))
         }
     }
@@ -164,7 +178,7 @@ public final class SearchRunner {
         let runners = Double(runs.runners)
         // The candidates live in memory while they are scored: reading them all back and
         // re-ranking them after every candidate made a zero-cost search quadratic.
-        var records = try database.candidates()
+        var records = try store.candidates()
         var leader = try RunningLeader(records: records, scorer: scorer)
         let alreadyScored = leader.scoredCount
         events(.scoringStarted(alreadyScored: alreadyScored, total: settings.candidateCount))
@@ -194,7 +208,7 @@ public final class SearchRunner {
                     let (evaluation, fidelity) = result
                     let index = pending[offset]
                     scorer.record(evaluation, fidelity: fidelity)
-                    records[index].evaluationJSON = try database.recordEvaluation(evaluation, forCandidate: records[index].id)
+                    records[index].evaluationJSON = try store.recordEvaluation(evaluation, forCandidate: records[index].id)
                     leader.add(records[index], evaluation)
                     scoredCount += 1
                     events(.scored(done: scoredCount, total: settings.candidateCount, latestID: records[index].id,
@@ -209,13 +223,13 @@ public final class SearchRunner {
 
     /// Regularised evolution: the population is the most recent `population` candidates; the
     /// best of `tournament` random members is mutated until the child meets the limits.
-    private func proposeChild(records: [SearchDatabase.CandidateRecord]) throws -> SearchDatabase.CandidateRecord {
+    private func proposeChild(records: [CandidateRecord]) throws -> CandidateRecord {
         let board = try Leaderboard(records: records, scorer: scorer)
         let totalByID = Dictionary(uniqueKeysWithValues: board.entries.map { ($0.id, $0.total) })
         let population = Array(records.suffix(settings.population))
         // Each child has its own stream, named by its position, so a resumed run proposes the same child.
         var generator = SeededGenerator(seed: settings.seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(records.count))
-        var contenders: [SearchDatabase.CandidateRecord] = []
+        var contenders: [CandidateRecord] = []
         for _ in 0..<min(settings.tournament, population.count) {
             contenders.append(population[generator.uniformIndex(below: population.count)])
         }
@@ -229,9 +243,9 @@ public final class SearchRunner {
         } catch SearchError.infeasible {
             // Every mutation of this parent breaks a limit or repeats a member: fall back to a fresh sample.
             let sample = try drawFresh(index: records.count, excluding: seen, using: &generator)
-            return try database.append(sample, origin: "sampled")
+            return try store.append(sample, origin: "sampled")
         }
-        return try database.append(child, origin: "mutated from \(parent.id)")
+        return try store.append(child, origin: "mutated from \(parent.id)")
     }
 
     /// A fresh sample for candidate `index` under the limits: from the union member whose
@@ -246,10 +260,10 @@ public final class SearchRunner {
         }, using: &generator)
     }
 
-    private func timed(_ phase: String, _ body: () throws -> Void) throws {
+    func timed(_ phase: String, _ body: () throws -> Void) throws {
         let start = clock.now
         defer {
-            try? database.addPhaseTime(phase, seconds: (clock.now - start).seconds)
+            try? store.addPhaseTime(phase, seconds: (clock.now - start).seconds)
         }
         try body()
     }

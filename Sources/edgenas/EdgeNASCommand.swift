@@ -14,7 +14,7 @@ struct EdgeNASCommand: ParsableCommand {
 
         Start with `edgenas demo` to check the engine on Fashion-MNIST.
         """,
-        subcommands: [Search.self, Profile.self, Latency.self, Validate.self, Rank.self, Sample.self, Count.self, Train.self, Export.self, Predict.self,
+        subcommands: [Search.self, Worker.self, Profile.self, Latency.self, Validate.self, Rank.self, Sample.self, Count.self, Train.self, Export.self, Predict.self,
                       Demo.self, Bench.self]
     )
 

@@ -112,8 +112,11 @@ struct Search: ParsableCommand {
     @Option(help: ArgumentHelp("How many candidates to score (default 20).", valueName: "N"))
     var candidates: Int?
 
-    @Option(help: ArgumentHelp("The run folder; its name and the run's id name the export (exports/NAME-ID.onnx).", valueName: "DIR"))
-    var out: String
+    @Option(help: ArgumentHelp("The run folder; its name and the run's id name the export (exports/NAME-ID.onnx). With --store, "
+                               + "where the outputs go (default: the folder the run was started with).", valueName: "DIR"))
+    var out: String?
+
+    @OptionGroup var storeOptions: StoreOptions
 
     @Flag(help: "Go on with the interrupted run in --out, rescoring nothing already scored.")
     var resume = false
@@ -166,6 +169,7 @@ struct Search: ParsableCommand {
     private var runs: ConcurrentRuns { threadOptions.runs(parallel: parallel) }
 
     func validate() throws {
+        try storeOptions.validate(startsRun: !space.isEmpty, out: out, resume: resume)
         if let parallel, parallel < 1 { throw ValidationError("--parallel must be at least 1, got \(parallel)") }
         // A resumed run checks what was given; the rest comes from the run, checked when it started.
         let candidates = candidates ?? (resume ? Int.max : SearchSettings.Defaults.candidateCount)
@@ -189,7 +193,9 @@ struct Search: ParsableCommand {
             throw ValidationError("the probes calibrate on at least 3 candidates: use --candidates ≥ 3 (and --population ≥ 3 with evolution)")
         }
         if let trainEpochs, trainEpochs < 0 { throw ValidationError("--train-epochs must be 0 or more, got \(trainEpochs)") }
-        if !resume && space.isEmpty { throw ValidationError("--space is required (or --resume to go on with the run in --out)") }
+        if !resume && space.isEmpty && storeOptions.store == nil {
+            throw ValidationError("--space is required (or --resume to go on with the run in --out)")
+        }
         if (maxLatencyMilliseconds != nil || maxLatencyQuantile != nil) && device == nil {
             throw ValidationError("a latency limit needs --device (and its latency table, filled by `edgenas profile`)")
         }
@@ -204,12 +210,13 @@ struct Search: ParsableCommand {
         }
     }
 
-    func run() throws {
+    mutating func run() throws {
+        if out == nil { out = try storeOptions.storedRunFolder() }
         let precision = runPrecision()
         if resume, precisionOptions.matmulPrecision == nil, precision == .bfloat16,
            let missing = MatrixPrecision.bfloat16Unavailability {
             // Advice to pass fp32 would only meet the run's own settings.
-            throw CommandFailure.badInput("--resume: the run in \(out) scores with bf16 matrix products: \(missing.reason). "
+            throw CommandFailure.badInput("--resume: the run in \(outPath) scores with bf16 matrix products: \(missing.reason). "
                                           + "Resume it where they run, or start a new run with another --out")
         }
         try precisionOptions.scoped(precision) { try Compute.withThreads(runs.totalThreads, execute) }
@@ -218,37 +225,44 @@ struct Search: ParsableCommand {
     /// The precision the run scores at: a resumed run's own (its scores must not mix two; a
     /// conflicting option is reported by the settings check), else the option's.
     private func runPrecision() -> MatrixPrecision? {
-        guard resume else { return precisionOptions.matmulPrecision }
+        guard continuesRun else { return precisionOptions.matmulPrecision }
         // A database that does not open is reported by the run itself.
-        guard let stored = try? SearchDatabase(path: databasePath, create: false)
+        guard let stored = try? RunStores.open(storeLocation, create: false)
             .decodedSetting("settings", as: SearchSettings.self) else { return precisionOptions.matmulPrecision }
         return MatrixPrecision(rawValue: stored.matmulPrecision ?? SearchSettings.Defaults.matmulPrecision)
     }
 
-    /// The run folder (--out) and its database.
-    private var folder: URL { URL(fileURLWithPath: out, isDirectory: true) }
+    /// The run folder (--out; with --store, set from the store when not given) and its database.
+    var outPath: String { out ?? "." }
+    var folder: URL { URL(fileURLWithPath: outPath, isDirectory: true) }
     private var databasePath: String { folder.appendingPathComponent(SearchDatabase.fileName).path }
+    /// The run's store: --store, else the run folder's SQLite database.
+    var storeLocation: String { storeOptions.store ?? databasePath }
+    /// Goes on with a stored run: --resume, or joining the run in --store as a worker.
+    private var continuesRun: Bool { resume || (storeOptions.store != nil && space.isEmpty) }
+    /// Workers share the run through claims: --store, or --workers on the run folder's database.
+    private var sharesRun: Bool { storeOptions.store != nil || storeOptions.workers != nil }
 
     private func execute() throws {
         let runName = folder.lastPathComponent
         let clock = ContinuousClock()
         let request = try makeRequest()
-        try outputFailure { try OutputPath.checkFolder(out, option: "--out", create: false) }
+        try outputFailure { try OutputPath.checkFolder(outPath, option: "--out", create: false) }
 
         // Open the run: the interrupted or finished one with its stored settings, or a new one
         // whose folder and database are created only once everything that can fail early has
         // been checked, so that a failed start leaves nothing behind.
-        var database: SearchDatabase?
+        var database: RunStore?
         let settings: SearchSettings
         let searchSpace: SearchSpaceUnion
-        if resume {
-            let opened = try searchFailure { try SearchDatabase(path: databasePath, create: false) }
+        if continuesRun {
+            let opened = try searchFailure { try RunStores.open(storeLocation, create: false) }
             guard let stored = try opened.decodedSetting("settings", as: SearchSettings.self) else {
-                throw CommandFailure.badInput("\(databasePath): the run has no settings (it was created by an older or broken run); start it again in a new folder")
+                throw CommandFailure.badInput("\(opened.location): the run has no settings (it was created by an older or broken run); start it again in a new folder")
             }
             let conflicts = stored.conflicts(with: request)
             if !conflicts.isEmpty {
-                throw CommandFailure.badInput("--resume: the run in \(out) was started with other options: "
+                throw CommandFailure.badInput("--resume: the run in \(outPath) was started with other options: "
                     + conflicts.joined(separator: "; ") + ". Resume with the run's own options (or leave them out), "
                     + "or start a new run with another --out")
             }
@@ -256,11 +270,11 @@ struct Search: ParsableCommand {
                                         legacyExportPath: SearchRequest.absolutePath("exports/\(runName).onnx"))
             if settings != stored { try opened.setEncodedSetting("settings", settings) }
             searchSpace = try searchFailure {
-                try SearchSpaceUnion(canonicalJSON: Data(stored.spaceJSON.utf8), file: "\(databasePath) (stored space)")
+                try SearchSpaceUnion(canonicalJSON: Data(stored.spaceJSON.utf8), file: "\(opened.location) (stored space)")
             }
             database = opened
         } else {
-            try replaceRunWithoutWork(at: databasePath)
+            if storeOptions.store == nil { try replaceRunWithoutWork(at: databasePath) } else { try storeOptions.refuseOccupiedStore() }
             searchSpace = request.space!
             let latencyLimit = try resolvedLatencyLimit(space: searchSpace)
             let runID = String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(8)).lowercased()
@@ -290,14 +304,15 @@ struct Search: ParsableCommand {
         let createdRun = database == nil
         let createdFolder = !FileManager.default.fileExists(atPath: folder.path)
         if database == nil {
-            try outputFailure { try OutputPath.checkFolder(out, option: "--out", create: true) }
+            try outputFailure { try OutputPath.checkFolder(outPath, option: "--out", create: true) }
             do {
-                let created = try searchFailure { try SearchDatabase(path: databasePath, create: true) }
+                let created = try searchFailure { try RunStores.open(storeLocation, create: true) }
                 try created.setEncodedSetting("settings", settings)
+                if sharesRun { try storeOptions.recordSharedSettings(in: created, runFolder: folder) }
                 database = created
             } catch {
                 // Half a database (a full disk) would block the next command as "not readable".
-                try? SearchDatabase.remove(at: databasePath)
+                if storeOptions.store == nil { try? SearchDatabase.remove(at: databasePath) }
                 if createdFolder { try? FileManager.default.removeItem(at: folder) }
                 throw error
             }
@@ -312,7 +327,7 @@ struct Search: ParsableCommand {
 
         var scoringBar: ProgressBar?
         let runner = SearchRunner(
-            space: searchSpace, settings: settings, database: runDatabase, costModel: costModel, scorer: scoringScorer,
+            space: searchSpace, settings: settings, store: runDatabase, costModel: costModel, scorer: scoringScorer,
             task: task, attemptsPerCandidate: settings.attemptsPerCandidate!, runs: runs,
             events: { event in
                 switch event {
@@ -341,13 +356,22 @@ struct Search: ParsableCommand {
                 case let .finalStage(.unitDone(result, done, _, stored)):
                     scoringBar?.update(done: done, extra: String(format: "%@ val %.4f%@", result.candidateID, result.validationAccuracy,
                                                                  stored ? " (stored)" : ""))
+                case let .worker(event):
+                    StoreOptions.log(event)
                 }
             },
             shouldStop: { StopRequest.isRequested })
 
         let leaderboard: Leaderboard
+        var outputsClaim: Claim?
         do {
-            leaderboard = try runner.run()
+            if sharesRun {
+                guard let (board, claim) = try storeOptions.work(runner, runFolder: folder, storeLocation: storeLocation,
+                                                                 threads: threadOptions.threads) else { scoringBar?.finish(); return }
+                (leaderboard, outputsClaim) = (board, claim)
+            } else {
+                leaderboard = try runner.run()
+            }
             scoringBar?.finish()
         } catch {
             scoringBar?.finish()
@@ -355,7 +379,7 @@ struct Search: ParsableCommand {
             // that the corrected command starts afresh instead of being told to --resume.
             var interrupted = false
             if case SearchError.interrupted = error { interrupted = true }
-            if createdRun && !interrupted && !((try? runDatabase.holdsWork()) ?? true) {
+            if createdRun && storeOptions.store == nil && !interrupted && !((try? runDatabase.holdsWork()) ?? true) {
                 try? runDatabase.close()
                 try? SearchDatabase.remove(at: databasePath)
                 if createdFolder { try? FileManager.default.removeItem(at: folder) }
@@ -368,7 +392,25 @@ struct Search: ParsableCommand {
             }
         }
         guard let winner = leaderboard.winner else { throw CommandFailure.internalError("the search scored no candidate") }
+        // The outputs unit stays claimed (heartbeat renewed) while the winner is trained and exported.
+        let outputs = try outputsClaim.map { claim in
+            try runner.holding(claim, policy: storeOptions.policy(of: runDatabase)) {
+                try writeOutputs(winner: winner, leaderboard: leaderboard, runner: runner, store: runDatabase, settings: settings,
+                                 latency: latency, runName: runName, exportPath: exportPath, clock: clock)
+            }
+        }
+        if let outputs, let outputsClaim {
+            if try outputs.lost || !runDatabase.finish(outputsClaim) { log("the outputs unit went to another worker meanwhile") }
+            return
+        }
+        try writeOutputs(winner: winner, leaderboard: leaderboard, runner: runner, store: runDatabase, settings: settings,
+                         latency: latency, runName: runName, exportPath: exportPath, clock: clock)
+    }
 
+    /// Exports the winner (keeping a finished export of the same winner) and writes the run folder.
+    private func writeOutputs(winner: LeaderboardEntry, leaderboard: Leaderboard, runner: SearchRunner, store runDatabase: RunStore,
+                              settings: SearchSettings, latency: OpenedLatency?, runName: String, exportPath: String,
+                              clock: ContinuousClock) throws {
         // Export the winner, optionally trained, and time it on the device; an export this run
         // already finished is kept (resuming a finished run never replaces it by a lesser one).
         let exported: WinnerExport
@@ -426,12 +468,12 @@ struct Search: ParsableCommand {
         let existing = try searchFailure { try SearchDatabase(path: databasePath, create: false) }
         if try existing.holdsWork() {
             let progress = try existing.progress()
-            throw CommandFailure.badInput("\(out) already holds a search (\(progress.scored) of \(progress.stored) candidates scored); "
+            throw CommandFailure.badInput("\(outPath) already holds a search (\(progress.scored) of \(progress.stored) candidates scored); "
                 + "add --resume to go on with it, or choose another --out")
         }
         try existing.close()
         try outputFailure { try SearchDatabase.remove(at: databasePath) }
-        log("\(out): replacing the earlier run there, which scored nothing")
+        log("\(outPath): replacing the earlier run there, which scored nothing")
     }
 
     // MARK: Steps
@@ -620,7 +662,7 @@ struct Search: ParsableCommand {
     private func outputFailure<Value>(_ body: () throws -> Value) throws -> Value {
         do { return try body() } catch let problem as OutputPath.Problem { throw CommandFailure.badInput("\(problem)") }
         catch let error as CommandFailure { throw error }
-        catch { throw CommandFailure.badInput("cannot write the run's outputs in \(out): \(OutputPath.systemReason(of: error))") }
+        catch { throw CommandFailure.badInput("cannot write the run's outputs in \(outPath): \(OutputPath.systemReason(of: error))") }
     }
 
     private func searchFailure<Value>(_ body: () throws -> Value) throws -> Value {

@@ -1,0 +1,225 @@
+import EdgeNASCore
+import EdgeNASSelection
+import Foundation
+
+/// What a worker on a shared store reports, besides the scores.
+public enum WorkerEvent: Sendable {
+    case claimed(unit: String, attempt: Int)
+    /// The unit's heartbeat went stale and another worker took it: this result was dropped.
+    case claimLost(unit: String)
+    /// Scoring failed; the unit is pending again, or failed once it had every attempt.
+    case released(unit: String, reason: String)
+    /// Nothing to claim now: other workers hold the rest.
+    case waiting(String)
+    /// A unit that used every attempt; the run goes on without it.
+    case unitFailed(unit: String, reason: String)
+}
+
+/// How a worker ends.
+public enum WorkerOutcome {
+    /// This worker holds the outputs unit: it writes the run folder from `leaderboard`, then
+    /// calls ``RunStore/finish(_:)`` with the claim.
+    case writeOutputs(Leaderboard, Claim)
+    /// The run is done, or another worker is writing its outputs.
+    case finished(Leaderboard)
+}
+
+/// Who a worker is and how it claims.
+public struct WorkerOptions: Sendable {
+    /// Unique among the run's workers (host and process id by default), shown in `--status`.
+    public var name: String
+    public var policy: ClaimPolicy
+    /// How long an idle worker waits before it looks for work again.
+    public var pollSeconds: Double
+    /// Fault injection for the tests of lost workers: sleep this long holding each scoring
+    /// claim before scoring, as a slow candidate would.
+    public var holdSecondsBeforeScoring: Double
+
+    public init(name: String, policy: ClaimPolicy = ClaimPolicy(), pollSeconds: Double = 1, holdSecondsBeforeScoring: Double = 0) {
+        self.name = name
+        self.policy = policy
+        self.pollSeconds = pollSeconds
+        self.holdSecondsBeforeScoring = holdSecondsBeforeScoring
+    }
+
+    /// `host:pid`, unique across machines and processes.
+    public static var defaultName: String {
+        "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+    }
+}
+
+/// Renews a claim's heartbeat on its own thread while the claim's work runs.
+final class Heartbeat: @unchecked Sendable {
+    private let store: RunStore
+    private let claim: Claim
+    private let interval: Double
+    private let stopped = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var lostClaim = false
+
+    init(store: RunStore, claim: Claim, interval: Double) {
+        self.store = store
+        self.claim = claim
+        self.interval = interval
+    }
+
+    /// True when a renewal found the claim taken by another worker.
+    var lost: Bool { lock.withLock { lostClaim } }
+
+    func start() {
+        Thread { [self] in
+            while stopped.wait(timeout: .now() + interval) == .timedOut {
+                // A failed renewal (the database is briefly away) is retried at the next beat;
+                // the grace period is several beats long.
+                if let renewed = try? store.heartbeat(claim), !renewed {
+                    lock.withLock { lostClaim = true }
+                    break
+                }
+            }
+            finished.signal()
+        }.start()
+    }
+
+    func stop() {
+        stopped.signal()
+        finished.wait()
+    }
+}
+
+extension SearchRunner {
+    /// A run to be shared by workers: draws every candidate and registers the units of work
+    /// (the plan, one scoring per unscored candidate, the final stage, the outputs). Only the
+    /// random strategy: evolution breeds each child from every score before it. Safe to repeat,
+    /// and a run started by one process can be handed to workers this way.
+    public func prepareForWorkers() throws {
+        guard settings.strategy == .random else {
+            throw SearchError.badInput("workers score random-strategy runs only: evolution breeds each child from every score "
+                + "before it, so its candidates cannot be handed out in advance")
+        }
+        try timed(SearchPhase.sample) { try drawInitialCandidates(count: settings.candidateCount) }
+        var units: [WorkUnit] = [.plan]
+        units += try store.candidates().filter { $0.evaluationJSON == nil }.map { WorkUnit.score(candidateID: $0.id, position: $0.position) }
+        if settings.effectiveFinalStageShare > 0 { units.append(.finalStage) }
+        units.append(.outputs)
+        try store.registerUnits(units)
+    }
+
+    /// Runs `body` while a heartbeat keeps `claim`; true in `lost` when the claim went to
+    /// another worker meanwhile.
+    public func holding<Value>(_ claim: Claim, policy: ClaimPolicy, _ body: () throws -> Value) rethrows -> (value: Value, lost: Bool) {
+        let heartbeat = Heartbeat(store: store, claim: claim, interval: policy.heartbeatSeconds)
+        heartbeat.start()
+        let value: Value
+        do { value = try body() } catch {
+            heartbeat.stop()
+            throw error
+        }
+        heartbeat.stop()
+        return (value, heartbeat.lost)
+    }
+
+    /// Works on a shared run until nothing is left: calibrates the plan if no worker has,
+    /// scores candidates one claim at a time at the plan's fidelity (so scores from every
+    /// worker compare), runs the final stage if it falls to this worker, and claims the outputs.
+    public func work(_ options: WorkerOptions) throws -> WorkerOutcome {
+        guard try store.unitStates().contains(where: { $0.unit == WorkUnit.outputs.key }) else {
+            throw SearchError.badInput("\(store.location): the run was not prepared for workers; start it with `search --store`")
+        }
+        try calibrate(options)
+        try scoreClaims(options)
+        if settings.effectiveFinalStageShare > 0 {
+            // The final stage gets its share of the budget; the workers' scoring is not charged to it.
+            try runNamedUnit(.finalStage, options) {
+                try timed(SearchPhase.finalStage) { try runFinalStage(budgetSeconds: settings.budgetSeconds * settings.effectiveFinalStageShare) }
+            }
+        }
+        let board = try leaderboard()
+        switch try store.claim(.outputs, worker: options.name, policy: options.policy) {
+        case let .claimed(claim): return .writeOutputs(board, claim)
+        case .busy, .done, .failed: return .finished(board)
+        }
+    }
+
+    /// Calibrates the scoring plan once per run (waiting while another worker does), then
+    /// adopts it: every worker scores at the same (D, E) with the same probe data.
+    public func calibrate(_ options: WorkerOptions) throws {
+        try runNamedUnit(.plan, options) { try timed(SearchPhase.plan) { try planScoring() } }
+        // Adopts the stored plan; a zero-cost scorer has none, and plans nothing again.
+        try planScoring()
+    }
+
+    /// Claims a once-per-run unit and runs it; waits while another worker holds it.
+    private func runNamedUnit(_ unit: WorkUnit, _ options: WorkerOptions, _ body: () throws -> Void) throws {
+        while true {
+            if shouldStop() { throw CancellationError() }
+            switch try store.claim(unit, worker: options.name, policy: options.policy) {
+            case let .claimed(claim):
+                events(.worker(.claimed(unit: claim.unit, attempt: claim.attempt)))
+                do {
+                    let (_, lost) = try holding(claim, policy: options.policy, body)
+                    if try lost || !store.finish(claim) { events(.worker(.claimLost(unit: claim.unit))) }
+                } catch {
+                    // Given back at once (a stop, or an error), so no other worker waits out the grace period.
+                    try? store.release(claim, reason: "\(error)", policy: options.policy)
+                    throw error
+                }
+                return
+            case .done:
+                return
+            case let .failed(reason):
+                throw SearchError.runDatabase("\(store.location): the run's \(unit.key) failed: \(reason)")
+            case .busy:
+                events(.worker(.waiting("another worker holds the \(unit.key)")))
+                Thread.sleep(forTimeInterval: options.pollSeconds)
+            }
+        }
+    }
+
+    private func scoreClaims(_ options: WorkerOptions) throws {
+        let records = Dictionary(uniqueKeysWithValues: try store.candidates().map { ($0.id, $0) })
+        // Every worker scores at the plan's own point: no worker shrinks it for lateness.
+        let fidelity = scorer.fidelity(secondsLeft: .greatestFiniteMagnitude, remainingCandidates: 1)
+        var reportedFailures = Set<String>()
+        events(.scoringStarted(alreadyScored: try store.progress().scored, total: records.count))
+        while true {
+            if shouldStop() { throw SearchError.interrupted(scored: try store.progress().scored, total: records.count) }
+            guard let claim = try store.claimNextScoring(worker: options.name, policy: options.policy) else {
+                let scoring = try store.unitStates().filter { WorkUnit.candidateID(ofScoringKey: $0.unit) != nil }
+                for unit in scoring where unit.state == .failed && !reportedFailures.contains(unit.unit) {
+                    reportedFailures.insert(unit.unit)
+                    events(.worker(.unitFailed(unit: unit.unit, reason: unit.reason ?? "failed")))
+                }
+                let held = scoring.filter { $0.state == .claimed || $0.state == .pending }.count
+                if held == 0 { return }
+                events(.worker(.waiting("\(held) candidate(s) held by other workers")))
+                Thread.sleep(forTimeInterval: options.pollSeconds)
+                continue
+            }
+            events(.worker(.claimed(unit: claim.unit, attempt: claim.attempt)))
+            guard let id = WorkUnit.candidateID(ofScoringKey: claim.unit), let record = records[id] else {
+                try store.release(claim, reason: "no candidate \(claim.unit) in the run", policy: ClaimPolicy(maxAttempts: 0))
+                continue
+            }
+            let evaluation: CandidateEvaluation
+            do {
+                (evaluation, _) = try holding(claim, policy: options.policy) {
+                    if options.holdSecondsBeforeScoring > 0 { Thread.sleep(forTimeInterval: options.holdSecondsBeforeScoring) }
+                    return try scorer.evaluate(try record.architecture(), seed: settings.seed, fidelity: fidelity)
+                }
+            } catch {
+                let reason = "\(error)"
+                try store.release(claim, reason: reason, policy: options.policy)
+                events(.worker(.released(unit: claim.unit, reason: reason)))
+                continue
+            }
+            guard try store.completeScoring(claim, candidateID: id, evaluation: evaluation) else {
+                events(.worker(.claimLost(unit: claim.unit)))
+                continue
+            }
+            try store.addPhaseTime(SearchPhase.workerScore, seconds: evaluation.seconds)
+            let done = try store.progress().scored
+            events(.scored(done: done, total: records.count, latestID: id, best: nil))
+        }
+    }
+}
