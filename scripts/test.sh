@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-scripts/setup.sh
+scripts/setup.sh --for-tests
+# The run-store and worker tests need a PostgreSQL server: a throw-away cluster on loopback,
+# stopped again when the suite ends.
+eval "$(scripts/postgres-test-server.sh start)"
+trap 'scripts/postgres-test-server.sh stop' EXIT
 # OpenBLAS results differ in the last bits between thread counts; tests compare against one thread.
 export OPENBLAS_NUM_THREADS=1
-exec swift test "$@"
+swift test "$@"

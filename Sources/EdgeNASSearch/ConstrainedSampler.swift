@@ -5,6 +5,11 @@ import Foundation
 public struct FeasibleCandidate: Sendable {
     public var architecture: Architecture
     public var cost: CandidateCost
+
+    public init(architecture: Architecture, cost: CandidateCost) {
+        self.architecture = architecture
+        self.cost = cost
+    }
 }
 
 /// Draws candidates until they meet the limits, with a bound on attempts per accepted

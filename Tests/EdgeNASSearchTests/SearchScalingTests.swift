@@ -28,7 +28,7 @@ final class InstantScorer: CandidateScorer {
         let database = try SearchDatabase(path: folder.appendingPathComponent(SearchDatabase.fileName).path, create: true)
         let count = 10_000
         nonisolated(unsafe) var scoredAt: [ContinuousClock.Instant] = []
-        let runner = SearchRunner(space: tinySpace, settings: settings(candidates: count), database: database,
+        let runner = SearchRunner(space: tinySpace, settings: settings(candidates: count), store: database,
                                   costModel: CostModel(predictLatencyMilliseconds: nil), scorer: InstantScorer(),
                                   events: { event in
                                       switch event {

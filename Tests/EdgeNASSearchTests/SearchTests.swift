@@ -55,7 +55,7 @@ struct SearchRunnerTests {
         let database = try SearchDatabase(path: folder.appendingPathComponent(SearchDatabase.fileName).path, create: true)
         let limits = SearchConstraints(maxLatencyMilliseconds: 4.0)
         let scorer = CostDensityScorer()
-        let runner = SearchRunner(space: tinySpace, settings: settings(constraints: limits), database: database,
+        let runner = SearchRunner(space: tinySpace, settings: settings(constraints: limits), store: database,
                                   costModel: flopsAsLatency, scorer: scorer)
         let board = try runner.run()
         #expect(board.entries.count == 12)
@@ -73,14 +73,14 @@ struct SearchRunnerTests {
         let path = folder.appendingPathComponent(SearchDatabase.fileName).path
         let first = CostDensityScorer()
         var polls = 0
-        let interrupted = SearchRunner(space: tinySpace, settings: settings(), database: try SearchDatabase(path: path, create: true),
+        let interrupted = SearchRunner(space: tinySpace, settings: settings(), store: try SearchDatabase(path: path, create: true),
                                        costModel: CostModel(predictLatencyMilliseconds: nil), scorer: first,
                                        shouldStop: { polls += 1; return polls > 5 })
         #expect(throws: SearchError.self) { _ = try interrupted.run() }
         #expect(first.evaluatedIDs.count == 5)
 
         let second = CostDensityScorer()
-        let resumed = SearchRunner(space: tinySpace, settings: settings(), database: try SearchDatabase(path: path, create: false),
+        let resumed = SearchRunner(space: tinySpace, settings: settings(), store: try SearchDatabase(path: path, create: false),
                                    costModel: CostModel(predictLatencyMilliseconds: nil), scorer: second)
         let board = try resumed.run()
         #expect(second.evaluatedIDs.count == 7)
@@ -91,11 +91,11 @@ struct SearchRunnerTests {
         let otherFolder = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: otherFolder) }
         let straight = SearchRunner(space: tinySpace, settings: settings(),
-                                    database: try SearchDatabase(path: otherFolder.appendingPathComponent("s.sqlite").path, create: true),
+                                    store: try SearchDatabase(path: otherFolder.appendingPathComponent("s.sqlite").path, create: true),
                                     costModel: CostModel(predictLatencyMilliseconds: nil), scorer: CostDensityScorer())
         #expect(try straight.run().entries == board.entries)
         // And a finished run's leaderboard is rebuilt from its database alone.
-        let reopened = SearchRunner(space: tinySpace, settings: settings(), database: try SearchDatabase(path: path, create: false),
+        let reopened = SearchRunner(space: tinySpace, settings: settings(), store: try SearchDatabase(path: path, create: false),
                                     costModel: CostModel(predictLatencyMilliseconds: nil), scorer: CostDensityScorer())
         #expect(try reopened.leaderboard().entries == board.entries)
     }
@@ -107,7 +107,7 @@ struct SearchRunnerTests {
             let database = try SearchDatabase(path: folder.appendingPathComponent("e.sqlite").path, create: true)
             let runner = SearchRunner(space: tinySpace, settings: settings(strategy: .evolution, candidates: 15,
                                                                            constraints: .init(maxLatencyMilliseconds: 4.0)),
-                                      database: database, costModel: flopsAsLatency, scorer: CostDensityScorer())
+                                      store: database, costModel: flopsAsLatency, scorer: CostDensityScorer())
             _ = try runner.run()
             return try database.candidates()
         }
@@ -136,7 +136,7 @@ struct SearchRunnerTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let database = try SearchDatabase(path: folder.appendingPathComponent("u.sqlite").path, create: true)
         let runner = SearchRunner(space: union, settings: settings(strategy: .evolution, candidates: 24),
-                                  database: database, costModel: flopsAsLatency, scorer: CostDensityScorer())
+                                  store: database, costModel: flopsAsLatency, scorer: CostDensityScorer())
         let board = try runner.run()
         #expect(board.entries.count == 24)
         let records = try database.candidates()
@@ -162,7 +162,7 @@ struct SearchRunnerTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let database = try SearchDatabase(path: folder.appendingPathComponent(SearchDatabase.fileName).path, create: true)
         let limits = SearchConstraints(maxLatencyMilliseconds: 4.0)
-        let runner = SearchRunner(space: tinySpace, settings: settings(constraints: limits), database: database,
+        let runner = SearchRunner(space: tinySpace, settings: settings(constraints: limits), store: database,
                                   costModel: flopsAsLatency, scorer: CostDensityScorer())
         let board = try runner.run()
         let report = SearchReport(runName: "t", settings: settings(constraints: limits), tablePath: nil, leaderboard: board,

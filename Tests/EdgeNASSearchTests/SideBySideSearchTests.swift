@@ -19,7 +19,7 @@ import Testing
                        shouldStop: @escaping () -> Bool = { false }) throws -> Leaderboard {
         var searchSettings = settings(strategy: strategy, candidates: 10)
         searchSettings.scorer = "naswot"
-        let runner = SearchRunner(space: tinySpace, settings: searchSettings, database: try SearchDatabase(path: path, create: create),
+        let runner = SearchRunner(space: tinySpace, settings: searchSettings, store: try SearchDatabase(path: path, create: create),
                                   costModel: CostModel(predictLatencyMilliseconds: nil), scorer: naswot(), runs: runs,
                                   shouldStop: shouldStop)
         return try runner.run()
