@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(name: "EdgeNASLatencyTests",
                     dependencies: ["EdgeNASLatency", "EdgeNASCore", "EdgeNASModels", "EdgeNASONNX", "EdgeNASRuntime",
                                    "EdgeNASTensor", "TestSupport"]),
-        .testTarget(name: "EdgeNASSearchTests", dependencies: ["EdgeNASSearch", "EdgeNASCore", "EdgeNASProbes", "EdgeNASTensor"]),
+        .testTarget(name: "EdgeNASSearchTests", dependencies: ["EdgeNASSearch", "EdgeNASCore", "EdgeNASProbes", "EdgeNASTensor", "TestSupport"]),
         .testTarget(name: "EdgeNASSelectionTests", dependencies: ["EdgeNASSelection", "EdgeNASCore", "EdgeNASData", "EdgeNASProbes"], exclude: ["Fixtures"]),
         .testTarget(name: "EdgeNASProbesTests", dependencies: ["EdgeNASProbes", "EdgeNASData", "TestSupport"]),
         // Runs the built CLI as a process, as users and scripts do.

@@ -2,27 +2,7 @@ import EdgeNASCore
 import EdgeNASSearch
 import Foundation
 import Testing
-
-/// The PostgreSQL server that scripts/test.sh starts (scripts/postgres-test-server.sh); the
-/// PostgreSQL cases are skipped, visibly, when it is not running.
-enum TestPostgres {
-    static let url = ProcessInfo.processInfo.environment["EDGENAS_TEST_POSTGRES_URL"]
-    static var available: Bool { url != nil }
-
-    /// A new, empty database on the test server, as a store URL.
-    static func freshDatabase() throws -> String {
-        let name = "edgenas_test_\(UUID().uuidString.prefix(8).lowercased())"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/psql")
-        process.arguments = [url!, "-q", "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw SearchError.runDatabase("psql could not create \(name)") }
-        var components = URLComponents(string: url!)!
-        components.path = "/\(name)"
-        return components.string!
-    }
-}
+import TestSupport
 
 /// Both run stores, each a fresh run: the SQLite file and a new PostgreSQL database.
 enum StoreKind: String, CaseIterable, CustomTestStringConvertible {
