@@ -62,7 +62,9 @@ public final class SearchDatabase: RunStore, Sendable {
             configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             queue = try DatabaseQueue(path: path, configuration: configuration)
             try queue.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_mode=WAL") }
-            if try queue.read({ db in try Self.migrator.hasBeenSuperseded(db) }) {
+            // Only an existing file can hold another version's migrations (a new one on a full
+            // disk must fail in the migration, as "disk full").
+            if try exists && queue.read({ db in try Self.migrator.hasBeenSuperseded(db) }) {
                 throw SearchError.runDatabase("\(path): this run was made by a newer EdgeNAS (its schema has migrations this "
                     + "version does not know); use that version, or start a new run")
             }

@@ -6,12 +6,12 @@ import Foundation
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure the engine's speed.",
+        abstract: "Measure the engine's speed, and the run stores' claim throughput.",
         discussion: """
         Benchmarks print absolute figures for this machine; compare them with a peer measured \
         in the same run (scripts/bench-ops-vs-pytorch.py does that for PyTorch CPU).
         """,
-        subcommands: [BenchOps.self, BenchTrain.self, BenchProbes.self]
+        subcommands: [BenchOps.self, BenchTrain.self, BenchProbes.self, BenchClaims.self]
     )
 }
 
