@@ -10,6 +10,10 @@ set -euo pipefail
 readonly DIR=${EDGENAS_PG_DIR:-/tmp/edgenas-test-postgres}
 readonly PORT=${EDGENAS_PG_PORT:-55432}
 readonly OWNER=edgenas-pg
+# Addresses to listen on (comma-separated) and a network whose clients are trusted besides
+# loopback: the network-fault test adds its namespace's link here.
+readonly LISTEN=${EDGENAS_PG_LISTEN:-127.0.0.1}
+readonly TRUSTED_NETWORK=${EDGENAS_PG_TRUSTED_NETWORK:-}
 
 fail() {
     echo "postgres-test-server.sh: error: $*" >&2
@@ -36,10 +40,13 @@ start() {
     if [[ ! -f $DIR/data/PG_VERSION ]]; then
         as_owner "$BIN/initdb" -D "$DIR/data" -U edgenas --auth=trust --no-sync >"$DIR/initdb.log" 2>&1 \
             || { cat "$DIR/initdb.log" >&2; fail "initdb failed"; }
+        if [[ -n $TRUSTED_NETWORK ]]; then
+            echo "host all all $TRUSTED_NETWORK trust" | as_owner tee -a "$DIR/data/pg_hba.conf" >/dev/null
+        fi
     fi
     if ! running; then
         as_owner "$BIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
-            -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR -c fsync=off -c max_connections=200" start >/dev/null \
+            -o "-c listen_addresses=$LISTEN -p $PORT -k $DIR -c fsync=off -c max_connections=200" start >/dev/null \
             || { tail -n 20 "$DIR/server.log" >&2; fail "the server did not start"; }
     fi
     echo "export EDGENAS_TEST_POSTGRES_URL=postgresql://edgenas@127.0.0.1:$PORT/postgres"

@@ -43,7 +43,7 @@ public final class PostgresConnection: @unchecked Sendable {
     public init(url: String, reconnectSeconds: Double = 30) throws {
         displayURL = Self.masked(url)
         self.reconnectSeconds = reconnectSeconds
-        handle = PQconnectdb(url)
+        handle = Self.connect(url)
         guard let handle, PQstatus(handle) == CONNECTION_OK else {
             let reason = handle.map { Self.message(PQerrorMessage($0)) } ?? "out of memory"
             if let handle { PQfinish(handle) }
@@ -52,6 +52,24 @@ public final class PostgresConnection: @unchecked Sendable {
         }
         // Notices such as "relation already exists, skipping" are not for the user.
         PQsetNoticeProcessor(handle, { _, _ in }, nil)
+    }
+
+    /// Timeouts that a URL may override: without them a cut network link leaves a statement
+    /// waiting for TCP's own timeout (many minutes) instead of failing and reconnecting.
+    static let defaultParameters: KeyValuePairs = [
+        "connect_timeout": "10", "tcp_user_timeout": "10000",
+        "keepalives": "1", "keepalives_idle": "10", "keepalives_interval": "5", "keepalives_count": "3",
+        "application_name": "edgenas",
+    ]
+
+    /// The defaults first, then the URL expanded in place: its own settings win.
+    private static func connect(_ url: String) -> OpaquePointer? {
+        let pairs = defaultParameters.map { ($0.key, $0.value) } + [("dbname", url)]
+        let keys = pairs.map { strdup($0.0) }, values = pairs.map { strdup($0.1) }
+        defer { (keys + values).forEach { free($0) } }
+        let keyPointers = keys.map { UnsafePointer<CChar>($0) } + [nil]
+        let valuePointers = values.map { UnsafePointer<CChar>($0) } + [nil]
+        return PQconnectdbParams(keyPointers, valuePointers, 1)
     }
 
     deinit {

@@ -47,7 +47,9 @@ public final class PostgresRunStore: RunStore, @unchecked Sendable {
     @discardableResult
     private func operation<Value>(_ body: () throws -> Value) throws -> Value {
         do { return try body() } catch let error as PostgresError {
-            throw SearchError.runDatabase("\(location): \(error.description); everything committed so far is kept")
+            // A connection error names the server already.
+            let message = if case .connection = error { error.description } else { "\(location): \(error.description)" }
+            throw SearchError.runDatabase(message + "; everything committed so far is kept")
         }
     }
 

@@ -27,20 +27,31 @@ public enum TestPostgres {
         return components.string!
     }
 
+    /// The package's root folder.
+    public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
     /// Stops and starts the server (the reconnection tests).
     public static func restartServer() throws {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("scripts/postgres-test-server.sh")
-        // posix_spawn and waitpid: Foundation's Process never saw this script end (the server
-        // it starts stays in the script's process group), and spun waiting for it.
+        let result = try runScript("scripts/postgres-test-server.sh", ["restart"])
+        guard result.status == 0 else { throw Failure(description: "postgres-test-server.sh restart failed: \(result.output)") }
+    }
+
+    /// Runs one of the package's scripts from its root and returns its exit status and output.
+    /// posix_spawn and waitpid: Foundation's Process never saw a script end that left a server
+    /// running in its process group, and spun waiting for it.
+    public static func runScript(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("edgenas-script-\(UUID().uuidString).log")
+        defer { try? FileManager.default.removeItem(at: log) }
+        let quoted = ([script] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let command = "cd '\(packageRoot.path)' && \(quoted) >'\(log.path)' 2>&1 </dev/null"
         var pid: pid_t = 0
-        let arguments: [UnsafeMutablePointer<CChar>?] = [strdup(script.path), strdup("restart"), nil]
-        defer { arguments.forEach { free($0) } }
-        guard posix_spawn(&pid, script.path, nil, nil, arguments, environ) == 0 else {
-            throw Failure(description: "cannot start \(script.path)")
-        }
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
+        defer { argv.forEach { free($0) } }
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else { throw Failure(description: "cannot start \(script)") }
         var status: Int32 = 0
         waitpid(pid, &status, 0)
-        guard status == 0 else { throw Failure(description: "\(script.path) restart failed (status \(status))") }
+        let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        return ((status >> 8) & 0xff, output)
     }
 }

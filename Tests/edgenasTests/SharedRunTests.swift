@@ -142,3 +142,21 @@ import TestSupport
         #expect(newer.standardError.contains("v99: from a later version"), "\(newer.standardError)")
     }
 }
+
+/// scripts/network-fault-test.sh: a worker in its own network namespace has its link cut
+/// mid-candidate; another takes its claim after the grace period and the run completes, and
+/// the cut-off worker exits saying it lost the connection (about 80 s: TCP's user timeout,
+/// then 30 s of reconnection attempts). Needs root and iproute2, as CI has.
+@Suite struct NetworkFaultTests {
+    static var canRun: Bool {
+        geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") && TestPostgres.available
+    }
+
+    @Test(.enabled(if: canRun, "needs root, iproute2 and the test PostgreSQL"))
+    func aWorkerCutOffMidCandidateLosesItsClaimAndTheRunCompletes() throws {
+        let (status, text) = try TestPostgres.runScript("scripts/network-fault-test.sh", [try edgenasBinary().path])
+        #expect(status == 0, "\(text)")
+        #expect(text.contains("(attempt 2: its last worker stopped)"), "\(text)")
+        #expect(text.contains("network-fault-test.sh: passed"), "\(text)")
+    }
+}
