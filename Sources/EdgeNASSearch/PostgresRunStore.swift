@@ -175,8 +175,8 @@ public final class PostgresRunStore: RunStore, @unchecked Sendable {
 
     public func registerUnits(_ units: [WorkUnit]) throws { try ledgerTransaction { try $0.register(units) } }
 
-    public func claimNextScoring(worker: String, policy: ClaimPolicy) throws -> Claim? {
-        try ledgerTransaction { try $0.claimNextScoring(worker: worker, policy: policy) }
+    public func claimNext(_ kind: WorkUnit.Kind, worker: String, policy: ClaimPolicy) throws -> Claim? {
+        try ledgerTransaction { try $0.claimNext(kind, worker: worker, policy: policy) }
     }
 
     public func claim(_ unit: WorkUnit, worker: String, policy: ClaimPolicy) throws -> ClaimOutcome {

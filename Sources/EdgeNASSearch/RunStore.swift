@@ -31,10 +31,10 @@ public protocol RunStore: RungStore {
 
     /// Adds units of work (``WorkUnit``) that are not there yet, as pending.
     func registerUnits(_ units: [WorkUnit]) throws
-    /// Claims the first scoring unit, in candidate order, that is pending or whose holder's
-    /// heartbeat is older than the grace period; nil when none is. A stale unit that has had
-    /// `maxAttempts` claims is recorded as failed instead.
-    func claimNextScoring(worker: String, policy: ClaimPolicy) throws -> Claim?
+    /// Claims the first unit of `kind`, in the order units are handed out, that is pending or
+    /// whose holder's heartbeat is older than the grace period; nil when none is. A stale unit
+    /// that has had `maxAttempts` claims is recorded as failed instead.
+    func claimNext(_ kind: WorkUnit.Kind, worker: String, policy: ClaimPolicy) throws -> Claim?
     /// Claims one named unit (the plan, the final stage, the outputs).
     func claim(_ unit: WorkUnit, worker: String, policy: ClaimPolicy) throws -> ClaimOutcome
     /// Renews the claim's heartbeat; false when the claim was lost (released as stale).
@@ -78,6 +78,11 @@ extension RunStore {
         let plan = try setting("plan")
         return try plan != nil || progress().scored > 0
     }
+
+    /// The next candidate to score (``claimNext(_:worker:policy:)``).
+    public func claimNextScoring(worker: String, policy: ClaimPolicy) throws -> Claim? {
+        try claimNext(.scoring, worker: worker, policy: policy)
+    }
 }
 
 /// One unit of work that a worker claims.
@@ -86,8 +91,11 @@ public enum WorkUnit: Hashable, Sendable {
     case plan
     /// Scoring one candidate at the plan's fidelity.
     case score(candidateID: String, position: Int)
-    /// Successive halving on the task over the scored candidates.
+    /// Successive halving on the task over the scored candidates, run by one worker.
     case finalStage
+    /// Training one candidate in one rung of the final stage: any worker, while the stage's
+    /// worker waits for the rung.
+    case rungUnit(rung: Int, candidateID: String, index: Int)
     /// Exporting the winner and writing the run folder's files.
     case outputs
 
@@ -96,8 +104,22 @@ public enum WorkUnit: Hashable, Sendable {
         case .plan: return "plan"
         case let .score(id, _): return "score \(id)"
         case .finalStage: return "final stage"
+        case let .rungUnit(rung, id, _): return "rung \(rung) \(id)"
         case .outputs: return "outputs"
         }
+    }
+
+    /// The units handed out in turn by ``RunStore/claimNext(_:worker:policy:)``.
+    public enum Kind: String, Sendable {
+        case scoring = "score %"
+        case rungUnit = "rung %"
+    }
+
+    /// The rung and candidate a rung unit's key names.
+    public static func rungUnit(ofKey key: String) -> (rung: Int, candidateID: String)? {
+        let parts = key.split(separator: " ")
+        guard parts.count == 3, parts[0] == "rung", let rung = Int(parts[1]) else { return nil }
+        return (rung, String(parts[2]))
     }
 
     /// The order units are handed out: the plan first, then candidates in their order.
@@ -105,6 +127,7 @@ public enum WorkUnit: Hashable, Sendable {
         switch self {
         case .plan: return -1
         case let .score(_, position): return position
+        case let .rungUnit(rung, _, index): return (1 << 39) + rung << 20 + index
         case .finalStage: return 1 << 40
         case .outputs: return (1 << 40) + 1
         }
@@ -248,10 +271,10 @@ struct ClaimStatements {
             """)
     }
 
-    /// $1 grace seconds.
-    var nextScoring: String {
+    /// $1 grace seconds, $2 the kind's key pattern.
+    var next: String {
         sql("""
-            SELECT unit FROM claim WHERE unit LIKE 'score %'
+            SELECT unit FROM claim WHERE unit LIKE $2
                 AND (state = 'pending' OR (state = 'claimed' AND heartbeat_at < \(now) - CAST($1 AS \(doubleType))))
             ORDER BY position LIMIT 1\(skipLocked)
             """)
@@ -322,9 +345,9 @@ struct ClaimLedger {
         for unit in units { try query(statements.register, [unit.key, String(unit.position)]) }
     }
 
-    func claimNextScoring(worker: String, policy: ClaimPolicy) throws -> Claim? {
+    func claimNext(_ kind: WorkUnit.Kind, worker: String, policy: ClaimPolicy) throws -> Claim? {
         try query(statements.failExhausted, [String(policy.graceSeconds), String(policy.maxAttempts)])
-        guard let unit = try query(statements.nextScoring, [String(policy.graceSeconds)]).first?.first ?? nil else { return nil }
+        guard let unit = try query(statements.next, [String(policy.graceSeconds), kind.rawValue]).first?.first ?? nil else { return nil }
         return try take(unit, worker: worker)
     }
 

@@ -293,8 +293,8 @@ extension SearchDatabase {
 
     public func registerUnits(_ units: [WorkUnit]) throws { try claimTransaction { try $0.register(units) } }
 
-    public func claimNextScoring(worker: String, policy: ClaimPolicy) throws -> Claim? {
-        try claimTransaction { try $0.claimNextScoring(worker: worker, policy: policy) }
+    public func claimNext(_ kind: WorkUnit.Kind, worker: String, policy: ClaimPolicy) throws -> Claim? {
+        try claimTransaction { try $0.claimNext(kind, worker: worker, policy: policy) }
     }
 
     public func claim(_ unit: WorkUnit, worker: String, policy: ClaimPolicy) throws -> ClaimOutcome {

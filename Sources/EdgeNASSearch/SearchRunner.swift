@@ -111,7 +111,7 @@ public final class SearchRunner {
     /// Successive halving on the task, entered in the prior's order, with whatever budget
     /// the earlier phases left (`budgetSeconds` when given); each unit is stored as it
     /// finishes, so a resumed run retrains nothing.
-    func runFinalStage(budgetSeconds: Double? = nil) throws {
+    func runFinalStage(budgetSeconds: Double? = nil, sharing: RungUnitSharing? = nil) throws {
         guard let task else { return }
         let board = try leaderboard()
         let candidates = try board.entries.map { entry in
@@ -122,6 +122,7 @@ public final class SearchRunner {
         let left = try budgetSeconds ?? (settings.budgetSeconds - spentSeconds(phases: SearchPhase.budgeted))
         let halving = SuccessiveHalving(settings: finalStageSettings, trainer: task, store: store,
                                         events: { [events] in events(.finalStage($0)) }, shouldStop: shouldStop)
+        halving.sharing = sharing
         do {
             // As the leaderboard ranks it (``Leaderboard/ranked``: the pipeline has a family score).
             _ = try halving.run(SelectionPipeline.finalStageEntryOrder(prior: priorValues).map { candidates[$0] }, prior: prior,

@@ -13,6 +13,8 @@ public enum WorkerEvent: Sendable {
     case waiting(String)
     /// A unit that used every attempt; the run goes on without it.
     case unitFailed(unit: String, reason: String)
+    /// This worker trained one candidate of a final-stage rung for the stage's worker.
+    case trainedRungUnit(RungResult)
 }
 
 /// How a worker ends.
@@ -130,8 +132,12 @@ extension SearchRunner {
         try scoreClaims(options)
         if settings.effectiveFinalStageShare > 0 {
             // The final stage gets its share of the budget; the workers' scoring is not charged to it.
-            try runNamedUnit(.finalStage, options) {
-                try timed(SearchPhase.finalStage) { try runFinalStage(budgetSeconds: settings.budgetSeconds * settings.effectiveFinalStageShare) }
+            // One worker runs the stage and plans its rungs; the others train rung units meanwhile.
+            let sharing = StoreRungSharing(runner: self, options: options)
+            try runNamedUnit(.finalStage, options, whileBusy: { try trainRungUnit(options) }) {
+                try timed(SearchPhase.finalStage) {
+                    try runFinalStage(budgetSeconds: settings.budgetSeconds * settings.effectiveFinalStageShare, sharing: sharing)
+                }
             }
         }
         let board = try leaderboard()
@@ -149,8 +155,10 @@ extension SearchRunner {
         try planScoring()
     }
 
-    /// Claims a once-per-run unit and runs it; waits while another worker holds it.
-    private func runNamedUnit(_ unit: WorkUnit, _ options: WorkerOptions, _ body: () throws -> Void) throws {
+    /// Claims a once-per-run unit and runs it; while another worker holds it, does
+    /// `whileBusy` (true when it found work) or waits.
+    private func runNamedUnit(_ unit: WorkUnit, _ options: WorkerOptions, whileBusy: () throws -> Bool = { false },
+                              _ body: () throws -> Void) throws {
         while true {
             if shouldStop() { throw CancellationError() }
             switch try store.claim(unit, worker: options.name, policy: options.policy) {
@@ -170,10 +178,35 @@ extension SearchRunner {
             case let .failed(reason):
                 throw SearchError.runDatabase("\(store.location): the run's \(unit.key) failed: \(reason)")
             case .busy:
+                if try whileBusy() { continue }
                 events(.worker(.waiting("another worker holds the \(unit.key)")))
                 Thread.sleep(forTimeInterval: options.pollSeconds)
             }
         }
+    }
+
+    /// Trains one rung unit that the final stage's worker offered; false when none is free.
+    private func trainRungUnit(_ options: WorkerOptions) throws -> Bool {
+        guard let task, let claim = try store.claimNext(.rungUnit, worker: options.name, policy: options.policy) else { return false }
+        guard let (rung, id) = WorkUnit.rungUnit(ofKey: claim.unit), let plan = try store.rungPlan(rung),
+              let record = try store.candidates().first(where: { $0.id == id }) else {
+            try store.release(claim, reason: "no rung plan or candidate for \(claim.unit)", policy: ClaimPolicy(maxAttempts: 0))
+            return true
+        }
+        if try store.rungResult(rung: rung, candidateID: id) == nil {
+            let (result, lost) = try holding(claim, policy: options.policy) {
+                try SuccessiveHalving.trainUnit(try record.architecture(), candidateID: id, plan: plan, trainer: task, seed: settings.seed,
+                                                shouldStop: shouldStop)
+            }
+            guard !lost else {
+                events(.worker(.claimLost(unit: claim.unit)))
+                return true
+            }
+            try StoreRungSharing.save(result, in: store)
+            events(.worker(.trainedRungUnit(result)))
+        }
+        _ = try store.finish(claim)
+        return true
     }
 
     private func scoreClaims(_ options: WorkerOptions) throws {
@@ -220,6 +253,55 @@ extension SearchRunner {
             try store.addPhaseTime(SearchPhase.workerScore, seconds: evaluation.seconds)
             let done = try store.progress().scored
             events(.scored(done: done, total: records.count, latestID: id, best: nil))
+        }
+    }
+}
+
+/// The final stage's side of rung units shared through the run's store: each rung's units are
+/// registered as claimable, and a unit this worker claims keeps a heartbeat until it is trained.
+final class StoreRungSharing: RungUnitSharing {
+    private let runner: SearchRunner
+    private let options: WorkerOptions
+    private var held: [String: (claim: Claim, heartbeat: Heartbeat)] = [:]
+
+    init(runner: SearchRunner, options: WorkerOptions) {
+        self.runner = runner
+        self.options = options
+    }
+
+    func offer(_ plan: RungPlan) throws {
+        try runner.store.registerUnits(plan.candidateIDs.enumerated().map { .rungUnit(rung: plan.rung, candidateID: $1, index: $0) })
+    }
+
+    func claim(rung: Int, candidateID: String) throws -> Bool {
+        let unit = WorkUnit.rungUnit(rung: rung, candidateID: candidateID, index: 0)
+        switch try runner.store.claim(unit, worker: options.name, policy: options.policy) {
+        case let .claimed(claim):
+            let heartbeat = Heartbeat(store: runner.store, claim: claim, interval: options.policy.heartbeatSeconds)
+            heartbeat.start()
+            held[unit.key] = (claim, heartbeat)
+            return true
+        case .busy, .done:
+            // Done by another worker: its result is stored, and the stage reads it.
+            return false
+        case .failed:
+            // Every other attempt failed: the stage's worker trains it itself.
+            return true
+        }
+    }
+
+    func finished(rung: Int, candidateID: String) throws {
+        guard let (claim, heartbeat) = held.removeValue(forKey: WorkUnit.rungUnit(rung: rung, candidateID: candidateID, index: 0).key) else { return }
+        heartbeat.stop()
+        _ = try runner.store.finish(claim)
+    }
+
+    func pause() { Thread.sleep(forTimeInterval: options.pollSeconds) }
+
+    /// Stores a unit's result; one stored meanwhile by a worker that held a stale claim stands.
+    static func save(_ result: RungResult, in store: RunStore) throws {
+        do { try store.saveRungResult(result) } catch {
+            guard try store.rungResult(rung: result.rung, candidateID: result.candidateID) != nil else { throw error }
         }
     }
 }

@@ -61,6 +61,21 @@ public protocol TaskTrainer: AnyObject {
     var trainingPoolSize: Int { get }
 }
 
+/// Other processes (workers on a shared run) that train a rung's units alongside the one
+/// running the stage: it offers each rung's units, trains those it can claim, and waits for
+/// the results of the rest.
+public protocol RungUnitSharing: AnyObject {
+    /// Makes the rung's units (its plan is stored) claimable by others.
+    func offer(_ plan: RungPlan) throws
+    /// True when this process may train the unit now (it holds it until ``finished(rung:candidateID:)``);
+    /// false while another process holds it.
+    func claim(rung: Int, candidateID: String) throws -> Bool
+    /// This process stored the unit's result.
+    func finished(rung: Int, candidateID: String) throws
+    /// Waits before looking at units held by others again.
+    func pause()
+}
+
 /// Where the stage keeps its units, so that an interrupted run resumes without retraining.
 public protocol RungStore: AnyObject {
     func rungPlan(_ rung: Int) throws -> RungPlan?
@@ -146,6 +161,8 @@ public struct FinalStageSettings: Sendable, Codable, Equatable {
 /// every later rung.
 public final class SuccessiveHalving {
     public let settings: FinalStageSettings
+    /// Other processes that train this stage's units alongside it; nil trains every unit here.
+    public var sharing: RungUnitSharing?
     private let trainer: TaskTrainer
     private let store: RungStore
     private let events: (FinalStageEvent) -> Void
@@ -406,27 +423,42 @@ public final class SuccessiveHalving {
                 return total + c.perSampleEpoch * Double(plan.fidelity.sampleEpochs) + c.fixed
             }
             events(.rungStarted(plan, predictedSeconds: predicted))
-            var results: [RungResult] = []
-            for (index, id) in plan.candidateIDs.enumerated() {
-                let stored = try store.rungResult(rung: rung, candidateID: id)
-                if let stored {
-                    results.append(stored)
-                } else {
-                    if shouldStop() { throw CancellationError() }
-                    let unitStart = clock.now
-                    let trained = try trainer.trainAndValidate(byID[id]!.architecture, fidelity: plan.fidelity,
-                                                               seed: settings.seed &+ UInt64(rung), shouldStop: shouldStop)
-                    let result = RungResult(candidateID: id, rung: rung, fidelity: plan.fidelity,
-                                            validationAccuracy: trained.validationAccuracy,
-                                            seconds: (clock.now - unitStart).seconds, diverged: trained.diverged)
-                    try store.saveRungResult(result)
-                    // The unit's real cost corrects the pilot's estimate for the next rung's solve.
-                    let fixed = costs[id]?.fixed ?? 0
-                    costs[id] = (max(1e-9, (result.seconds - fixed) / Double(plan.fidelity.sampleEpochs)), fixed)
-                    results.append(result)
+            try sharing?.offer(plan)
+            var resultByID: [String: RungResult] = [:]
+            // Units another process holds are looked at again after a pause, until each has a result.
+            var waiting = plan.candidateIDs
+            while !waiting.isEmpty {
+                var held: [String] = []
+                for id in waiting {
+                    let stored = try store.rungResult(rung: rung, candidateID: id)
+                    let result: RungResult
+                    if let stored {
+                        result = stored
+                    } else if let sharing, try !sharing.claim(rung: rung, candidateID: id) {
+                        held.append(id)
+                        continue
+                    } else {
+                        if shouldStop() { throw CancellationError() }
+                        result = try Self.trainUnit(byID[id]!.architecture, candidateID: id, plan: plan, trainer: trainer,
+                                                    seed: settings.seed, shouldStop: shouldStop)
+                        try store.saveRungResult(result)
+                        try sharing?.finished(rung: rung, candidateID: id)
+                    }
+                    if stored == nil || sharing != nil {
+                        // The unit's real cost corrects the pilot's estimate for the next rung's solve.
+                        let fixed = costs[id]?.fixed ?? 0
+                        costs[id] = (max(1e-9, (result.seconds - fixed) / Double(plan.fidelity.sampleEpochs)), fixed)
+                    }
+                    resultByID[id] = result
+                    events(.unitDone(result, done: resultByID.count, total: plan.candidateIDs.count, stored: stored != nil))
                 }
-                events(.unitDone(results.last!, done: index + 1, total: plan.candidateIDs.count, stored: stored != nil))
+                if !held.isEmpty {
+                    if shouldStop() { throw CancellationError() }
+                    sharing?.pause()
+                }
+                waiting = held
             }
+            let results = plan.candidateIDs.map { resultByID[$0]! }
             outcome.plans.append(plan)
             outcome.results.append(results)
             let scores = Self.rungScores(results, prior: prior, priorWeight: settings.capacityPriorWeight, families: groups.family)
@@ -435,6 +467,16 @@ public final class SuccessiveHalving {
             rung += 1
         }
         return outcome
+    }
+
+    /// Trains one unit of a rung: a fresh network at the rung's fidelity, validated, timed.
+    public static func trainUnit(_ architecture: Architecture, candidateID: String, plan: RungPlan, trainer: TaskTrainer, seed: UInt64,
+                                 shouldStop: () -> Bool) throws -> RungResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let trained = try trainer.trainAndValidate(architecture, fidelity: plan.fidelity, seed: seed &+ UInt64(plan.rung), shouldStop: shouldStop)
+        return RungResult(candidateID: candidateID, rung: plan.rung, fidelity: plan.fidelity, validationAccuracy: trained.validationAccuracy,
+                          seconds: (clock.now - start).seconds, diverged: trained.diverged)
     }
 
     /// z(validation accuracy) over the rung's members (of the same family, when `families` is

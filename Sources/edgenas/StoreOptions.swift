@@ -133,6 +133,9 @@ struct StoreOptions: ParsableArguments {
             writeToStandardError("\(unit) failed (\(reason)); given back for another attempt\n")
         case let .unitFailed(unit, reason):
             writeToStandardError("\(unit) failed for good: \(reason); the run goes on without it\n")
+        case let .trainedRungUnit(result):
+            writeToStandardError(String(format: "trained rung %d unit %@ for the final stage: validation accuracy %.4f\n",
+                                        result.rung, result.candidateID, result.validationAccuracy))
         }
     }
 }

@@ -100,6 +100,29 @@ import TestSupport
         #expect(try Self.leaderboard(shared) == Self.leaderboard(single))
     }
 
+    @Test func theFinalStagesRungUnitsAreTrainedByMoreThanOneWorker() throws {
+        var inputs = try SearchCommandTests.inputs()
+        defer { try? FileManager.default.removeItem(at: inputs.folder) }
+        // Enough images for the task's validation split and its batches.
+        inputs.images = try FakeMNIST.write(into: inputs.folder.appendingPathComponent("task-images"), trainCount: 600).path
+        let store = "sqlite:" + inputs.folder.appendingPathComponent("run.sqlite").path
+        let shared = inputs.folder.appendingPathComponent("shared").path
+        let initialised = try runEdgenas(["search", "--store", store, "--init", "--budget", "30s"]
+                                         + Self.runOptions(inputs, shared, scorer: "task", candidates: 6))
+        #expect(initialised.status == 0, "\(initialised.standardError)")
+        let logs = (1...2).map { inputs.folder.appendingPathComponent("w\($0).log") }
+        let workers = try (1...2).map { try Self.startWorker(store, name: "w\($0)", log: logs[$0 - 1]) }
+        workers.forEach { $0.waitUntilExit() }
+        #expect(workers.map(\.terminationStatus) == [0, 0])
+        let notes = try logs.map { try String(contentsOf: $0, encoding: .utf8) }
+        // One worker runs the stage; the other trains some of its rungs' candidates.
+        let stage = try #require(notes.firstIndex { $0.contains("final stage rung 0:") }, "\(notes)")
+        #expect(notes[1 - stage].contains("trained rung 0 unit"), "\(notes)")
+        let report = try String(contentsOfFile: shared + "/report.md", encoding: .utf8)
+        #expect(report.contains("## Final stage: successive halving on the task") && report.contains("\n| 0 | "), "\(report)")
+        #expect(try Self.status(store).contains("final stage: done"))
+    }
+
     @Test(.enabled(if: TestPostgres.available, "needs the test PostgreSQL (scripts/test.sh starts it)"))
     func aWorkerRidesOutADatabaseRestart() throws {
         let inputs = try SearchCommandTests.inputs()
