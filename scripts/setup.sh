@@ -18,6 +18,8 @@ readonly APT_PACKAGES=(
 # Only for the test suite (scripts/setup.sh --for-tests): the servers its store and worker tests start.
 readonly TEST_APT_PACKAGES=(
     postgresql            # a throw-away cluster on loopback (scripts/postgres-test-server.sh)
+    slurm-wlm             # a one-node Slurm on localhost for the worker array test (scripts/slurm-test.sh)
+    munge                 # Slurm's authentication between its daemons
 )
 readonly ONNX_VERSION=1.23.2
 readonly ONNXRUNTIME_VERSION=1.32.0

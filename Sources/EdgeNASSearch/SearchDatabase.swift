@@ -84,6 +84,8 @@ public final class SearchDatabase: RunStore, Sendable {
             let probe = try DatabaseQueue(path: path, configuration: {
                 var configuration = Configuration()
                 configuration.readonly = true
+                // Workers open the file while others write it: wait for their locks, as the writers do.
+                configuration.busyMode = .timeout(10)
                 return configuration
             }())
             let applicationID = try probe.read { db in try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0 }

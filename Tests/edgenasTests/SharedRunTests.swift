@@ -4,7 +4,9 @@ import TestSupport
 
 /// Worker processes sharing one run through its store, as on a cluster: their result is a
 /// single process's; a killed worker's unit goes to another and is recorded once; workers
-/// ride out a database restart; a store from a newer EdgeNAS is refused.
+/// ride out a database restart and a cut network link; a store from a newer EdgeNAS is
+/// refused; a Slurm job array runs them. One at a time: the restart would cut the others'
+/// connections.
 @Suite(.serialized) struct SharedRunTests {
     typealias Inputs = SearchCommandTests.Inputs
 
@@ -55,7 +57,8 @@ import TestSupport
         #expect(initialised.standardError.contains("is ready: 6 candidates, 0 scored"), "\(initialised.standardError)")
         let workers = try (1...3).map { try Self.startWorker(store, name: "w\($0)", log: inputs.folder.appendingPathComponent("w\($0).log")) }
         workers.forEach { $0.waitUntilExit() }
-        #expect(workers.map(\.terminationStatus) == [0, 0, 0])
+        let notes = try (1...3).map { try String(contentsOf: inputs.folder.appendingPathComponent("w\($0).log"), encoding: .utf8) }
+        #expect(workers.map(\.terminationStatus) == [0, 0, 0], "\(notes)")
         #expect(try Self.leaderboard(shared) == Self.leaderboard(single))
         let status = try Self.status(store)
         #expect(status.contains("units: 6 done, 0 claimed, 0 pending, 0 failed"), "\(status)")
@@ -92,8 +95,8 @@ import TestSupport
         let logs = (1...2).map { inputs.folder.appendingPathComponent("w\($0).log") }
         let workers = try (1...2).map { try Self.startWorker(store, name: "w\($0)", log: logs[$0 - 1]) }
         workers.forEach { $0.waitUntilExit() }
-        #expect(workers.map(\.terminationStatus) == [0, 0])
         let notes = try logs.map { try String(contentsOf: $0, encoding: .utf8) }.joined()
+        #expect(workers.map(\.terminationStatus) == [0, 0], "\(notes)")
         #expect(notes.contains("(attempt 2: its last worker stopped)"), "\(notes)")
         let status = try Self.status(store)
         #expect(status.contains("candidates: 5, scored 5; units: 5 done, 0 claimed, 0 pending, 0 failed"), "\(status)")
@@ -113,8 +116,8 @@ import TestSupport
         let logs = (1...2).map { inputs.folder.appendingPathComponent("w\($0).log") }
         let workers = try (1...2).map { try Self.startWorker(store, name: "w\($0)", log: logs[$0 - 1]) }
         workers.forEach { $0.waitUntilExit() }
-        #expect(workers.map(\.terminationStatus) == [0, 0])
         let notes = try logs.map { try String(contentsOf: $0, encoding: .utf8) }
+        #expect(workers.map(\.terminationStatus) == [0, 0], "\(notes)")
         // One worker runs the stage; the other trains some of its rungs' candidates.
         let stage = try #require(notes.firstIndex { $0.contains("final stage rung 0:") }, "\(notes)")
         #expect(notes[1 - stage].contains("trained rung 0 unit"), "\(notes)")
@@ -170,16 +173,32 @@ import TestSupport
 /// mid-candidate; another takes its claim after the grace period and the run completes, and
 /// the cut-off worker exits saying it lost the connection (about 80 s: TCP's user timeout,
 /// then 30 s of reconnection attempts). Needs root and iproute2, as CI has.
-@Suite struct NetworkFaultTests {
-    static var canRun: Bool {
+extension SharedRunTests {
+    static var canCutANetwork: Bool {
         geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") && TestPostgres.available
     }
 
-    @Test(.enabled(if: canRun, "needs root, iproute2 and the test PostgreSQL"))
+    @Test(.enabled(if: canCutANetwork, "needs root, iproute2 and the test PostgreSQL"))
     func aWorkerCutOffMidCandidateLosesItsClaimAndTheRunCompletes() throws {
         let (status, text) = try TestPostgres.runScript("scripts/network-fault-test.sh", [try edgenasBinary().path])
         #expect(status == 0, "\(text)")
         #expect(text.contains("(attempt 2: its last worker stopped)"), "\(text)")
         #expect(text.contains("network-fault-test.sh: passed"), "\(text)")
+    }
+}
+
+/// scripts/slurm-test.sh: a one-node Slurm (controller and node daemon on localhost, munge)
+/// runs deploy/slurm-workers.sbatch as a job array of 2 workers on one run in the test
+/// PostgreSQL, which completes (about 40 s). Needs root and Debian's slurm-wlm, as CI has.
+extension SharedRunTests {
+    static var canRunSlurm: Bool {
+        geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/slurmctld") && TestPostgres.available
+    }
+
+    @Test(.enabled(if: canRunSlurm, "needs root, slurm-wlm and munge (scripts/setup.sh --for-tests) and the test PostgreSQL"))
+    func aSlurmJobArrayOfTwoWorkersCompletesARun() throws {
+        let (status, text) = try TestPostgres.runScript("scripts/slurm-test.sh", [try edgenasBinary().path])
+        #expect(status == 0, "\(text)")
+        #expect(text.contains("edgenas-worker-") && text.contains("slurm-test.sh: passed"), "\(text)")
     }
 }
