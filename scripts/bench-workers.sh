@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Candidates per minute: workers sharing a store against one process, interleaved rounds.
 #   scripts/bench-workers.sh zero-cost [ROUNDS]   naswot, 200 candidates: 1 process vs 4 workers on PostgreSQL
-#   scripts/bench-workers.sh probes [ROUNDS]      the probes on one calibrated plan: 1 worker × 2 threads
+#   scripts/bench-workers.sh probes [ROUNDS]      the probes, 6 candidates on one calibrated plan: 1 worker × 2 threads
 #                                                 vs 2 workers × 1 thread (copies of one SQLite store)
 # Needs the release build and the test PostgreSQL (scripts/postgres-test-server.sh start).
 set -euo pipefail
@@ -38,8 +38,9 @@ if [[ $MODE == zero-cost ]]; then
             && echo "round $round  leaderboards equal"
     done
 else
-    readonly N=10
-    "$EDGENAS" search --store "sqlite:$WORK/plan.sqlite" --init --space "$SPACE" --scorer probes --budget 2m \
+    # A plan of about 20 s per candidate, as in a real search.
+    readonly N=6
+    "$EDGENAS" search --store "sqlite:$WORK/plan.sqlite" --init --space "$SPACE" --scorer probes --budget 3m \
         --candidates $N --seed 9 --out "$WORK/probes" --export "$WORK/probes/w.onnx" 2>&1 | grep -E "^plan|ready" | tail -3
     for round in $(seq "$ROUNDS"); do
         for layout in "1x2" "2x1"; do
