@@ -100,11 +100,25 @@ extension SearchRunner {
                 + "before it, so its candidates cannot be handed out in advance")
         }
         try timed(SearchPhase.sample) { try drawInitialCandidates(count: settings.candidateCount) }
+        // The report is written by whichever worker claims the outputs: it reads the draws from here.
+        if samplingAttempts.attempts > 0 {
+            try store.setEncodedSetting(Self.samplingKey, [samplingAttempts.attempts, samplingAttempts.rejected])
+        }
         var units: [WorkUnit] = [.plan]
         units += try store.candidates().filter { $0.evaluationJSON == nil }.map { WorkUnit.score(candidateID: $0.id, position: $0.position) }
         if settings.effectiveFinalStageShare > 0 { units.append(.finalStage) }
         units.append(.outputs)
         try store.registerUnits(units)
+    }
+
+    static let samplingKey = "sampling_attempts"
+
+    /// Draws and rejections of the sampling, by the process that drew the candidates of a
+    /// shared run (this process's own otherwise).
+    public func runSamplingAttempts() throws -> (attempts: Int, rejected: Int) {
+        guard samplingAttempts.attempts == 0, let stored = try store.decodedSetting(Self.samplingKey, as: [Int].self),
+              stored.count == 2 else { return samplingAttempts }
+        return (stored[0], stored[1])
     }
 
     /// Runs `body` while a heartbeat keeps `claim`; true in `lost` when the claim went to

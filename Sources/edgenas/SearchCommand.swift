@@ -386,6 +386,9 @@ struct Search: ParsableCommand {
             }
             guard let error = error as? SearchError else { throw error }
             switch error {
+            case let .interrupted(scored, total) where sharesRun:
+                throw CommandFailure.interrupted("interrupted: \(scored) of \(total) candidates are scored and saved in the store; "
+                    + "the run goes on with any worker: `edgenas worker --store \(storeLocation)`")
             case .interrupted: throw CommandFailure.interrupted(error.description)
             case .infeasible: throw CommandFailure.infeasible(error.description)
             case .badInput, .runDatabase: throw CommandFailure.badInput(error.description)
@@ -430,7 +433,7 @@ struct Search: ParsableCommand {
 
         let report = SearchReport(runName: runName, settings: settings, tablePath: latency?.tablePath, leaderboard: leaderboard,
                                   plan: try runDatabase.decodedSetting("plan", as: ScoringPlan.self), phases: try runDatabase.phaseTimes(),
-                                  sampling: runner.samplingAttempts, export: exported, rungResults: try runDatabase.rungResults())
+                                  sampling: try runner.runSamplingAttempts(), export: exported, rungResults: try runDatabase.rungResults())
         try outputFailure { try RunFolder.writeOutputs(in: folder, leaderboard: leaderboard, report: report) }
         try printResult(winner: winner, export: exported, folder: folder, leaderboard: leaderboard)
     }

@@ -63,6 +63,8 @@ import TestSupport
         let status = try Self.status(store)
         #expect(status.contains("units: 6 done, 0 claimed, 0 pending, 0 failed"), "\(status)")
         #expect(status.contains("outputs: done"), "\(status)")
+        // The worker that wrote the report did not draw the candidates; the report has the draws all the same.
+        #expect(try String(contentsOfFile: shared + "/report.md", encoding: .utf8).contains("| sampling | 6 draws, 0 rejected"))
 
         // --workers N: the same on the run folder's SQLite store.
         let local = inputs.folder.appendingPathComponent("local").path
@@ -101,6 +103,25 @@ import TestSupport
         let status = try Self.status(store)
         #expect(status.contains("candidates: 5, scored 5; units: 5 done, 0 claimed, 0 pending, 0 failed"), "\(status)")
         #expect(try Self.leaderboard(shared) == Self.leaderboard(single))
+    }
+
+    @Test func aWorkerStoppedWithSIGTERMFinishesItsCandidateAndHoldsNothing() throws {
+        let inputs = try SearchCommandTests.inputs()
+        defer { try? FileManager.default.removeItem(at: inputs.folder) }
+        let store = "sqlite:" + inputs.folder.appendingPathComponent("run.sqlite").path
+        let shared = inputs.folder.appendingPathComponent("shared").path
+        #expect(try runEdgenas(["search", "--store", store, "--init"] + Self.runOptions(inputs, shared, scorer: "params", candidates: 4)).status == 0)
+        let log = inputs.folder.appendingPathComponent("worker.log")
+        let worker = try Self.startWorker(store, name: "stopped", log: log, environment: ["EDGENAS_TEST_HOLD_CLAIM_SECONDS": "2"])
+        let deadline = Date().addingTimeInterval(60)
+        while try !Self.status(store).contains("stopped: score"), Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        kill(worker.processIdentifier, SIGTERM)
+        worker.waitUntilExit()
+        let notes = try String(contentsOf: log, encoding: .utf8)
+        #expect(worker.terminationStatus == 130, "\(notes)")
+        #expect(notes.contains("the run goes on with any worker: `edgenas worker --store \(store)`"), "\(notes)")
+        let status = try Self.status(store)
+        #expect(status.contains("0 claimed") && status.contains("0 failed") && !status.contains("scored 0;"), "\(status)")
     }
 
     @Test func theFinalStagesRungUnitsAreTrainedByMoreThanOneWorker() throws {
