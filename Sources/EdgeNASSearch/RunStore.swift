@@ -180,6 +180,8 @@ public struct UnitState: Sendable, Equatable {
     public var reason: String?
     /// Seconds since the holder's last heartbeat (claimed units).
     public var heartbeatAgeSeconds: Double?
+    /// Seconds since the unit was last claimed, renewed or finished; nil when never claimed.
+    public var secondsSinceHeartbeat: Double?
 }
 
 /// The schema both run stores share: named migrations in one order, in SQL both SQLite and
@@ -399,7 +401,8 @@ struct ClaimLedger {
         try query(statements.states, []).map { row in
             UnitState(unit: row[0] ?? "", state: UnitState.State(rawValue: row[1] ?? "") ?? .pending, worker: row[2],
                       attempts: Int(row[3] ?? "0") ?? 0, reason: row[4],
-                      heartbeatAgeSeconds: row[1] == "claimed" ? row[5].flatMap(Double.init) : nil)
+                      heartbeatAgeSeconds: row[1] == "claimed" ? row[5].flatMap(Double.init) : nil,
+                      secondsSinceHeartbeat: row[5].flatMap(Double.init))
         }
     }
 }

@@ -111,7 +111,7 @@ public final class SearchRunner {
     /// Successive halving on the task, entered in the prior's order, with whatever budget
     /// the earlier phases left (`budgetSeconds` when given); each unit is stored as it
     /// finishes, so a resumed run retrains nothing.
-    func runFinalStage(budgetSeconds: Double? = nil, sharing: RungUnitSharing? = nil) throws {
+    func runFinalStage(budgetSeconds: Double? = nil, sharing: RungUnitSharing? = nil, trainers: Int = 1) throws {
         guard let task else { return }
         let board = try leaderboard()
         let candidates = try board.entries.map { entry in
@@ -123,6 +123,7 @@ public final class SearchRunner {
         let halving = SuccessiveHalving(settings: finalStageSettings, trainer: task, store: store,
                                         events: { [events] in events(.finalStage($0)) }, shouldStop: shouldStop)
         halving.sharing = sharing
+        halving.parallelTrainers = trainers
         do {
             // As the leaderboard ranks it (``Leaderboard/ranked``: the pipeline has a family score).
             _ = try halving.run(SelectionPipeline.finalStageEntryOrder(prior: priorValues).map { candidates[$0] }, prior: prior,

@@ -149,8 +149,12 @@ extension SearchRunner {
             // One worker runs the stage and plans its rungs; the others train rung units meanwhile.
             let sharing = StoreRungSharing(runner: self, options: options)
             try runNamedUnit(.finalStage, options, whileBusy: { try trainRungUnit(options) }) {
+                // The workers seen lately wait for the stage and train its units: its rungs are
+                // planned for that many trainers, so that the stage spends its share of the budget.
+                let trainers = try activeWorkers(options)
                 try timed(SearchPhase.finalStage) {
-                    try runFinalStage(budgetSeconds: settings.budgetSeconds * settings.effectiveFinalStageShare, sharing: sharing)
+                    try runFinalStage(budgetSeconds: settings.budgetSeconds * settings.effectiveFinalStageShare, sharing: sharing,
+                                      trainers: trainers)
                 }
             }
         }
@@ -197,6 +201,16 @@ extension SearchRunner {
                 Thread.sleep(forTimeInterval: options.pollSeconds)
             }
         }
+    }
+
+    /// Workers (this one included) that claimed or finished a unit within two grace periods.
+    private func activeWorkers(_ options: WorkerOptions) throws -> Int {
+        let window = 2 * max(options.policy.graceSeconds, 30)
+        // Scoring and rung units only: the plan may have been calibrated by a process that has left (search --init).
+        let recent = try store.unitStates().filter {
+            ($0.unit.hasPrefix("score ") || $0.unit.hasPrefix("rung ")) && ($0.secondsSinceHeartbeat ?? .infinity) <= window
+        }.compactMap(\.worker)
+        return Set(recent + [options.name]).count
     }
 
     /// Trains one rung unit that the final stage's worker offered; false when none is free.

@@ -163,6 +163,9 @@ public final class SuccessiveHalving {
     public let settings: FinalStageSettings
     /// Other processes that train this stage's units alongside it; nil trains every unit here.
     public var sharing: RungUnitSharing?
+    /// How many processes train units at once (this one and those `sharing` reaches): a rung
+    /// of n members takes the time of n / min(n, trainers) units.
+    public var parallelTrainers = 1
     private let trainer: TaskTrainer
     private let store: RungStore
     private let events: (FinalStageEvent) -> Void
@@ -256,13 +259,15 @@ public final class SuccessiveHalving {
     /// `seconds`. `costs` are in the current order, best first, and each later rung's survivors
     /// are assumed to be the current leaders: the capacity prior favours the larger, slower
     /// candidates, so assuming the cheapest survive (as a lower bound would) starves the
-    /// later rungs.
-    static func affordableSampleEpochs(seconds: Double, costs: [(perSampleEpoch: Double, fixed: Double)], sizes: [Int]) -> Double {
+    /// later rungs. With `trainers` processes, a rung's units run min(size, trainers) at a time.
+    static func affordableSampleEpochs(seconds: Double, costs: [(perSampleEpoch: Double, fixed: Double)], sizes: [Int],
+                                       trainers: Int = 1) -> Double {
         var perUnit = 0.0, fixed = 0.0
         for (offset, size) in sizes.enumerated() {
             let members = costs.prefix(size)
-            perUnit += members.reduce(0) { $0 + $1.perSampleEpoch } * pow(2, Double(offset))
-            fixed += members.reduce(0) { $0 + $1.fixed }
+            let atOnce = Double(max(1, min(size, trainers)))
+            perUnit += members.reduce(0) { $0 + $1.perSampleEpoch } * pow(2, Double(offset)) / atOnce
+            fixed += members.reduce(0) { $0 + $1.fixed } / atOnce
         }
         return max(0, (seconds - fixed) / max(perUnit, 1e-12))
     }
@@ -277,7 +282,8 @@ public final class SuccessiveHalving {
         while k > 2 {
             let ids = candidates.prefix(k).map(\.id)
             let members = groups.interleaved(ids).map { costs[$0]! }
-            if Self.affordableSampleEpochs(seconds: budgetSeconds, costs: members, sizes: groups.sizes(ids)) >= minimum { break }
+            if Self.affordableSampleEpochs(seconds: budgetSeconds, costs: members, sizes: groups.sizes(ids),
+                                           trainers: parallelTrainers) >= minimum { break }
             k -= 1
         }
         return min(k, candidates.count)
@@ -365,7 +371,8 @@ public final class SuccessiveHalving {
             let minimum = Double(settings.minimumTrainingSamples * settings.epochsPerRung)
             let left = Self.plannedShareOfTimeLeft * (budgetSeconds - (clock.now - start).seconds)
             let memberCosts = try members.map { try cost($0) }
-            if sizes.isEmpty || Self.affordableSampleEpochs(seconds: left, costs: memberCosts, sizes: sizes) < minimum {
+            if sizes.isEmpty || Self.affordableSampleEpochs(seconds: left, costs: memberCosts, sizes: sizes,
+                                                            trainers: parallelTrainers) < minimum {
                 events(.skipped(reason: String(format: "skipped: %.0f s left cannot train %d candidates on %d images", max(0, left), members.count,
                                                settings.minimumTrainingSamples)))
                 return outcome
@@ -386,7 +393,7 @@ public final class SuccessiveHalving {
                 let left = Self.plannedShareOfTimeLeft * (budgetSeconds - (clock.now - start).seconds)
                 var memberCosts = try members.map { try cost($0) }
                 var remaining = Array(sizes[rung...])
-                var passes = Self.affordableSampleEpochs(seconds: left, costs: memberCosts, sizes: remaining)
+                var passes = Self.affordableSampleEpochs(seconds: left, costs: memberCosts, sizes: remaining, trainers: parallelTrainers)
                 // A rung must train at least as long as the one before. When the time left cannot
                 // pay for that, the schedule is cut: its last rungs first, then this rung's
                 // members (each group halved, down to 2); if even that cannot be paid, the last
@@ -403,7 +410,7 @@ public final class SuccessiveHalving {
                     } else {
                         break
                     }
-                    passes = Self.affordableSampleEpochs(seconds: left, costs: memberCosts, sizes: remaining)
+                    passes = Self.affordableSampleEpochs(seconds: left, costs: memberCosts, sizes: remaining, trainers: parallelTrainers)
                 }
                 if rung > 0 && passes < floor {
                     events(.skipped(reason: String(format: "stopped after rung %d: even 2 candidates at its training would need more than the %.0f s left",
@@ -421,7 +428,7 @@ public final class SuccessiveHalving {
             let predicted = try plan.candidateIDs.reduce(0.0) { total, id in
                 let c = try cost(id)
                 return total + c.perSampleEpoch * Double(plan.fidelity.sampleEpochs) + c.fixed
-            }
+            } / Double(max(1, min(plan.candidateIDs.count, parallelTrainers)))
             events(.rungStarted(plan, predictedSeconds: predicted))
             try sharing?.offer(plan)
             var resultByID: [String: RungResult] = [:]

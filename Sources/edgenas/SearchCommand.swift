@@ -58,7 +58,13 @@ struct Search: ParsableCommand {
             and the winner's training use all N × --threads threads. --parallel is not part of \
             the run's settings: a run may resume with another.
 
-            --matmul-precision bf16 scores and trains with the large matrix products' inputs \
+            --store URL keeps the run in a store that worker processes share (PostgreSQL across \
+            machines, a SQLite file on one): --init draws the candidates and calibrates the plan, \
+            `edgenas worker --store URL` on each machine does the rest, --status shows progress \
+            and --report rebuilds the outputs. --workers N does the same on this machine with N \
+            worker processes. Shared runs use the random strategy; see deploy/README.md.
+
+                        --matmul-precision bf16 scores and trains with the large matrix products' inputs \
             rounded to bfloat16 (processors with AVX512_BF16; a ViT's probes about 1.6× faster). \
             It is part of the run's settings: a resumed run keeps the precision it started with.
 

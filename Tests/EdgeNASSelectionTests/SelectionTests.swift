@@ -119,6 +119,16 @@ final class SuccessiveHalvingTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(passes, 1024)
     }
 
+    func testParallelTrainersBuyMoreTrainingPerRung() {
+        let costs = Array(repeating: (perSampleEpoch: 1e-3, fixed: 0.0), count: 4)
+        let serial = SuccessiveHalving.affordableSampleEpochs(seconds: 8, costs: costs, sizes: [4, 2])
+        // Rungs of 4 then 2 members: 2 trainers halve both; 4 trainers quarter the first, halve the second.
+        XCTAssertEqual(SuccessiveHalving.affordableSampleEpochs(seconds: 8, costs: costs, sizes: [4, 2], trainers: 2), 2 * serial, accuracy: 1e-6)
+        XCTAssertEqual(SuccessiveHalving.affordableSampleEpochs(seconds: 8, costs: costs, sizes: [4, 2], trainers: 4), 8.0 / 3 * serial,
+                       accuracy: 1e-6)
+        XCTAssertEqual(SuccessiveHalving.affordableSampleEpochs(seconds: 8, costs: costs, sizes: [4, 2], trainers: 1), serial)
+    }
+
     func testAResumedStageTrainsNoUnitTwice() throws {
         let architectures = try sampleArchitectures(6)
         let truth = Dictionary(uniqueKeysWithValues: architectures.enumerated().map { ($1.id, 0.8 + 0.01 * Double($0)) })
