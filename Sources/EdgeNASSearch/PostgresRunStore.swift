@@ -86,6 +86,11 @@ public final class PostgresRunStore: RunStore, @unchecked Sendable {
         }
     }
 
+    public func progress() throws -> (stored: Int, scored: Int) {
+        let row = try operation { try connection.execute(RunStoreSchema.progressQuery).first }
+        return (row?[0].flatMap { Int($0) } ?? 0, row?[1].flatMap { Int($0) } ?? 0)
+    }
+
     @discardableResult
     public func append(_ candidates: [FeasibleCandidate], origin: String) throws -> [CandidateRecord] {
         guard !candidates.isEmpty else { return [] }
@@ -131,14 +136,11 @@ public final class PostgresRunStore: RunStore, @unchecked Sendable {
     // MARK: Final-stage rungs
 
     public func rungResults() throws -> [RungResult] {
-        let decoder = JSONDecoder()
         let (results, plans) = try operation {
             (try connection.execute("SELECT resultJSON FROM rung_result").compactMap { $0[0] },
              try connection.execute("SELECT planJSON FROM rung_plan").compactMap { $0[0] })
         }
-        let planByRung = Dictionary(try plans.map { try decoder.decode(RungPlan.self, from: Data($0.utf8)) }.map { ($0.rung, $0) },
-                                    uniquingKeysWith: { first, _ in first })
-        return RunStoreSchema.ordered(try results.map { try decoder.decode(RungResult.self, from: Data($0.utf8)) }, plans: planByRung)
+        return try RunStoreSchema.orderedRungResults(resultsJSON: results, plansJSON: plans)
     }
 
     public func rungPlan(_ rung: Int) throws -> RungPlan? {

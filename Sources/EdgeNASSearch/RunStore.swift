@@ -16,6 +16,9 @@ public protocol RunStore: RungStore {
     func setting(_ key: String) throws -> String?
     func setSetting(_ key: String, _ value: String) throws
     func candidates() throws -> [CandidateRecord]
+    /// How many candidates are stored and how many of them are scored (counted, not read:
+    /// workers ask after every candidate).
+    func progress() throws -> (stored: Int, scored: Int)
     /// Stores new candidates at the next positions, in one transaction, and returns their records.
     @discardableResult func append(_ candidates: [FeasibleCandidate], origin: String) throws -> [CandidateRecord]
     /// Stores a candidate's scores; returns them as stored (the record's `evaluationJSON`).
@@ -64,12 +67,6 @@ extension RunStore {
     @discardableResult
     public func append(_ candidate: FeasibleCandidate, origin: String) throws -> CandidateRecord {
         try append([candidate], origin: origin)[0]
-    }
-
-    /// How many candidates are stored and how many of them are scored.
-    public func progress() throws -> (stored: Int, scored: Int) {
-        let records = try candidates()
-        return (records.count, records.filter { $0.evaluationJSON != nil }.count)
     }
 
     /// Whether the run did anything worth keeping: a scored candidate or a scoring plan
@@ -224,15 +221,23 @@ public enum RunStoreSchema {
         ]
     }
 
+    /// Counts the candidates and the scored ones, in both dialects.
+    static let progressQuery = "SELECT count(*), count(evaluationJSON) FROM candidate"
+
     static func encoded<Value: Encodable>(_ value: Value) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    /// Rung results in rung order, each rung in its plan's order (the order they were trained).
-    static func ordered(_ results: [RungResult], plans: [Int: RungPlan]) -> [RungResult] {
-        results.sorted { a, b in
+    /// The stored rung results (JSON) in rung order, each rung in its plan's order (the order
+    /// they were trained), from the stored rung plans (JSON).
+    static func orderedRungResults(resultsJSON: [String], plansJSON: [String]) throws -> [RungResult] {
+        let decoder = JSONDecoder()
+        let plans = Dictionary(try plansJSON.map { try decoder.decode(RungPlan.self, from: Data($0.utf8)) }.map { ($0.rung, $0) },
+                               uniquingKeysWith: { first, _ in first })
+        let results = try resultsJSON.map { try decoder.decode(RungResult.self, from: Data($0.utf8)) }
+        return results.sorted { a, b in
             if a.rung != b.rung { return a.rung < b.rung }
             let order = plans[a.rung]?.candidateIDs ?? []
             let ia = order.firstIndex(of: a.candidateID) ?? Int.max, ib = order.firstIndex(of: b.candidateID) ?? Int.max

@@ -145,6 +145,13 @@ public final class SearchDatabase: RunStore, Sendable {
 
     // MARK: The run as a whole
 
+    public func progress() throws -> (stored: Int, scored: Int) {
+        try read { db in
+            let row = try Row.fetchOne(db, sql: RunStoreSchema.progressQuery)
+            return (row?[0] ?? 0, row?[1] ?? 0)
+        }
+    }
+
     /// Closes the database; nothing can be read or written through it afterwards.
     public func close() throws {
         try queue.close()
@@ -210,10 +217,7 @@ public final class SearchDatabase: RunStore, Sendable {
             (try String.fetchAll(db, sql: "SELECT resultJSON FROM rung_result"),
              try String.fetchAll(db, sql: "SELECT planJSON FROM rung_plan"))
         }
-        let decoder = JSONDecoder()
-        let planByRung = Dictionary(try plans.map { try decoder.decode(RungPlan.self, from: Data($0.utf8)) }.map { ($0.rung, $0) },
-                                    uniquingKeysWith: { first, _ in first })
-        return RunStoreSchema.ordered(try results.map { try decoder.decode(RungResult.self, from: Data($0.utf8)) }, plans: planByRung)
+        return try RunStoreSchema.orderedRungResults(resultsJSON: results, plansJSON: plans)
     }
 
     // MARK: Phases
