@@ -10,10 +10,12 @@ public enum SearchError: Error, CustomStringConvertible, Sendable {
     case runDatabase(String)
     /// A stop was requested (Ctrl-C); everything scored so far is in the database.
     case interrupted(scored: Int, total: Int)
+    /// Local worker processes could not start, or every one of them failed.
+    case workers(String)
 
     public var description: String {
         switch self {
-        case let .badInput(message), let .runDatabase(message): return message
+        case let .badInput(message), let .runDatabase(message), let .workers(message): return message
         case let .infeasible(report): return report.description
         case let .interrupted(scored, total):
             return "interrupted: \(scored) of \(total) candidates are scored and saved; run the same command with --resume to go on"

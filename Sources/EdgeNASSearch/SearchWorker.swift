@@ -15,6 +15,8 @@ public enum WorkerEvent: Sendable {
     case unitFailed(unit: String, reason: String)
     /// This worker trained one candidate of a final-stage rung for the stage's worker.
     case trainedRungUnit(RungResult)
+    /// `search --workers N` started its worker processes on the store at `location`.
+    case localWorkersStarted(count: Int, threads: Int, location: String)
 }
 
 /// How a worker ends.

@@ -59,6 +59,7 @@ extension CommandFailure {
             case .infeasible: self = .infeasible(error.description)
             case .interrupted: self = .interrupted(error.description)
             case .badInput, .runDatabase: self = .badInput(error.description)
+            case .workers: self = .internalError(error.description)
             }
         case let error as ONNXExportError:
             if case .checkerRejected = error { self = .internalError(error.description) } else { self = .badInput(error.description) }

@@ -64,7 +64,7 @@ struct Search: ParsableCommand {
             and --report rebuilds the outputs. --workers N does the same on this machine with N \
             worker processes. Shared runs use the random strategy; see deploy/README.md.
 
-                        --matmul-precision bf16 scores and trains with the large matrix products' inputs \
+            --matmul-precision bf16 scores and trains with the large matrix products' inputs \
             rounded to bfloat16 (processors with AVX512_BF16; a ViT's probes about 1.6× faster). \
             It is part of the run's settings: a resumed run keeps the precision it started with.
 
@@ -314,7 +314,7 @@ struct Search: ParsableCommand {
             do {
                 let created = try searchFailure { try RunStores.open(storeLocation, create: true) }
                 try created.setEncodedSetting("settings", settings)
-                if sharesRun { try storeOptions.recordSharedSettings(in: created, runFolder: folder) }
+                if sharesRun { try SharedRun.recordSettings(in: created, runFolder: folder, policy: storeOptions.claimPolicy) }
                 database = created
             } catch {
                 // Half a database (a full disk) would block the next command as "not readable".
@@ -372,8 +372,8 @@ struct Search: ParsableCommand {
         var outputsClaim: Claim?
         do {
             if sharesRun {
-                guard let (board, claim) = try storeOptions.work(runner, runFolder: folder, storeLocation: storeLocation,
-                                                                 threads: threadOptions.threads) else { scoringBar?.finish(); return }
+                guard let (board, claim) = try storeOptions.run(runner, runFolder: folder, storeLocation: storeLocation,
+                                                                threads: threadOptions.threads) else { scoringBar?.finish(); return }
                 (leaderboard, outputsClaim) = (board, claim)
             } else {
                 leaderboard = try runner.run()
@@ -398,22 +398,18 @@ struct Search: ParsableCommand {
             case .interrupted: throw CommandFailure.interrupted(error.description)
             case .infeasible: throw CommandFailure.infeasible(error.description)
             case .badInput, .runDatabase: throw CommandFailure.badInput(error.description)
+            case .workers: throw CommandFailure.internalError(error.description)
             }
         }
         guard let winner = leaderboard.winner else { throw CommandFailure.internalError("the search scored no candidate") }
+        let write = {
+            try writeOutputs(winner: winner, leaderboard: leaderboard, runner: runner, store: runDatabase, settings: settings,
+                             latency: latency, runName: runName, exportPath: exportPath, clock: clock)
+        }
+        guard let outputsClaim else { return try write() }
         // The outputs unit stays claimed (heartbeat renewed) while the winner is trained and exported.
-        let outputs = try outputsClaim.map { claim in
-            try runner.holding(claim, policy: storeOptions.policy(of: runDatabase)) {
-                try writeOutputs(winner: winner, leaderboard: leaderboard, runner: runner, store: runDatabase, settings: settings,
-                                 latency: latency, runName: runName, exportPath: exportPath, clock: clock)
-            }
-        }
-        if let outputs, let outputsClaim {
-            if try outputs.lost || !runDatabase.finish(outputsClaim) { log("the outputs unit went to another worker meanwhile") }
-            return
-        }
-        try writeOutputs(winner: winner, leaderboard: leaderboard, runner: runner, store: runDatabase, settings: settings,
-                         latency: latency, runName: runName, exportPath: exportPath, clock: clock)
+        let (_, lost) = try runner.holding(outputsClaim, policy: SharedRun.policy(of: runDatabase), write)
+        if try lost || !runDatabase.finish(outputsClaim) { log("the outputs unit went to another worker meanwhile") }
     }
 
     /// Exports the winner (keeping a finished export of the same winner) and writes the run folder.

@@ -56,7 +56,7 @@ struct StoreOptions: ParsableArguments {
         guard let store else { return nil }
         let opened: RunStore
         do { opened = try RunStores.open(store, create: false) } catch { throw CommandFailure.badInput("\(error)") }
-        guard let folder = try opened.setting(Self.runFolderKey) else {
+        guard let folder = try SharedRun.runFolder(of: opened) else {
             throw CommandFailure.badInput("\(opened.location) holds no shared run; start one with `edgenas search --store \(store) "
                 + "--space SPACE --out DIR ...`")
         }
@@ -74,49 +74,33 @@ struct StoreOptions: ParsableArguments {
         }
     }
 
-    static let runFolderKey = "run_folder"
-    static let policyKey = "claim_policy"
+    /// The claim policy a run started here records.
+    var claimPolicy: ClaimPolicy { ClaimPolicy(graceSeconds: grace?.seconds ?? 60, maxAttempts: retries ?? 3) }
 
-    /// What every worker of the run reads: the claim policy and the folder for the outputs.
-    func recordSharedSettings(in store: RunStore, runFolder: URL) throws {
-        try store.setSetting(Self.runFolderKey, runFolder.standardizedFileURL.path)
-        try store.setEncodedSetting(Self.policyKey, ClaimPolicy(graceSeconds: grace?.seconds ?? 60, maxAttempts: retries ?? 3))
-    }
-
-    func policy(of store: RunStore) throws -> ClaimPolicy {
-        try store.decodedSetting(Self.policyKey, as: ClaimPolicy.self) ?? ClaimPolicy()
-    }
-
-    /// This process's part of a shared run. Returns the leaderboard when this process writes
-    /// the outputs (with the outputs claim when it holds one), nil when it has nothing more to do.
-    func work(_ runner: SearchRunner, runFolder: URL, storeLocation: String, threads: Int?) throws -> (Leaderboard, Claim?)? {
-        if status {
-            print(try StoreStatus(store: runner.store, leaderboard: runner.leaderboard()).text)
-            return nil
+    /// This process's part of a shared run (``SharedRun``), chosen by the options; prints what
+    /// is for the user. Returns the leaderboard when this process writes the outputs (with the
+    /// outputs claim when it holds one), nil when it has nothing more to do.
+    func run(_ runner: SearchRunner, runFolder: URL, storeLocation: String, threads: Int?) throws -> (Leaderboard, Claim?)? {
+        let role: SharedRun.Role
+        if status { role = .status } else if report { role = .report } else if initOnly { role = .prepare }
+        else if let workers {
+            role = .localWorkers(count: workers, threads: threads ?? 1, executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
+        } else {
+            let hold = ProcessInfo.processInfo.environment["EDGENAS_TEST_HOLD_CLAIM_SECONDS"].flatMap(Double.init) ?? 0
+            role = .worker(name: workerName ?? WorkerOptions.defaultName, holdSecondsBeforeScoring: hold)
         }
-        if report { return (try runner.leaderboard(), nil) }
-        // A run started by one process and handed to workers with --resume --workers.
-        if try runner.store.setting(Self.policyKey) == nil { try recordSharedSettings(in: runner.store, runFolder: runFolder) }
-        try runner.prepareForWorkers()
-        let hold = ProcessInfo.processInfo.environment["EDGENAS_TEST_HOLD_CLAIM_SECONDS"].flatMap(Double.init) ?? 0
-        let policy = try policy(of: runner.store)
-        let options = WorkerOptions(name: workerName ?? WorkerOptions.defaultName, policy: policy,
-                                    pollSeconds: min(1, policy.graceSeconds / 4), holdSecondsBeforeScoring: hold)
-        if initOnly {
-            try runner.calibrate(options)
-            let progress = try runner.store.progress()
-            writeToStandardError("the run in \(runner.store.location) is ready: \(progress.stored) candidates, \(progress.scored) scored. "
+        switch try SharedRun.run(runner, as: role, runFolder: runFolder, storeLocation: storeLocation, policyIfMissing: claimPolicy) {
+        case let .status(text):
+            print(text)
+            return nil
+        case let .ready(stored, scored):
+            writeToStandardError("the run in \(runner.store.location) is ready: \(stored) candidates, \(scored) scored. "
                 + "Start workers with `edgenas worker --store \(storeLocation)`\n")
             return nil
-        }
-        if let workers {
-            try LocalWorkers.run(count: workers, store: storeLocation, threads: threads ?? 1)
-            return (try runner.leaderboard(), nil)
-        }
-        switch try runner.work(options) {
-        case let .writeOutputs(board, claim): return (board, claim)
+        case let .writeOutputs(board, claim):
+            return (board, claim)
         case .finished:
-            writeToStandardError("\(options.name): nothing left to claim; another worker writes the outputs\n")
+            writeToStandardError("\(workerName ?? WorkerOptions.defaultName): nothing left to claim; another worker writes the outputs\n")
             return nil
         }
     }
@@ -133,36 +117,11 @@ struct StoreOptions: ParsableArguments {
             writeToStandardError("\(unit) failed (\(reason)); given back for another attempt\n")
         case let .unitFailed(unit, reason):
             writeToStandardError("\(unit) failed for good: \(reason); the run goes on without it\n")
+        case let .localWorkersStarted(count, threads, location):
+            writeToStandardError("started \(count) workers × \(threads) thread(s) on \(location)\n")
         case let .trainedRungUnit(result):
             writeToStandardError(String(format: "trained rung %d unit %@ for the final stage: validation accuracy %.4f\n",
                                         result.rung, result.candidateID, result.validationAccuracy))
-        }
-    }
-}
-
-/// `search --workers N`: N worker processes of this executable on one store, waited for.
-enum LocalWorkers {
-    static func run(count: Int, store: String, threads: Int) throws {
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let location = RunStores.sqlitePath(store).map { "sqlite:" + URL(fileURLWithPath: $0).standardizedFileURL.path } ?? store
-        var processes: [Process] = []
-        for index in 0..<count {
-            let process = Process()
-            process.executableURL = executable
-            process.arguments = ["worker", "--store", location, "--threads", String(threads), "--name", "local-\(index + 1)"]
-            // The workers' results are the store's; their notes go to standard error.
-            process.standardOutput = FileHandle.nullDevice
-            do { try process.run() } catch {
-                processes.forEach { $0.terminate() }
-                throw CommandFailure.internalError("cannot start worker \(index + 1): \(error)")
-            }
-            processes.append(process)
-        }
-        writeToStandardError("started \(count) workers × \(threads) thread(s) on \(location)\n")
-        for process in processes { process.waitUntilExit() }
-        let failed = processes.enumerated().filter { $0.element.terminationStatus != 0 }
-        if failed.count == processes.count {
-            throw CommandFailure.internalError("every worker failed (exit status \(failed.map { String($0.element.terminationStatus) }.joined(separator: ", ")))")
         }
     }
 }
